@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# local-up.sh starts (up), stops (down) or shows (status) a one-node kstack control plane
+# on this machine, from the binaries in _output/bin (make build). State, certificates,
+# logs and the admin kubeconfig live in _output/local (LOCAL_DIR).
+#
+#   hack/local-up.sh up       # etcd (if /usr/local/bin/etcd exists, else embedded) + apiserver
+#   hack/local-up.sh status
+#   hack/local-up.sh down
+#
+# Ports: API_PORT (6443), ETCD_CLIENT_PORT (2379), ETCD_PEER_PORT (2380).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=hack/lib/pki.sh
+source "${ROOT}/hack/lib/pki.sh"
+
+BIN="${BIN:-${ROOT}/_output/bin}"
+LOCAL_DIR="${LOCAL_DIR:-${ROOT}/_output/local}"
+PKI="${LOCAL_DIR}/pki"
+LOGS="${LOCAL_DIR}/logs"
+PIDS="${LOCAL_DIR}/pids"
+API_PORT="${API_PORT:-6443}"
+ETCD_CLIENT_PORT="${ETCD_CLIENT_PORT:-2379}"
+ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
+ETCD_BIN="${ETCD_BIN:-/usr/local/bin/etcd}"
+SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
+SERVICE_IP="${SERVICE_IP:-10.96.0.1}" # the kubernetes Service's ClusterIP, a SAN
+KUBECONFIG_OUT="${LOCAL_DIR}/admin.kubeconfig"
+# Components stop in the reverse of this order.
+COMPONENTS=(etcd apiserver)
+
+log() { echo "local-up: $*"; }
+die() {
+	echo "local-up: ERROR: $*" >&2
+	exit 1
+}
+
+running() { # running NAME -> 0 when its pid file names a live process
+	local f="${PIDS}/$1.pid"
+	[[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+start() { # start NAME ARGS... runs ARGS in the background, logging to LOGS/NAME.log
+	local name="$1"
+	shift
+	if running "$name"; then
+		log "${name} already running (pid $(cat "${PIDS}/${name}.pid"))"
+		return
+	fi
+	nohup "$@" >"${LOGS}/${name}.log" 2>&1 </dev/null &
+	echo $! >"${PIDS}/${name}.pid"
+	log "${name} started (pid $!, log ${LOGS}/${name}.log)"
+}
+
+wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
+	local name="$1" secs="$2"
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		running "$name" || die "${name} exited; last log lines:$(echo; tail -n 30 "${LOGS}/${name}.log")"
+		((SECONDS < deadline)) || die "${name} not ready after ${secs}s; see ${LOGS}/${name}.log"
+		sleep 0.2
+	done
+	log "${name} ready"
+}
+
+up() {
+	[[ -x "${BIN}/apiserver" ]] || die "${BIN}/apiserver missing: run make build"
+	mkdir -p "$PKI" "$LOGS" "$PIDS"
+
+	pki::ca "$PKI"
+	pki::cert "$PKI" apiserver kube-apiserver "" \
+		"IP:127.0.0.1,IP:${SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:$(hostname)" serverAuth
+	pki::cert "$PKI" admin kstack-admin system:masters "" clientAuth
+	pki::kubeconfig "$KUBECONFIG_OUT" "https://127.0.0.1:${API_PORT}" "$PKI" admin
+
+	local etcd_servers=""
+	if [[ -x "$ETCD_BIN" ]]; then
+		start etcd "$ETCD_BIN" --name local --data-dir "${LOCAL_DIR}/etcd" \
+			--listen-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
+			--advertise-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
+			--listen-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
+			--initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
+			--initial-cluster "local=http://127.0.0.1:${ETCD_PEER_PORT}"
+		wait_for etcd 30 curl -fsS "http://127.0.0.1:${ETCD_CLIENT_PORT}/health"
+		etcd_servers="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+	else
+		log "no ${ETCD_BIN} (run make deps): the apiserver runs an embedded etcd"
+	fi
+
+	start apiserver "${BIN}/apiserver" \
+		--bind-address=127.0.0.1 --secure-port="${API_PORT}" \
+		--tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
+		--etcd-servers="${etcd_servers}" --data-dir="${LOCAL_DIR}/apiserver" \
+		--service-cluster-ip-range="${SERVICE_CIDR}"
+	wait_for apiserver 60 curl -fsS --cacert "${PKI}/ca.crt" "https://127.0.0.1:${API_PORT}/readyz"
+
+	echo
+	echo "kstack is up. Use it with:"
+	echo "  export KUBECONFIG=${KUBECONFIG_OUT}"
+	echo "Logs: ${LOGS}/   Stop: make down"
+}
+
+down() {
+	local i name pid
+	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+		name="${COMPONENTS[$i]}"
+		if running "$name"; then
+			pid="$(cat "${PIDS}/${name}.pid")"
+			kill -TERM "$pid"
+			for _ in $(seq 1 50); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.2
+			done
+			if kill -0 "$pid" 2>/dev/null; then
+				log "${name} (pid ${pid}) ignored SIGTERM for 10s; killing it"
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+			log "${name} stopped"
+		fi
+		rm -f "${PIDS}/${name}.pid"
+	done
+}
+
+status() {
+	local name
+	for name in "${COMPONENTS[@]}"; do
+		if running "$name"; then
+			echo "${name}: running (pid $(cat "${PIDS}/${name}.pid"))"
+		else
+			echo "${name}: stopped"
+		fi
+	done
+}
+
+case "${1:-up}" in
+up) up ;;
+down) down ;;
+status) status ;;
+*) die "usage: $0 up|down|status" ;;
+esac
