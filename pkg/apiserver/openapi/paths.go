@@ -188,7 +188,7 @@ func gvPaths(gv schema.GroupVersion, resources []*api.Resource) []pathItem {
 		it.ops = append(it.ops, op)
 	}
 
-	item(prefix+"/").ops = []operation{{
+	item(prefix + "/").ops = []operation{{
 		method: "get", id: "get" + idPart + "APIResources", description: "get available resources", tag: tag,
 		responses: []response{{200, "OK", apiResourceListModel}, {401, "Unauthorized", ""}},
 	}}
