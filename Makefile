@@ -42,7 +42,7 @@ test: build kubectl-upstream ## Run unit, integration and kubectl acceptance tes
 
 .PHONY: verify
 verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
-	@out="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
+	@out="$$(find . -name '*.go' -not -path './_output/*' -not -path './.git/*' -print0 | xargs -0 -r gofmt -l)"; \
 	if [[ -n "$$out" ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go mod tidy -diff
