@@ -46,7 +46,7 @@ install_apt_packages() {
 	local missing=()
 	local p
 	for p in "${APT_PACKAGES[@]}"; do
-		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
 			missing+=("$p")
 		fi
 	done
@@ -96,19 +96,30 @@ GOSRC
 	log "${name}: installed ${PREFIX}/${name}"
 }
 
+# version_of prints the first line of "BINARY ARGS..." output, or nothing if it fails.
+version_of() {
+	local out
+	out="$("$@" 2>/dev/null)" || return 0
+	echo "${out%%$'\n'*}"
+}
+
 install_etcd() {
-	if [[ -x "${PREFIX}/etcd" ]] && "${PREFIX}/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION}\$"; then
+	local want_etcd="etcd Version: ${ETCD_VERSION}" want_ctl="etcdctl version: ${ETCD_VERSION}"
+	if [[ "$(version_of "${PREFIX}/etcd" --version)" == "$want_etcd" ]]; then
 		log "etcd: ${PREFIX}/etcd is ${ETCD_VERSION} ok"
 	else
 		go_build_tool etcd "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" \
 			go.etcd.io/etcd/server/v3/etcdmain go.etcd.io/etcd/server/v3
-		"${PREFIX}/etcd" --version | head -1
+		[[ "$(version_of "${PREFIX}/etcd" --version)" == "$want_etcd" ]] ||
+			die "etcd: ${PREFIX}/etcd does not report ${want_etcd}"
 	fi
-	if [[ -x "${PREFIX}/etcdctl" ]] && "${PREFIX}/etcdctl" version 2>/dev/null | grep -q "etcdctl version: ${ETCD_VERSION}\$"; then
+	if [[ "$(version_of "${PREFIX}/etcdctl" version)" == "$want_ctl" ]]; then
 		log "etcdctl: ${PREFIX}/etcdctl is ${ETCD_VERSION} ok"
 	else
 		go_build_tool etcdctl "go.etcd.io/etcd/etcdctl/v3@v${ETCD_VERSION}" \
 			go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdctl/v3
+		[[ "$(version_of "${PREFIX}/etcdctl" version)" == "$want_ctl" ]] ||
+			die "etcdctl: ${PREFIX}/etcdctl does not report ${want_ctl}"
 	fi
 }
 
