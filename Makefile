@@ -5,6 +5,8 @@
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := /usr/local/go/bin:$(PATH)
+# No VCS stamping unless asked for: it fails in clones owned by another user.
+export GOFLAGS := $(or $(GOFLAGS),-buildvcs=false)
 
 OUT        := _output
 BIN        := $(OUT)/bin
