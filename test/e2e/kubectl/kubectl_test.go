@@ -233,7 +233,7 @@ func TestKubectl(t *testing.T) {
 	})
 
 	t.Run("delete configmap", func(t *testing.T) {
-		expectLines(t, c.kubectl(t, "delete", "configmap", "web-config"), `configmap "web-config" deleted`)
+		expectLines(t, c.kubectl(t, "delete", "configmap", "web-config"), `configmap "web-config" deleted from `+testNamespace+` namespace`)
 		stderr := c.kubectlFails(t, "get", "configmap", "web-config")
 		if !strings.Contains(stderr, `configmaps "web-config" not found`) {
 			t.Errorf("get after delete: stderr = %q, want NotFound", stderr)
