@@ -83,8 +83,8 @@ func (l *listSemantics) annotateField(model, jsonName string, fs *spec.Schema) {
 			fs.AddExtension("x-kubernetes-list-map-keys", keys)
 		case list.ElementRelationship == smdschema.Associative:
 			fs.AddExtension("x-kubernetes-list-type", "set")
-		case fs.Extensions["x-kubernetes-patch-strategy"] != nil:
-			// Without this the patch strategy would make the list
+		default:
+			// Explicit, so that a patch strategy does not make the list
 			// associative for server-side apply.
 			fs.AddExtension("x-kubernetes-list-type", "atomic")
 		}

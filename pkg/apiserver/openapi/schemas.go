@@ -34,8 +34,9 @@ var (
 // notRequired lists fields that upstream marks +optional although their
 // json tag has no omitempty (reflection cannot see the +optional marker).
 var notRequired = map[string]map[string]bool{
-	"io.k8s.api.rbac.v1.Role":        {"rules": true},
-	"io.k8s.api.rbac.v1.ClusterRole": {"rules": true},
+	"io.k8s.api.rbac.v1.Role":                  {"rules": true},
+	"io.k8s.api.rbac.v1.ClusterRole":           {"rules": true},
+	"io.k8s.api.core.v1.ProjectedVolumeSource": {"sources": true},
 }
 
 // definitions builds OpenAPI schemas for Go types by reflection, in the

@@ -304,14 +304,16 @@ func writeWithETag(w http.ResponseWriter, r *http.Request, contentType, etag str
 	_, _ = w.Write(b)
 }
 
-// acceptsProto returns the protobuf content type the Accept header names
-// (first match), or "".
+// acceptsProto returns the protobuf content type to answer with when the
+// Accept header names one of protoTypes before JSON, or "". The answer
+// always uses the last (canonical) name: the deprecated "@v1.0" form is
+// not a valid media type for mime parsers.
 func acceptsProto(r *http.Request, protoTypes []string) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		for _, pt := range protoTypes {
 			if strings.EqualFold(mt, pt) {
-				return pt
+				return protoTypes[len(protoTypes)-1]
 			}
 		}
 		if mt == mimeJSON || mt == "*/*" || mt == "application/*" {
