@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -404,5 +405,98 @@ func TestHTTP_CachingAndNegotiation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDocuments_DeterministicAcrossServers: apiservers behind one load
+// balancer must publish the same hashes, or clients refetch forever.
+func TestDocuments_DeterministicAcrossServers(t *testing.T) {
+	a, _ := New(api.Resources())
+	b, _ := New(api.Resources())
+	for _, path := range []string{"api/v1", "apis/apps/v1", "apis/rbac.authorization.k8s.io/v1"} {
+		x, _, errA := a.V3(path)
+		y, _, errB := b.V3(path)
+		if errA != nil || errB != nil || hashOf(x) != hashOf(y) {
+			t.Errorf("%s: documents differ between two builds (%v, %v)", path, errA, errB)
+		}
+	}
+}
+
+// TestSchemas_RequiredAndExtensions checks the reflection rules on models
+// whose upstream shape is known.
+func TestSchemas_RequiredAndExtensions(t *testing.T) {
+	s, _ := New(api.Resources())
+	raw, _, err := s.V3("api/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc spec3.OpenAPI
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	rbacRaw, _, _ := s.V3("apis/rbac.authorization.k8s.io/v1")
+	var rbac spec3.OpenAPI
+	if err := json.Unmarshal(rbacRaw, &rbac); err != nil {
+		t.Fatal(err)
+	}
+	schemas := doc.Components.Schemas
+	for k, v := range rbac.Components.Schemas {
+		schemas[k] = v
+	}
+	tests := []struct {
+		model        string
+		wantRequired []string
+	}{
+		{"io.k8s.api.core.v1.Container", []string{"name"}},
+		{"io.k8s.api.core.v1.PodSpec", []string{"containers"}},
+		{"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", nil},
+		{"io.k8s.api.core.v1.Pod", nil},
+		{"io.k8s.api.core.v1.PodList", []string{"items"}},
+		{"io.k8s.api.core.v1.ContainerPort", []string{"containerPort"}},
+		{"io.k8s.api.rbac.v1.Role", nil},
+		{"io.k8s.api.rbac.v1.PolicyRule", []string{"verbs"}},
+	}
+	for _, tt := range tests {
+		m, ok := schemas[tt.model]
+		if !ok {
+			t.Errorf("%s missing", tt.model)
+			continue
+		}
+		if strings.Join(m.Required, ",") != strings.Join(tt.wantRequired, ",") {
+			t.Errorf("%s required = %v, want %v", tt.model, m.Required, tt.wantRequired)
+		}
+	}
+
+	ext := func(model, field, key string) any {
+		p := schemas[model].Properties[field]
+		return p.Extensions[key]
+	}
+	extTests := []struct {
+		model, field, key string
+		want              string
+	}{
+		{"io.k8s.api.core.v1.PodSpec", "containers", "x-kubernetes-patch-merge-key", "name"},
+		{"io.k8s.api.core.v1.PodSpec", "containers", "x-kubernetes-list-type", "map"},
+		{"io.k8s.api.core.v1.PodSpec", "containers", "x-kubernetes-list-map-keys", "[name]"},
+		{"io.k8s.api.core.v1.Container", "ports", "x-kubernetes-list-map-keys", "[containerPort protocol]"},
+		{"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers", "x-kubernetes-list-type", "set"},
+		{"io.k8s.api.core.v1.PodSpec", "nodeSelector", "x-kubernetes-map-type", "atomic"},
+		{"io.k8s.api.core.v1.PodSpec", "volumes", "x-kubernetes-patch-strategy", "merge,retainKeys"},
+	}
+	for _, tt := range extTests {
+		got := fmt.Sprint(ext(tt.model, tt.field, tt.key))
+		if got != tt.want {
+			t.Errorf("%s.%s %s = %s, want %s", tt.model, tt.field, tt.key, got, tt.want)
+		}
+	}
+	if schemas["io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"].Extensions["x-kubernetes-map-type"] != "atomic" {
+		t.Errorf("LabelSelector is not marked x-kubernetes-map-type: atomic")
+	}
+	q := schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"]
+	if len(q.OneOf) != 2 || q.OneOf[0].Type[0] != "string" || q.OneOf[1].Type[0] != "number" {
+		t.Errorf("Quantity = %+v, want oneOf string, number", q.SchemaProps)
+	}
+	if tm := schemas["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]; tm.Format != "date-time" || tm.Type[0] != "string" {
+		t.Errorf("Time = %v %q", tm.Type, tm.Format)
 	}
 }
