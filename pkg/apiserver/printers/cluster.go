@@ -34,7 +34,8 @@ func init() {
 	register(serviceCIDRColumns, func(l *networkingv1.ServiceCIDRList) []networkingv1.ServiceCIDR { return l.Items }, serviceCIDRCells)
 	register(ipAddressColumns, func(l *networkingv1.IPAddressList) []networkingv1.IPAddress { return l.Items }, ipAddressCells)
 
-	register(storageClassColumns, func(l *storagev1.StorageClassList) []storagev1.StorageClass { return l.Items }, storageClassCells)
+	sc := register(storageClassColumns, func(l *storagev1.StorageClassList) []storagev1.StorageClass { return l.Items }, storageClassCells)
+	sc.prepare = effectiveDefaultStorageClass
 	register(volumeAttachmentColumns, func(l *storagev1.VolumeAttachmentList) []storagev1.VolumeAttachment { return l.Items }, volumeAttachmentCells)
 	register(csiDriverColumns, func(l *storagev1.CSIDriverList) []storagev1.CSIDriver { return l.Items }, csiDriverCells)
 	register(csiNodeColumns, func(l *storagev1.CSINodeList) []storagev1.CSINode { return l.Items }, csiNodeCells)
@@ -292,9 +293,41 @@ const (
 	alphaIsDefaultVolumeAttributesClassAnnotation = "volumeattributesclass.alpha.kubernetes.io/is-default-class"
 )
 
+func isDefaultStorageClass(sc *storagev1.StorageClass) bool {
+	return sc.Annotations[isDefaultStorageClassAnnotation] == "true" || sc.Annotations[betaIsDefaultStorageClassAnnotation] == "true"
+}
+
+// effectiveDefaultStorageClass picks, as upstream does, the one class of a
+// list shown as "(default)" when several carry the annotation: the newest,
+// then the first by name.
+func effectiveDefaultStorageClass(items []storagev1.StorageClass, e *env) {
+	e.listed = true
+	var best *storagev1.StorageClass
+	for i := range items {
+		sc := &items[i]
+		if !isDefaultStorageClass(sc) {
+			continue
+		}
+		if best == nil {
+			best = sc
+			continue
+		}
+		t, bt := sc.CreationTimestamp.UnixNano(), best.CreationTimestamp.UnixNano()
+		if t > bt || (t == bt && sc.Name < best.Name) {
+			best = sc
+		}
+	}
+	if best != nil {
+		e.defaultStorageClass = best.Name
+	}
+}
+
+// storageClassCells marks the default class. For a single object upstream
+// consults a list of all classes; without one it falls back, as we do, to
+// the object's own annotation.
 func storageClassCells(sc *storagev1.StorageClass, e *env, out []any) ([]any, error) {
 	name := sc.Name
-	if sc.Annotations[isDefaultStorageClassAnnotation] == "true" || sc.Annotations[betaIsDefaultStorageClassAnnotation] == "true" {
+	if (e.listed && sc.Name == e.defaultStorageClass) || (!e.listed && isDefaultStorageClass(sc)) {
 		name += " (default)"
 	}
 	reclaim := "Delete"

@@ -926,3 +926,31 @@ func TestToTable_UnknownAgeForZeroTimestamp(t *testing.T) {
 		t.Errorf("age = %v", got)
 	}
 }
+
+func TestToTable_StorageClassListMarksOnlyTheEffectiveDefault(t *testing.T) {
+	class := func(name string, age time.Duration, isDefault bool) storagev1.StorageClass {
+		sc := storagev1.StorageClass{ObjectMeta: objMeta(name, age), Provisioner: "p"}
+		if isDefault {
+			sc.Annotations = map[string]string{"storageclass.beta.kubernetes.io/is-default-class": "true"}
+		}
+		return sc
+	}
+	list := &storagev1.StorageClassList{Items: []storagev1.StorageClass{
+		class("old", 48*time.Hour, true),
+		class("plain", time.Hour, false),
+		class("new-b", time.Hour, true),
+		class("new-a", time.Hour, true),
+	}}
+	table, err := ToTable(storagev1.SchemeGroupVersion.WithKind("StorageClass"), list, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []any
+	for _, r := range table.Rows {
+		names = append(names, r.Cells[0])
+	}
+	want := []any{"old", "plain", "new-b", "new-a (default)"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("names = %v, want %v", names, want)
+	}
+}

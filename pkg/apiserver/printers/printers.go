@@ -101,6 +101,11 @@ type env struct {
 	now    time.Time
 	gvk    schema.GroupVersionKind
 	policy metav1.IncludeObjectPolicy
+
+	// defaultStorageClass is the one class of a StorageClass list marked
+	// "(default)"; listed reports that it was computed from a list.
+	defaultStorageClass string
+	listed              bool
 }
 
 // printer turns one object or one list of a kind into rows.
@@ -133,6 +138,9 @@ type typed[T any, P object[T], L any, PL list[L]] struct {
 	cells func(p P, e *env, out []any) ([]any, error)
 	// conditions, when set, gives the row's conditions (pods only).
 	conditions func(p P) []metav1.TableRowCondition
+	// prepare, when set, sees a list's items before their rows are made,
+	// for cells that depend on the whole list.
+	prepare func(items []T, e *env)
 }
 
 func (k *typed[T, P, L, PL]) columns() []metav1.TableColumnDefinition { return k.cols }
@@ -148,6 +156,9 @@ func (k *typed[T, P, L, PL]) rows(obj runtime.Object, e *env) ([]metav1.TableRow
 		return row, nil
 	case PL:
 		items = k.items(o)
+		if k.prepare != nil {
+			k.prepare(items, e)
+		}
 	default:
 		return nil, fmt.Errorf("unexpected type %T", obj)
 	}
