@@ -20,8 +20,8 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts ListOptions) (watch
 	}
 	initial := wantsInitialEvents(opts)
 	need := rv
-	if initial && opts.ResourceVersion == "" {
-		// A consistent initial state: at least etcd's current revision.
+	if opts.ResourceVersion == "" {
+		// Consistent: start from at least etcd's current revision.
 		if need, err = c.store.CurrentRevision(ctx); err != nil {
 			return nil, err
 		}
