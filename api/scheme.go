@@ -32,8 +32,12 @@ import (
 // (Status, Table, WatchEvent, options) that travel with them.
 var Scheme = runtime.NewScheme()
 
-// Codecs are the JSON, YAML and protobuf serializers for Scheme.
-var Codecs = serializer.NewCodecFactory(Scheme)
+// Codecs are the JSON, YAML and protobuf serializers for Scheme. Lists are
+// encoded item by item (streaming), so a large LIST does not build its whole
+// body twice in memory.
+var Codecs = serializer.NewCodecFactory(Scheme, serializer.EnablePretty,
+	serializer.WithStreamingCollectionEncodingToJSON(),
+	serializer.WithStreamingCollectionEncodingToProtobuf())
 
 // ParameterCodec decodes query parameters into the meta.k8s.io option types.
 var ParameterCodec = runtime.NewParameterCodec(Scheme)

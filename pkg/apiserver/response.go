@@ -1,0 +1,133 @@
+package apiserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/kstack/kstack/api"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// newStatusError builds an error that is written as a metav1.Status with
+// the given code and reason.
+func newStatusError(code int, reason metav1.StatusReason, msg string) *apierrors.StatusError {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    int32(code),
+		Reason:  reason,
+		Message: msg,
+	}}
+}
+
+func unsupportedMediaType(ct string) error {
+	return newStatusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got %q)", ct))
+}
+
+func methodNotSupported(gr schema.GroupResource, verb string) error {
+	return apierrors.NewMethodNotSupported(gr, verb)
+}
+
+var statusGVK = metav1.SchemeGroupVersion.WithKind("Status")
+
+// toStatus turns any error into the Status a client sees. Errors that are
+// not API errors become a 500 InternalError, and are logged.
+func toStatus(err error) *metav1.Status {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		st := se.Status()
+		if st.Code == 0 {
+			st.Code = http.StatusInternalServerError
+		}
+		if st.Status == "" {
+			st.Status = metav1.StatusFailure
+		}
+		return &st
+	}
+	slog.Error("internal error", "err", err)
+	st := apierrors.NewInternalError(err).Status()
+	return &st
+}
+
+// writeError writes err as a metav1.Status, in the negotiated encoding when
+// there is one (client-go decodes a protobuf Status too).
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	st := toStatus(err)
+	st.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}
+	choice, nerr := negotiateOutput(r, false)
+	if nerr != nil || choice.info.MediaType == runtime.ContentTypeYAML {
+		choice = mediaChoice{info: jsonInfo}
+	}
+	if st.Code == http.StatusTooManyRequests || st.Code == http.StatusServiceUnavailable || st.Code == http.StatusGatewayTimeout {
+		if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
+		}
+	}
+	writeEncoded(w, choice, int(st.Code), st)
+}
+
+// writeObject encodes obj (of the served GroupVersionKind gvk) with the
+// negotiated serializer. obj may be shared with the watch cache: it is never
+// mutated; its top-level TypeMeta is set on a shallow copy.
+func writeObject(w http.ResponseWriter, choice mediaChoice, code int, gvk schema.GroupVersionKind, obj runtime.Object) {
+	writeEncoded(w, choice, code, withKind(obj, gvk))
+}
+
+func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runtime.Object) {
+	enc := choice.info.Serializer
+	if choice.pretty && choice.info.PrettySerializer != nil {
+		enc = choice.info.PrettySerializer
+	}
+	var buf bytes.Buffer
+	if err := enc.Encode(obj, &buf); err != nil {
+		slog.Error("encode response", "err", err)
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "encode response: %v", err)
+		return
+	}
+	w.Header().Set("Content-Type", choice.contentType())
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// withKind returns obj with its TypeMeta set to gvk, copying the top-level
+// struct when it must change so shared objects stay untouched.
+func withKind(obj runtime.Object, gvk schema.GroupVersionKind) runtime.Object {
+	if gvk.Empty() || obj.GetObjectKind().GroupVersionKind() == gvk {
+		return obj
+	}
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return obj
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	out := cp.Interface().(runtime.Object)
+	out.GetObjectKind().SetGroupVersionKind(gvk)
+	return out
+}
+
+// gvkOf is the GroupVersionKind the scheme registers for obj's Go type under
+// gv (the served version).
+func gvkOf(obj runtime.Object, gv schema.GroupVersion) schema.GroupVersionKind {
+	gvks, _, err := api.Scheme.ObjectKinds(obj)
+	if err != nil || len(gvks) == 0 {
+		return schema.GroupVersionKind{}
+	}
+	for _, k := range gvks {
+		if k.GroupVersion() == gv {
+			return k
+		}
+	}
+	return gvks[0]
+}

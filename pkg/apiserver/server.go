@@ -1,0 +1,380 @@
+// Package apiserver serves the Kubernetes REST API from etcd: routing,
+// content negotiation, the request pipeline (decode, default, validate,
+// admit, store, encode), watch streaming, discovery, OpenAPI, health and
+// metrics. Storage lives in pkg/storage; the types' rules in api/.
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kstack/kstack/api"
+	"github.com/kstack/kstack/pkg/apiserver/openapi"
+	"github.com/kstack/kstack/pkg/storage"
+	"github.com/kstack/kstack/pkg/storage/embedded"
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Config is the apiserver's configuration; the flags in cmd/apiserver
+// carry kube-apiserver's names.
+type Config struct {
+	// EtcdServers are the etcd client URLs; empty runs an embedded etcd
+	// with its data under DataDir.
+	EtcdServers []string
+	EtcdPrefix  string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// EtcdCompactionInterval between compactions; 0 disables them.
+	EtcdCompactionInterval time.Duration
+	DataDir                string
+
+	BindAddress net.IP
+	SecurePort  int
+	// AdvertiseAddress is the address the kubernetes Service's endpoints
+	// point at; empty takes BindAddress (or the host's first address).
+	AdvertiseAddress net.IP
+	TLSCertFile      string
+	TLSPrivateKeyFile string
+	// CertDir holds a generated self-signed serving certificate when no
+	// TLSCertFile is given.
+	CertDir string
+
+	ServiceClusterIPRange string
+	ServiceNodePortRange  string
+
+	MaxRequestsInflight         int
+	MaxMutatingRequestsInflight int
+	RequestTimeout              time.Duration
+
+	// Listener, when set, is used instead of binding BindAddress:SecurePort
+	// (tests).
+	Listener net.Listener
+}
+
+// Validate checks the configuration and fills defaults.
+func (c *Config) Validate() error {
+	if c.EtcdPrefix == "" {
+		c.EtcdPrefix = "/registry"
+	}
+	c.EtcdPrefix = "/" + strings.Trim(c.EtcdPrefix, "/")
+	if len(c.EtcdServers) == 0 && c.DataDir == "" {
+		return errors.New("--data-dir is required when --etcd-servers is empty (the embedded etcd keeps its data there)")
+	}
+	if c.SecurePort <= 0 || c.SecurePort > 65535 {
+		if c.Listener == nil {
+			return fmt.Errorf("--secure-port %d must be between 1 and 65535", c.SecurePort)
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSPrivateKeyFile == "") {
+		return errors.New("--tls-cert-file and --tls-private-key-file must be given together")
+	}
+	if c.TLSCertFile == "" && c.CertDir == "" {
+		return errors.New("either --tls-cert-file/--tls-private-key-file or --cert-dir (for a self-signed certificate) is required")
+	}
+	if c.ServiceClusterIPRange == "" {
+		c.ServiceClusterIPRange = "10.0.0.0/24"
+	}
+	if _, _, err := net.ParseCIDR(c.ServiceClusterIPRange); err != nil {
+		return fmt.Errorf("--service-cluster-ip-range %q: %v", c.ServiceClusterIPRange, err)
+	}
+	if c.ServiceNodePortRange == "" {
+		c.ServiceNodePortRange = "30000-32767"
+	}
+	if _, _, err := parsePortRange(c.ServiceNodePortRange); err != nil {
+		return fmt.Errorf("--service-node-port-range: %v", err)
+	}
+	if c.MaxRequestsInflight < 0 || c.MaxMutatingRequestsInflight < 0 {
+		return errors.New("--max-requests-inflight and --max-mutating-requests-inflight must not be negative")
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	if c.BindAddress == nil {
+		c.BindAddress = net.IPv4zero
+	}
+	return nil
+}
+
+// Server is a running apiserver's state.
+type Server struct {
+	cfg    Config
+	client *clientv3.Client
+
+	stores    map[gvrKey]*resourceStore
+	cachers   []*storage.Cacher
+	metrics   *serverMetrics
+	registry  *prometheus.Registry
+	openapi   *openapi.Service
+	discovery *discoveryDocs
+
+	ipAlloc   *ipAllocator
+	portAlloc *portAllocator
+
+	// stopBackground ends the maintenance loop started by bootstrap.
+	stopBackground func()
+
+	readyOnce sync.Once
+	ready     chan struct{} // closed when caches are synced and bootstrap done
+	bootstrapErr error
+}
+
+type gvrKey struct{ group, version, resource string }
+
+func schemaGR(group, resource string) schema.GroupResource {
+	return schema.GroupResource{Group: group, Resource: resource}
+}
+
+// lookup finds the store of a served resource.
+func (s *Server) lookup(group, version, resource string) (*resourceStore, bool) {
+	rs, ok := s.stores[gvrKey{group, version, resource}]
+	return rs, ok
+}
+
+// newServer builds the stores and caches on an etcd client.
+func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Server, error) {
+	s := &Server{
+		cfg:      cfg,
+		client:   client,
+		stores:   map[gvrKey]*resourceStore{},
+		registry: prometheus.NewRegistry(),
+		ready:    make(chan struct{}),
+	}
+	s.metrics = newServerMetrics(s.registry)
+	if err := storage.RegisterMetrics(s.registry); err != nil {
+		return nil, err
+	}
+	// One storage (and watch cache) per stored resource, shared by the
+	// versions that serve it.
+	shared := map[schema.GroupResource]*storage.Cacher{}
+	for _, res := range api.Resources() {
+		res := res
+		if res.Virtual {
+			s.stores[gvrKey{res.Group, res.Version, res.Resource}] = &resourceStore{res: &res, servedGVK: res.GroupVersionKind(), storageGVK: res.GroupVersionKind()}
+			continue
+		}
+		r := &res
+		cfgS := newStorageConfig(r, cfg.EtcdPrefix)
+		gr := r.StorageGroupResource()
+		cacher, ok := shared[gr]
+		if !ok {
+			var err error
+			cacher, err = storage.NewCacher(storage.NewStore(client, cfgS), cfgS)
+			if err != nil {
+				return nil, fmt.Errorf("watch cache for %s: %w", gr, err)
+			}
+			shared[gr] = cacher
+			s.cachers = append(s.cachers, cacher)
+		}
+		obj := r.New()
+		rs := &resourceStore{
+			res:        r,
+			storage:    cacher,
+			cfg:        cfgS,
+			servedGVK:  r.GroupVersionKind(),
+			storageGVK: r.StorageGVK(),
+			hasSpec:    specField(obj).IsValid(),
+			hasStatus:  statusField(obj).IsValid(),
+		}
+		s.stores[gvrKey{r.Group, r.Version, r.Resource}] = rs
+	}
+	var err error
+	s.ipAlloc, err = newIPAllocator(cfg.ServiceClusterIPRange, s)
+	if err != nil {
+		return nil, err
+	}
+	s.portAlloc, err = newPortAllocator(cfg.ServiceNodePortRange, s)
+	if err != nil {
+		return nil, err
+	}
+	s.installHooks()
+	s.openapi, err = openapi.New(api.Resources())
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	s.discovery = newDiscoveryDocs()
+	return s, nil
+}
+
+// Run starts the apiserver and blocks until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	rs, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return rs.Wait()
+}
+
+// Running is a started apiserver.
+type Running struct {
+	// Addr is the address the server listens on.
+	Addr   string
+	Server *Server
+	// CAData is the PEM of the serving certificate's CA (the self-signed
+	// one when no --tls-cert-file was given; nil otherwise).
+	CAData []byte
+	done   chan error
+}
+
+// Ready is closed when the server serves: caches synced, bootstrap done.
+func (r *Running) Ready() <-chan struct{} { return r.Server.ready }
+
+// Wait blocks until the server has shut down.
+func (r *Running) Wait() error { return <-r.done }
+
+// Start brings up etcd (embedded unless EtcdServers), the stores, watch
+// caches and HTTPS server, and returns once it listens; cancel ctx to stop.
+func Start(ctx context.Context, cfg Config) (*Running, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var closers []func()
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	endpoints := cfg.EtcdServers
+	if len(endpoints) == 0 {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		e, eps, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "etcd"))
+		if err != nil {
+			return nil, fmt.Errorf("start embedded etcd: %w", err)
+		}
+		closers = append(closers, func() { e.Close() })
+		endpoints = eps
+		slog.Info("embedded etcd started", "dataDir", filepath.Join(cfg.DataDir, "etcd"), "endpoints", eps)
+	}
+	etcdCfg := clientv3.Config{
+		Endpoints:          endpoints,
+		DialTimeout:        10 * time.Second,
+		MaxCallSendMsgSize: 8 << 20,
+		MaxCallRecvMsgSize: 0,
+	}
+	if cfg.EtcdCertFile != "" || cfg.EtcdCAFile != "" {
+		tlsInfo := transport.TLSInfo{CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile, TrustedCAFile: cfg.EtcdCAFile}
+		tc, err := tlsInfo.ClientConfig()
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+		etcdCfg.TLS = tc
+	}
+	client, err := clientv3.New(etcdCfg)
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
+	}
+	closers = append(closers, func() { client.Close() })
+
+	s, err := newServer(ctx, cfg, client)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	tlsCfg, caData, err := servingTLS(cfg)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(cfg.SecurePort)))
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("listen on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+	running := &Running{Addr: ln.Addr().String(), Server: s, CAData: caData, done: make(chan error, 1)}
+
+	cctx, cancelCaches := context.WithCancel(context.Background())
+	for _, c := range s.cachers {
+		go c.Run(cctx)
+	}
+	if cfg.EtcdCompactionInterval > 0 {
+		go storage.StartCompactor(cctx, client, cfg.EtcdCompactionInterval)
+	}
+	go s.startup(cctx)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(tls.NewListener(ln, tlsCfg)) }()
+	slog.Info("apiserver listening", "address", running.Addr)
+	go func() {
+		var err error
+		select {
+		case <-ctx.Done():
+		case err = <-serveErr:
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+		srv.Close()
+		cancelCaches()
+		for _, c := range s.cachers {
+			c.Stop()
+		}
+		if s.stopBackground != nil {
+			s.stopBackground()
+		}
+		cleanup()
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		running.done <- err
+	}()
+	return running, nil
+}
+
+// startup waits for the watch caches, then bootstraps the cluster's
+// built-in objects, then reports ready.
+func (s *Server) startup(ctx context.Context) {
+	for {
+		err := s.bootstrap(ctx)
+		if err == nil {
+			break
+		}
+		s.bootstrapErr = err
+		slog.Error("bootstrap failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	s.bootstrapErr = nil
+	s.readyOnce.Do(func() { close(s.ready) })
+	slog.Info("apiserver ready")
+}
+
+func (s *Server) isReady() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+var errNotReady = apierrors.NewServiceUnavailable("the apiserver is starting")
