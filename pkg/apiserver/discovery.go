@@ -30,10 +30,10 @@ var Version = version.Info{
 
 // discoveryDocs are built once from the resource table.
 type discoveryDocs struct {
-	groupVersions []schema.GroupVersion
-	resourceLists map[schema.GroupVersion]*metav1.APIResourceList
-	groups        map[string]*metav1.APIGroup
-	groupList     *metav1.APIGroupList
+	groupVersions  []schema.GroupVersion
+	resourceLists  map[schema.GroupVersion]*metav1.APIResourceList
+	groups         map[string]*metav1.APIGroup
+	groupList      *metav1.APIGroupList
 	aggregatedAPI  *apidiscoveryv2.APIGroupDiscoveryList // /api
 	aggregatedAPIs *apidiscoveryv2.APIGroupDiscoveryList // /apis
 }
@@ -66,11 +66,11 @@ func subresourceKind(res *api.Resource, sub string) (group, version, kind string
 
 func newDiscoveryDocs() *discoveryDocs {
 	d := &discoveryDocs{
-		groupVersions: api.GroupVersions(),
-		resourceLists: map[schema.GroupVersion]*metav1.APIResourceList{},
-		groups:        map[string]*metav1.APIGroup{},
-		groupList:     &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}},
-		aggregatedAPI: &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/v2"}},
+		groupVersions:  api.GroupVersions(),
+		resourceLists:  map[schema.GroupVersion]*metav1.APIResourceList{},
+		groups:         map[string]*metav1.APIGroup{},
+		groupList:      &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}},
+		aggregatedAPI:  &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/v2"}},
 		aggregatedAPIs: &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/v2"}},
 	}
 	aggGroups := map[string]*apidiscoveryv2.APIGroupDiscovery{}

@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-
 // serveResource dispatches a resource request to its verb.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *RequestInfo) {
 	rs, ok := s.lookup(info.APIGroup, info.APIVersion, info.Resource)

@@ -24,8 +24,8 @@ import (
 	"github.com/kstack/kstack/pkg/storage"
 	"github.com/kstack/kstack/pkg/storage/embedded"
 	"github.com/prometheus/client_golang/prometheus"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -35,8 +35,8 @@ import (
 type Config struct {
 	// EtcdServers are the etcd client URLs; empty runs an embedded etcd
 	// with its data under DataDir.
-	EtcdServers []string
-	EtcdPrefix  string
+	EtcdServers                           []string
+	EtcdPrefix                            string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// EtcdCompactionInterval between compactions; 0 disables them.
 	EtcdCompactionInterval time.Duration
@@ -46,8 +46,8 @@ type Config struct {
 	SecurePort  int
 	// AdvertiseAddress is the address the kubernetes Service's endpoints
 	// point at; empty takes BindAddress (or the host's first address).
-	AdvertiseAddress net.IP
-	TLSCertFile      string
+	AdvertiseAddress  net.IP
+	TLSCertFile       string
 	TLSPrivateKeyFile string
 	// CertDir holds a generated self-signed serving certificate when no
 	// TLSCertFile is given.
@@ -127,8 +127,8 @@ type Server struct {
 	// stopBackground ends the maintenance loop started by bootstrap.
 	stopBackground func()
 
-	readyOnce sync.Once
-	ready     chan struct{} // closed when caches are synced and bootstrap done
+	readyOnce    sync.Once
+	ready        chan struct{} // closed when caches are synced and bootstrap done
 	bootstrapErr error
 }
 
