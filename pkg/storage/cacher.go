@@ -220,9 +220,9 @@ func (c *Cacher) relist(ctx context.Context) error {
 	c.wstart, c.wlen = 0, 0
 	c.rev, c.oldest, c.ready = rev, rev, true
 	ws := c.takeWatchersLocked()
+	c.gauge.Set(float64(len(objects)))
 	c.notifyLocked()
 	c.mu.Unlock()
-	c.gauge.Set(float64(len(objects)))
 	for _, w := range ws {
 		close(w.input)
 	}
@@ -389,10 +389,9 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 		c.pushLocked(ev)
 		c.rev = ev.rev
 	}
-	n := len(c.objects)
+	c.gauge.Set(float64(len(c.objects)))
 	c.notifyLocked()
 	c.mu.Unlock()
-	c.gauge.Set(float64(n))
 	c.dispatch(evs)
 	return nil
 }
