@@ -18,6 +18,7 @@ APT_PACKAGES=(
 	busybox-static
 	iproute2
 	openssl
+	curl # hack/local-up.sh readiness checks
 )
 
 log() { echo "install-deps: $*"; }
