@@ -78,9 +78,10 @@ type Cacher struct {
 	wlen     int   // events in window
 	oldest   int64 // the lowest resourceVersion a watch can resume from
 	watchers map[*cacheWatcher]struct{}
-	wlist    []*cacheWatcher // snapshot of watchers, nil when stale
-	revCh    chan struct{}   // closed when rev or ready changes
-	wctx     context.Context // the etcd watch's context, for RequestProgress
+	wlist    []*cacheWatcher    // snapshot of watchers, nil when stale
+	revCh    chan struct{}      // closed when rev or ready changes
+	wctx     context.Context    // the etcd watch's context, for RequestProgress
+	wcancel  context.CancelFunc // breaks the etcd watch (tests)
 
 	runOnce sync.Once
 	cancel  context.CancelFunc
@@ -239,7 +240,7 @@ func (c *Cacher) watch(ctx context.Context) {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		c.mu.Lock()
 		from := c.rev + 1
-		c.wctx = wctx
+		c.wctx, c.wcancel = wctx, cancel
 		c.mu.Unlock()
 		wch := c.store.client.Watch(wctx, c.cfg.Prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(from),
 			clientv3.WithPrevKV(), clientv3.WithProgressNotify())

@@ -242,3 +242,59 @@ func TestCacher_PeriodicBookmarks(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestCacher_RelistsWhenItsWatchIsCompactedAway(t *testing.T) {
+	c := newCacher(t)
+	a := mustCreate(t, c, pod("ns", "a"))
+	w, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: a.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	b := mustCreate(t, c, pod("ns", "b"))
+	if got := eventString(recv(t, w)); got != "ADDED ns/b@"+b.ResourceVersion {
+		t.Fatalf("got %s", got)
+	}
+	if _, err := c.store.client.Compact(t.Context(), rvOf(t, b)); err != nil {
+		t.Fatal(err)
+	}
+	// Pretend the cache fell far behind and its etcd watch broke: the
+	// re-watch from the stale revision is compacted, so the cache relists.
+	c.mu.Lock()
+	c.rev = 1
+	brk := c.wcancel
+	c.mu.Unlock()
+	brk()
+
+	// The relist closes existing watchers.
+	select {
+	case ev, ok := <-w.ResultChan():
+		if ok {
+			t.Fatalf("unexpected event %s before close", eventString(ev))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("watcher not closed after relist")
+	}
+	d := mustCreate(t, c, pod("ns", "d"))
+	list := &corev1.PodList{}
+	if err := c.GetList(t.Context(), c.cfg.ListKey(""), ListOptions{}, list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range list.Items {
+		names = append(names, p.Name+"@"+p.ResourceVersion)
+	}
+	want := []string{"a@" + a.ResourceVersion, "b@" + b.ResourceVersion, "d@" + d.ResourceVersion}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("list after relist = %v, want %v", names, want)
+	}
+	// History before the relist is gone.
+	w2, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: a.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Stop()
+	if ev := recv(t, w2); ev.Type != watch.Error || ev.Object.(*metav1.Status).Code != 410 {
+		t.Fatalf("watch from before the relist: got %s, want 410", eventString(ev))
+	}
+}
