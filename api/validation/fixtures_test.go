@@ -1,7 +1,6 @@
 package validation
 
 import (
-
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +39,7 @@ func podSpec() corev1.PodSpec {
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/nginx/conf.d"}, {Name: "cache", MountPath: "/var/cache/nginx"}},
+			VolumeMounts:   []corev1.VolumeMount{{Name: "config", MountPath: "/etc/nginx/conf.d"}, {Name: "cache", MountPath: "/var/cache/nginx"}},
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
 			LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}, InitialDelaySeconds: 5},
 		}},
@@ -183,4 +182,3 @@ func runUpdate[T runtime.Object](t *testing.T, fixture func() T, cases []updateC
 		})
 	}
 }
-

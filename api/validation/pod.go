@@ -893,4 +893,3 @@ func validateBinding(b *corev1.Binding) field.ErrorList {
 	}
 	return errs
 }
-

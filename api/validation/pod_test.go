@@ -101,7 +101,10 @@ func TestValidateCreate_Pod(t *testing.T) {
 			[]string{"spec.containers[0].readinessProbe.httpGet.port Invalid"}},
 		{"toleration Exists with value", func(p *corev1.Pod) { p.Spec.Tolerations[0].Value = "x" }, []string{"spec.tolerations[0].operator Invalid"}},
 		{"toleration bad operator", func(p *corev1.Pod) { p.Spec.Tolerations[0].Operator = "Like" }, []string{"spec.tolerations[0].operator NotSupported"}},
-		{"toleration bad effect", func(p *corev1.Pod) { p.Spec.Tolerations[0].Effect = "Evict"; p.Spec.Tolerations[0].TolerationSeconds = nil },
+		{"toleration bad effect", func(p *corev1.Pod) {
+			p.Spec.Tolerations[0].Effect = "Evict"
+			p.Spec.Tolerations[0].TolerationSeconds = nil
+		},
 			[]string{"spec.tolerations[0].effect NotSupported"}},
 		{"tolerationSeconds needs NoExecute", func(p *corev1.Pod) { p.Spec.Tolerations[0].Effect = corev1.TaintEffectNoSchedule },
 			[]string{"spec.tolerations[0].effect Invalid"}},
