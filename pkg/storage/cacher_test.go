@@ -298,3 +298,23 @@ func TestCacher_RelistsWhenItsWatchIsCompactedAway(t *testing.T) {
 		t.Fatalf("watch from before the relist: got %s, want 410", eventString(ev))
 	}
 }
+
+func TestCacher_CatchesUpWithWritesToOtherResources(t *testing.T) {
+	c := newCacher(t)
+	// A write elsewhere moves etcd's revision but sends the pods watch no
+	// event: only a progress notification can tell the cache it is current.
+	resp, err := c.store.client.Put(t.Context(), "/registry/configmaps/ns/x", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.waitFresh(t.Context(), resp.Header.Revision) {
+		t.Fatalf("cache did not reach revision %d (progress notification not honoured)", resp.Header.Revision)
+	}
+	list := &corev1.PodList{}
+	if err := c.GetList(t.Context(), c.cfg.ListKey(""), ListOptions{}, list); err != nil {
+		t.Fatal(err)
+	}
+	if mustRV(t, list.ResourceVersion) < resp.Header.Revision {
+		t.Fatalf("consistent list rv %s older than etcd's %d", list.ResourceVersion, resp.Header.Revision)
+	}
+}
