@@ -103,7 +103,9 @@ func TestValidateCreate_ConfigMapAndSecret(t *testing.T) {
 }
 
 func TestValidate_NamespaceAndNode(t *testing.T) {
-	ns := func() *corev1.Namespace { return defaulted(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}) }
+	ns := func() *corev1.Namespace {
+		return defaulted(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}})
+	}
 	runCreate(t, ns, []createCase[*corev1.Namespace]{
 		{"valid", func(*corev1.Namespace) {}, nil},
 		{"bad finalizer", func(n *corev1.Namespace) { n.Spec.Finalizers = []corev1.FinalizerName{"foo"} }, []string{"spec.finalizers Invalid"}},
@@ -185,7 +187,9 @@ func TestValidate_PersistentVolumes(t *testing.T) {
 		{"no storage", func(p *corev1.PersistentVolumeClaim) { p.Spec.Resources.Requests = nil }, []string{"spec.resources.requests[storage] Required"}},
 	})
 	runUpdate(t, pvc, []updateCase[*corev1.PersistentVolumeClaim]{
-		{"expand", func(p, _ *corev1.PersistentVolumeClaim) { p.Spec.Resources.Requests["storage"] = resource.MustParse("2Gi") }, nil},
+		{"expand", func(p, _ *corev1.PersistentVolumeClaim) {
+			p.Spec.Resources.Requests["storage"] = resource.MustParse("2Gi")
+		}, nil},
 		{"bind", func(p, _ *corev1.PersistentVolumeClaim) { p.Spec.VolumeName = "pv-1" }, nil},
 		{"access modes immutable", func(p, _ *corev1.PersistentVolumeClaim) {
 			p.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
@@ -193,8 +197,8 @@ func TestValidate_PersistentVolumes(t *testing.T) {
 	})
 	pv := func() *corev1.PersistentVolume {
 		return defaulted(&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-1"}, Spec: corev1.PersistentVolumeSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Capacity:    corev1.ResourceList{"storage": resource.MustParse("1Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:               corev1.ResourceList{"storage": resource.MustParse("1Gi")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/data/pv-1"}},
 		}})
 	}

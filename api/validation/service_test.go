@@ -39,7 +39,10 @@ func TestValidateCreate_Service(t *testing.T) {
 		{"externalName valid", func(s *corev1.Service) {
 			s.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com.", SessionAffinity: corev1.ServiceAffinityNone}
 		}, nil},
-		{"externalName with clusterIPs", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeExternalName; s.Spec.ExternalName = "db.example.com" },
+		{"externalName with clusterIPs", func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeExternalName
+			s.Spec.ExternalName = "db.example.com"
+		},
 			[]string{"spec.clusterIPs Forbidden"}},
 		{"NodePort valid", func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeNodePort
