@@ -226,3 +226,24 @@ func TestValidateUpdate_TypeMismatchIsInternal(t *testing.T) {
 		t.Errorf("want one internal error, got %v", errs)
 	}
 }
+
+func BenchmarkValidateCreate_Pod(b *testing.B) {
+	pod := newPod()
+	b.ReportAllocs()
+	for b.Loop() {
+		if errs := ValidateCreate(pod); len(errs) > 0 {
+			b.Fatal(errs)
+		}
+	}
+}
+
+// TestValidateUpdate_PodQuantityFormsAreEqual: "0.5" and "500m" are the
+// same quantity; a stored pod and a resent one must not differ by form.
+func TestValidateUpdate_PodQuantityFormsAreEqual(t *testing.T) {
+	old := newPod()
+	old.ResourceVersion = "1"
+	old.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("0.5")
+	pod := old.DeepCopy()
+	pod.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("500m")
+	expectErrors(t, ValidateUpdate(pod, old))
+}

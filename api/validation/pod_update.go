@@ -3,11 +3,12 @@ package validation
 import (
 	"fmt"
 	"math"
-	"reflect"
+
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -80,7 +81,7 @@ func validatePodUpdate(pod, old *corev1.Pod) field.ErrorList {
 	if isSubset(pod.Spec.SchedulingGates, old.Spec.SchedulingGates) {
 		munged.SchedulingGates = pod.Spec.SchedulingGates
 	}
-	if !reflect.DeepEqual(munged, pod.Spec) {
+	if !equality.Semantic.DeepEqual(munged, pod.Spec) {
 		// Show only the forbidden part of the change: "-" stored, "+" sent.
 		diff := cmp.Diff(munged, pod.Spec)
 		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("pod updates may not change fields other than %s\n%v", strings.Join(updatablePodSpecFields, ","), diff)))
@@ -109,7 +110,7 @@ func validateOnlyAddedTolerations(tols, old []corev1.Toleration, p *field.Path) 
 		for _, n := range tols {
 			oc := o
 			oc.TolerationSeconds = n.TolerationSeconds
-			if reflect.DeepEqual(oc, n) {
+			if equality.Semantic.DeepEqual(oc, n) {
 				found = true
 				break
 			}

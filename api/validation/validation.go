@@ -384,7 +384,7 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	default:
 		return validateGenericMetaUpdate(obj, old)
 	}
-	return validateGenericMetaUpdate(obj, old)
+	return field.ErrorList{field.InternalError(nil, errTypeMismatch(obj, old))}
 }
 
 // validateMeta validates metadata on create with the kind's name rule. The
