@@ -39,7 +39,7 @@ var (
 func validatePod(pod *corev1.Pod) field.ErrorList {
 	errs := validateMeta(&pod.ObjectMeta, nameSubdomain)
 	specPath := field.NewPath("spec")
-	errs = append(errs, validatePodSpec(&pod.Spec, &pod.ObjectMeta.Annotations, specPath, podOpts{})...)
+	errs = append(errs, validatePodSpec(&pod.Spec, specPath, podOpts{})...)
 	if len(pod.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(specPath.Child("ephemeralContainers"), "cannot be set on create"))
 	}
@@ -52,14 +52,14 @@ func validatePodTemplateSpec(t *corev1.PodTemplateSpec, p *field.Path, opts podO
 	mp := p.Child("metadata")
 	errs := labels(t.Labels, mp.Child("labels"))
 	errs = append(errs, validateAnnotations(t.Annotations, mp.Child("annotations"))...)
-	errs = append(errs, validatePodSpec(&t.Spec, &t.Annotations, p.Child("spec"), opts)...)
+	errs = append(errs, validatePodSpec(&t.Spec, p.Child("spec"), opts)...)
 	if len(t.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(p.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
 	}
 	return errs
 }
 
-func validatePodSpec(spec *corev1.PodSpec, _ *map[string]string, p *field.Path, opts podOpts) field.ErrorList {
+func validatePodSpec(spec *corev1.PodSpec, p *field.Path, opts podOpts) field.ErrorList {
 	var errs field.ErrorList
 	volumes, vErrs := validateVolumes(spec.Volumes, p.Child("volumes"))
 	errs = append(errs, vErrs...)

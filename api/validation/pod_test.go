@@ -247,3 +247,29 @@ func TestValidateUpdate_PodQuantityFormsAreEqual(t *testing.T) {
 	pod.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("500m")
 	expectErrors(t, ValidateUpdate(pod, old))
 }
+
+func TestValidateEphemeralContainersUpdate(t *testing.T) {
+	debug := func(name, image string) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{TargetContainerName: "web", EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: name, Image: image, ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}
+	}
+	old := newPod()
+	old.ResourceVersion = "4"
+	old.Spec.EphemeralContainers = []corev1.EphemeralContainer{debug("debug-1", "busybox")}
+
+	add := old.DeepCopy()
+	add.Spec.EphemeralContainers = append(add.Spec.EphemeralContainers, debug("debug-2", "busybox"))
+	expectErrors(t, ValidateEphemeralContainersUpdate(add, old))
+
+	bad := old.DeepCopy()
+	bad.Spec.EphemeralContainers = []corev1.EphemeralContainer{debug("debug-1", "alpine"), debug("web", "")}
+	bad.Spec.EphemeralContainers[1].Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
+	expectErrors(t, ValidateEphemeralContainersUpdate(bad, old),
+		"spec.ephemeralContainers[0] Forbidden",
+		"spec.ephemeralContainers[1].name Duplicate", "spec.ephemeralContainers[1].image Required", "spec.ephemeralContainers[1].ports Forbidden")
+
+	removed := old.DeepCopy()
+	removed.Spec.EphemeralContainers = nil
+	removed.Spec.Containers[0].Image = "nginx:1.28"
+	expectErrors(t, ValidateEphemeralContainersUpdate(removed, old), "spec.ephemeralContainers Forbidden", "spec Forbidden")
+}

@@ -191,3 +191,45 @@ func validateContainerStatuses(sts, old []corev1.ContainerStatus, p *field.Path,
 	}
 	return errs
 }
+
+// ValidateEphemeralContainersUpdate validates a write to the
+// pods/ephemeralcontainers subresource: ephemeral containers may be added,
+// never changed or removed, and nothing else in the spec may change.
+func ValidateEphemeralContainersUpdate(pod, old *corev1.Pod) field.ErrorList {
+	errs := validateMetaUpdate(&pod.ObjectMeta, &old.ObjectMeta)
+	ep := field.NewPath("spec", "ephemeralContainers")
+	// Validate the whole spec so new containers are checked against the
+	// pod's names and volumes; ephemeral-only rules apply.
+	spec := pod.Spec.DeepCopy()
+	errs = append(errs, filterPath(validatePodSpec(spec, field.NewPath("spec"), podOpts{}), ep.String())...)
+	current := make(map[string]*corev1.EphemeralContainer, len(pod.Spec.EphemeralContainers))
+	for i := range pod.Spec.EphemeralContainers {
+		current[pod.Spec.EphemeralContainers[i].Name] = &pod.Spec.EphemeralContainers[i]
+	}
+	for i := range old.Spec.EphemeralContainers {
+		o := &old.Spec.EphemeralContainers[i]
+		n, ok := current[o.Name]
+		if !ok {
+			errs = append(errs, field.Forbidden(ep, fmt.Sprintf("existing ephemeral containers %q may not be removed", o.Name)))
+		} else if !equality.Semantic.DeepEqual(o, n) {
+			errs = append(errs, field.Forbidden(ep.Index(i), fmt.Sprintf("existing ephemeral containers %q may not be changed", o.Name)))
+		}
+	}
+	rest, oldRest := pod.Spec.DeepCopy(), old.Spec.DeepCopy()
+	rest.EphemeralContainers, oldRest.EphemeralContainers = nil, nil
+	if !equality.Semantic.DeepEqual(rest, oldRest) {
+		errs = append(errs, field.Forbidden(field.NewPath("spec"), "only ephemeralContainers may change through the ephemeralcontainers subresource"))
+	}
+	return errs
+}
+
+// filterPath keeps the errors at or below the field path prefix.
+func filterPath(errs field.ErrorList, prefix string) field.ErrorList {
+	var out field.ErrorList
+	for _, e := range errs {
+		if strings.HasPrefix(e.Field, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
