@@ -21,17 +21,23 @@ var (
 
 func validateService(svc *corev1.Service) field.ErrorList {
 	errs := validateMeta(&svc.ObjectMeta, name1035Label)
-	return append(errs, validateServiceSpec(&svc.Spec, field.NewPath("spec"))...)
+	return append(errs, validateServiceSpec(&svc.Spec, nil, field.NewPath("spec"))...)
 }
 
-func validateServiceSpec(spec *corev1.ServiceSpec, p *field.Path) field.ErrorList {
+// validateServiceSpec checks a service spec. On update, old is the stored
+// spec: type-dependent fields it already had (clusterIPs when switching to
+// ExternalName, nodePorts when switching to ClusterIP, ...) are tolerated
+// because the REST layer drops them after a type change, as upstream's
+// strategy does before validating.
+func validateServiceSpec(spec, old *corev1.ServiceSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	carried := func(same func(o *corev1.ServiceSpec) bool) bool { return old != nil && same(old) }
 	headless := spec.ClusterIP == corev1.ClusterIPNone
 	externalName := spec.Type == corev1.ServiceTypeExternalName
 
 	errs = append(errs, oneOf(spec.Type, p.Child("type"), true, serviceTypes...)...)
 	if externalName {
-		if len(spec.ClusterIPs) > 0 {
+		if len(spec.ClusterIPs) > 0 && !carried(func(o *corev1.ServiceSpec) bool { return equalStrings(o.ClusterIPs, spec.ClusterIPs) }) {
 			errs = append(errs, field.Forbidden(p.Child("clusterIPs"), "may not be set for ExternalName services"))
 		}
 		if spec.ExternalName == "" {
@@ -68,7 +74,15 @@ func validateServiceSpec(spec *corev1.ServiceSpec, p *field.Path) field.ErrorLis
 			errs = append(errs, qualifiedName(*port.AppProtocol, pp.Child("appProtocol"))...)
 		}
 		if port.NodePort != 0 {
-			if spec.Type == corev1.ServiceTypeClusterIP || externalName {
+			oldPort := func(o *corev1.ServiceSpec) bool {
+				for _, op := range o.Ports {
+					if op.NodePort == port.NodePort {
+						return true
+					}
+				}
+				return false
+			}
+			if (spec.Type == corev1.ServiceTypeClusterIP || externalName) && !carried(oldPort) {
 				errs = append(errs, field.Forbidden(pp.Child("nodePort"), fmt.Sprintf("may not be used when `type` is '%s'", spec.Type)))
 			} else {
 				errs = append(errs, msgs(pp.Child("nodePort"), port.NodePort, utilvalidation.IsValidPortNum(int(port.NodePort)))...)
@@ -98,7 +112,7 @@ func validateServiceSpec(spec *corev1.ServiceSpec, p *field.Path) field.ErrorLis
 	}
 	externallyAccessible := spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer
 	if spec.ExternalTrafficPolicy != "" {
-		if !externallyAccessible {
+		if !externallyAccessible && !carried(func(o *corev1.ServiceSpec) bool { return o.ExternalTrafficPolicy == spec.ExternalTrafficPolicy }) {
 			errs = append(errs, field.Invalid(p.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))
 		} else {
 			errs = append(errs, oneOf(spec.ExternalTrafficPolicy, p.Child("externalTrafficPolicy"), false, trafficPolicies...)...)
@@ -109,15 +123,20 @@ func validateServiceSpec(spec *corev1.ServiceSpec, p *field.Path) field.ErrorLis
 	if spec.InternalTrafficPolicy != nil {
 		errs = append(errs, oneOf(*spec.InternalTrafficPolicy, p.Child("internalTrafficPolicy"), false, corev1.ServiceInternalTrafficPolicyCluster, corev1.ServiceInternalTrafficPolicyLocal)...)
 	}
-	if spec.HealthCheckNodePort != 0 && !(spec.Type == corev1.ServiceTypeLoadBalancer && spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal) {
+	if spec.HealthCheckNodePort != 0 && !(spec.Type == corev1.ServiceTypeLoadBalancer && spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal) &&
+		!carried(func(o *corev1.ServiceSpec) bool { return o.HealthCheckNodePort == spec.HealthCheckNodePort }) {
 		errs = append(errs, field.Invalid(p.Child("healthCheckNodePort"), spec.HealthCheckNodePort, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"))
 	}
-	if spec.AllocateLoadBalancerNodePorts != nil && spec.Type != corev1.ServiceTypeLoadBalancer {
+	if spec.AllocateLoadBalancerNodePorts != nil && spec.Type != corev1.ServiceTypeLoadBalancer && !carried(func(o *corev1.ServiceSpec) bool { return o.AllocateLoadBalancerNodePorts != nil }) {
 		errs = append(errs, field.Forbidden(p.Child("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"))
 	}
 	if spec.LoadBalancerClass != nil {
 		if spec.Type != corev1.ServiceTypeLoadBalancer {
-			errs = append(errs, field.Forbidden(p.Child("loadBalancerClass"), "may only be used when `type` is 'LoadBalancer'"))
+			if !carried(func(o *corev1.ServiceSpec) bool {
+				return o.LoadBalancerClass != nil && *o.LoadBalancerClass == *spec.LoadBalancerClass
+			}) {
+				errs = append(errs, field.Forbidden(p.Child("loadBalancerClass"), "may only be used when `type` is 'LoadBalancer'"))
+			}
 		} else {
 			errs = append(errs, qualifiedName(*spec.LoadBalancerClass, p.Child("loadBalancerClass"))...)
 		}
@@ -151,11 +170,13 @@ func validateServiceSpec(spec *corev1.ServiceSpec, p *field.Path) field.ErrorLis
 
 func validateClusterIPs(spec *corev1.ServiceSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if len(spec.ClusterIPs) > 0 && spec.ClusterIP != spec.ClusterIPs[0] {
+	// clusterIP alone (or clusterIPs alone) is normalized into both by the
+	// REST layer; when both are given they must agree.
+	if len(spec.ClusterIPs) > 0 && spec.ClusterIP != "" && spec.ClusterIP != spec.ClusterIPs[0] {
 		errs = append(errs, field.Invalid(p.Child("clusterIPs"), spec.ClusterIPs, "first value must match `clusterIP`"))
 	}
-	if len(spec.ClusterIPs) == 0 && spec.ClusterIP != "" {
-		errs = append(errs, field.Invalid(p.Child("clusterIPs"), spec.ClusterIPs, "must be set when `clusterIP` is set"))
+	if len(spec.ClusterIPs) == 0 && spec.ClusterIP != "" && spec.ClusterIP != corev1.ClusterIPNone {
+		errs = append(errs, utilvalidation.IsValidIP(p.Child("clusterIP"), spec.ClusterIP)...)
 	}
 	if len(spec.ClusterIPs) > 2 {
 		errs = append(errs, field.Invalid(p.Child("clusterIPs"), spec.ClusterIPs, "may only hold up to 2 values"))
@@ -179,21 +200,25 @@ func validateClusterIPs(spec *corev1.ServiceSpec, p *field.Path) field.ErrorList
 func validateServiceUpdate(svc, old *corev1.Service) field.ErrorList {
 	errs := validateMetaUpdate(&svc.ObjectMeta, &old.ObjectMeta)
 	p := field.NewPath("spec")
-	errs = append(errs, validateServiceSpec(&svc.Spec, p)...)
+	errs = append(errs, validateServiceSpec(&svc.Spec, &old.Spec, p)...)
 	// Cluster IPs are fixed once allocated, except across a change to or
 	// from ExternalName (which has none).
 	if svc.Spec.Type == corev1.ServiceTypeExternalName || old.Spec.Type == corev1.ServiceTypeExternalName || len(old.Spec.ClusterIPs) == 0 {
 		return errs
 	}
 	ips := p.Child("clusterIPs")
-	if len(svc.Spec.ClusterIPs) == 0 {
+	newIPs := svc.Spec.ClusterIPs
+	if len(newIPs) == 0 && svc.Spec.ClusterIP != "" {
+		newIPs = []string{svc.Spec.ClusterIP} // normalized by the REST layer
+	}
+	if len(newIPs) == 0 {
 		return append(errs, field.Invalid(ips.Index(0), svc.Spec.ClusterIPs, "primary clusterIP can not be unset"))
 	}
-	if svc.Spec.ClusterIPs[0] != old.Spec.ClusterIPs[0] {
-		errs = append(errs, field.Invalid(ips.Index(0), svc.Spec.ClusterIPs[0], "may not change once set"))
+	if newIPs[0] != old.Spec.ClusterIPs[0] {
+		errs = append(errs, field.Invalid(ips.Index(0), newIPs[0], "may not change once set"))
 	}
-	if len(svc.Spec.ClusterIPs) > 1 && len(old.Spec.ClusterIPs) > 1 && svc.Spec.ClusterIPs[1] != old.Spec.ClusterIPs[1] {
-		errs = append(errs, field.Invalid(ips.Index(1), svc.Spec.ClusterIPs[1], "may not change once set"))
+	if len(newIPs) > 1 && len(old.Spec.ClusterIPs) > 1 && newIPs[1] != old.Spec.ClusterIPs[1] {
+		errs = append(errs, field.Invalid(ips.Index(1), newIPs[1], "may not change once set"))
 	}
 	if len(old.Spec.IPFamilies) > 0 && len(svc.Spec.IPFamilies) > 0 && svc.Spec.IPFamilies[0] != old.Spec.IPFamilies[0] {
 		errs = append(errs, field.Invalid(p.Child("ipFamilies").Index(0), svc.Spec.IPFamilies[0], "may not change once set"))
@@ -352,3 +377,15 @@ func validateEndpointSliceUpdate(es, old *discoveryv1.EndpointSlice) field.Error
 
 // maxClientIPServiceAffinitySeconds is the ClientIP affinity timeout cap (one day).
 const maxClientIPServiceAffinitySeconds = 86400
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

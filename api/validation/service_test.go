@@ -31,6 +31,9 @@ func TestValidateCreate_Service(t *testing.T) {
 		{"bad clusterIP", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.300", []string{"10.96.0.300"} },
 			[]string{"spec.clusterIPs[0] Invalid"}},
 		{"clusterIP disagrees with clusterIPs", func(s *corev1.Service) { s.Spec.ClusterIP = "10.96.0.21" }, []string{"spec.clusterIPs Invalid"}},
+		{"clusterIP alone is normalized later", func(s *corev1.Service) { s.Spec.ClusterIPs = nil }, nil},
+		{"clusterIP alone must be an IP", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "ten", nil }, []string{"spec.clusterIP Invalid"}},
+		{"headless with clusterIP only", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "None", nil }, nil},
 		{"selector label", func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "-web"} }, []string{"spec.selector Invalid"}},
 		{"bad sessionAffinity", func(s *corev1.Service) { s.Spec.SessionAffinity = "Cookie" }, []string{"spec.sessionAffinity NotSupported"}},
 		{"externalName required", func(s *corev1.Service) {
@@ -63,6 +66,23 @@ func TestValidateUpdate_Service(t *testing.T) {
 		{"to ExternalName drops clusterIP", func(s, _ *corev1.Service) {
 			s.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com", SessionAffinity: corev1.ServiceAffinityNone}
 		}, nil},
+		{"to ExternalName keeping the stored clusterIP", func(s, _ *corev1.Service) {
+			s.Spec.Type, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "db.example.com"
+		}, nil},
+		{"to ExternalName with a new clusterIP", func(s, _ *corev1.Service) {
+			s.Spec.Type, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "db.example.com"
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.9", []string{"10.96.0.9"}
+		}, []string{"spec.clusterIPs Forbidden"}},
+		{"NodePort to ClusterIP keeping stored nodePorts", func(s, old *corev1.Service) {
+			old.Spec.Type = corev1.ServiceTypeNodePort
+			old.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+			old.Spec.Ports[0].NodePort = 30080
+			s.Spec.Type = corev1.ServiceTypeClusterIP
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+			s.Spec.Ports[0].NodePort = 30080
+		}, nil},
+		{"ClusterIP with a new nodePort", func(s, _ *corev1.Service) { s.Spec.Ports[0].NodePort = 30081 }, []string{"spec.ports[0].nodePort Forbidden"}},
+		{"clusterIP only, same value", func(s, _ *corev1.Service) { s.Spec.ClusterIPs = nil }, nil},
 		{"from ExternalName gets clusterIP", func(s, old *corev1.Service) {
 			old.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com", SessionAffinity: corev1.ServiceAffinityNone}
 		}, nil},
