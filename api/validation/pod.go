@@ -346,11 +346,20 @@ func validateEnvVarSource(ev corev1.EnvVar, p *field.Path) field.ErrorList {
 	return errs
 }
 
+// volumeFieldPaths are the pod fields a downward API volume may expose.
+var volumeFieldPaths = []string{"metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"}
+
 func validateEnvFieldPath(fp string, p *field.Path) field.ErrorList {
+	return validateFieldPath(fp, envFieldPaths, p)
+}
+
+// validateFieldPath accepts the listed paths and subscripted labels or
+// annotations.
+func validateFieldPath(fp string, allowed []string, p *field.Path) field.ErrorList {
 	if fp == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
-	for _, ok := range envFieldPaths {
+	for _, ok := range allowed {
 		if fp == ok {
 			return nil
 		}
@@ -362,7 +371,7 @@ func validateEnvFieldPath(fp string, p *field.Path) field.ErrorList {
 			return msgs(p, key, utilvalidation.IsQualifiedName(strings.ToLower(key)))
 		}
 	}
-	return field.ErrorList{field.NotSupported(p, fp, append([]string{"metadata.annotations", "metadata.labels"}, envFieldPaths...))}
+	return field.ErrorList{field.NotSupported(p, fp, allowed)}
 }
 
 func validateKeyRef(name, key string, p *field.Path) field.ErrorList {

@@ -74,6 +74,26 @@ func TestValidateCreate_Pod(t *testing.T) {
 		{"secret volume without name", func(p *corev1.Pod) {
 			p.Spec.Volumes[1].VolumeSource = corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{DefaultMode: ptr(int32(0644))}}
 		}, []string{"spec.volumes[1].secret.secretName Required"}},
+		{"service account token volume as admission adds it", func(p *corev1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "kube-api-access-x7k2p", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				DefaultMode: ptr(int32(0644)),
+				Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{ExpirationSeconds: ptr(int64(3607)), Path: "token"}},
+					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}, Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+					{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+						{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}},
+						{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels"}},
+					}}},
+				}}}})
+		}, nil},
+		{"downward API volume cannot expose node name", func(p *corev1.Pod) {
+			p.Spec.Volumes[1].VolumeSource = corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "node", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}}}
+		}, []string{"spec.volumes[1].downwardAPI.items[0].fieldRef.fieldPath NotSupported"}},
+		{"short token expiry", func(p *corev1.Pod) {
+			p.Spec.Volumes[1].VolumeSource = corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{ExpirationSeconds: ptr(int64(60)), Path: "token"}}}}}
+		}, []string{"spec.volumes[1].projected.sources[0].serviceAccountToken.expirationSeconds Invalid"}},
 		{"bad defaultMode", func(p *corev1.Pod) { p.Spec.Volumes[0].ConfigMap.DefaultMode = ptr(int32(01000)) },
 			[]string{"spec.volumes[0].configMap.defaultMode Invalid"}},
 		{"mount of unknown volume", func(p *corev1.Pod) { c0(p).VolumeMounts[0].Name = "nope" }, []string{"spec.containers[0].volumeMounts[0].name NotFound"}},

@@ -179,7 +179,7 @@ func validateDownwardAPIItems(items []corev1.DownwardAPIVolumeFile, p *field.Pat
 		case it.FieldRef != nil && it.ResourceFieldRef != nil:
 			errs = append(errs, field.Invalid(ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
 		case it.FieldRef != nil:
-			errs = append(errs, validateEnvFieldPath(it.FieldRef.FieldPath, ip.Child("fieldRef", "fieldPath"))...)
+			errs = append(errs, validateFieldPath(it.FieldRef.FieldPath, volumeFieldPaths, ip.Child("fieldRef", "fieldPath"))...)
 		case it.ResourceFieldRef != nil:
 			if it.ResourceFieldRef.ContainerName == "" {
 				errs = append(errs, field.Required(ip.Child("resourceFieldRef", "containerName"), ""))
