@@ -123,7 +123,8 @@ func validateNamespaceUpdate(ns, old *corev1.Namespace) field.ErrorList {
 
 func validateNamespaceStatusUpdate(ns, old *corev1.Namespace) field.ErrorList {
 	errs := validateMetaUpdate(&ns.ObjectMeta, &old.ObjectMeta)
-	pp := field.NewPath("status", "phase")
+	// Upstream spells this path "status.Phase"; clients compare it verbatim.
+	pp := field.NewPath("status", "Phase")
 	if ns.DeletionTimestamp.IsZero() {
 		if ns.Status.Phase != corev1.NamespaceActive {
 			errs = append(errs, field.Invalid(pp, ns.Status.Phase, "may only be 'Active' if `deletionTimestamp` is empty"))

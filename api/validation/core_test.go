@@ -115,7 +115,7 @@ func TestValidate_NamespaceAndNode(t *testing.T) {
 	old.ResourceVersion = "1"
 	st := old.DeepCopy()
 	st.Status.Phase = corev1.NamespaceTerminating
-	expectErrors(t, ValidateStatusUpdate(st, old), "status.phase Invalid")
+	expectErrors(t, ValidateStatusUpdate(st, old), "status.Phase Invalid")
 
 	node := func() *corev1.Node {
 		return defaulted(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: corev1.NodeSpec{
