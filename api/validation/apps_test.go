@@ -41,6 +41,10 @@ func TestValidateCreate_Deployment(t *testing.T) {
 		{"Recreate with rollingUpdate", func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
 			[]string{"spec.strategy.rollingUpdate Forbidden"}},
 		{"bad strategy", func(d *appsv1.Deployment) { d.Spec.Strategy.Type = "BlueGreen" }, []string{"spec.strategy.type NotSupported"}},
+		{"Recreate as a client sends it", func(d *appsv1.Deployment) {
+			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+			defaulted(d)
+		}, nil},
 		{"minReadySeconds", func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = -1 }, []string{"spec.minReadySeconds Invalid"}},
 		{"revisionHistoryLimit", func(d *appsv1.Deployment) { d.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, []string{"spec.revisionHistoryLimit Invalid"}},
 		{"progressDeadline not above minReady", func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = 600 },
