@@ -184,6 +184,9 @@ func validatePodSpec(spec *corev1.PodSpec, p *field.Path, opts podOpts) field.Er
 		}
 	}
 	errs = append(errs, validateResourceList(spec.Overhead, p.Child("overhead"))...)
+	for i, g := range spec.ReadinessGates {
+		errs = append(errs, qualifiedName(string(g.ConditionType), p.Child("readinessGates").Index(i).Child("conditionType"))...)
+	}
 	return errs
 }
 
@@ -496,15 +499,55 @@ func validateResourceList(rl corev1.ResourceList, p *field.Path) field.ErrorList
 	return errs
 }
 
+// validateContainerResourceList accepts cpu, memory, ephemeral-storage,
+// hugepages-* and fully qualified extended resources.
+func validateContainerResourceList(rl corev1.ResourceList, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for name, q := range rl {
+		kp := p.Key(string(name))
+		n := string(name)
+		nameErrs := qualifiedName(n, kp)
+		errs = append(errs, nameErrs...)
+		if len(nameErrs) == 0 && !isContainerResource(n) {
+			errs = append(errs, field.Invalid(kp, n, "must be a standard resource for containers"))
+		}
+		errs = append(errs, nonNegativeQuantity(q, kp)...)
+		if isExtendedResource(n) && q.MilliValue()%1000 != 0 {
+			errs = append(errs, field.Invalid(kp, q.String(), isNotIntegerErrorMsg))
+		}
+	}
+	return errs
+}
+
+func isContainerResource(name string) bool {
+	switch corev1.ResourceName(name) {
+	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+		return true
+	}
+	return strings.HasPrefix(name, corev1.ResourceHugePagesPrefix) || isExtendedResource(name)
+}
+
+// isExtendedResource: a domain-qualified name outside kubernetes.io, not a
+// quota-style "requests." name.
+func isExtendedResource(name string) bool {
+	return strings.Contains(name, "/") && !strings.HasPrefix(name, "kubernetes.io/") &&
+		!strings.Contains(name, ".kubernetes.io/") && !strings.HasPrefix(name, "requests.")
+}
+
 func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.ErrorList {
-	errs := validateResourceList(r.Limits, p.Child("limits"))
-	errs = append(errs, validateResourceList(r.Requests, p.Child("requests"))...)
+	errs := validateContainerResourceList(r.Limits, p.Child("limits"))
+	errs = append(errs, validateContainerResourceList(r.Requests, p.Child("requests"))...)
 	for name, req := range r.Requests {
 		limit, ok := r.Limits[name]
-		if !ok {
-			continue
-		}
-		if req.Cmp(limit) > 0 {
+		overcommit := !isExtendedResource(string(name)) && !strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
+		switch {
+		case !ok && !overcommit:
+			errs = append(errs, field.Required(p.Child("limits").Key(string(name)), "Limit must be set for non overcommitable resources"))
+		case !ok:
+		case !overcommit && req.Cmp(limit) != 0:
+			errs = append(errs, field.Invalid(p.Child("requests").Key(string(name)), req.String(),
+				fmt.Sprintf("must be equal to %s limit of %s", name, limit.String())))
+		case req.Cmp(limit) > 0:
 			errs = append(errs, field.Invalid(p.Child("requests").Key(string(name)), req.String(),
 				fmt.Sprintf("must be less than or equal to %s limit of %s", name, limit.String())))
 		}

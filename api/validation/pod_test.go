@@ -106,6 +106,24 @@ func TestValidateCreate_Pod(t *testing.T) {
 			[]string{"spec.containers[0].resources.requests[memory] Invalid"}},
 		{"unqualified extended resource", func(p *corev1.Pod) { c0(p).Resources.Limits["gpu"] = resource.MustParse("1") },
 			[]string{"spec.containers[0].resources.limits[gpu] Invalid"}},
+		{"gpu as extended resource", func(p *corev1.Pod) {
+			c0(p).Resources.Limits["nvidia.com/gpu"] = resource.MustParse("1")
+			c0(p).Resources.Requests["nvidia.com/gpu"] = resource.MustParse("1")
+		}, nil},
+		{"extended resource request differs from limit", func(p *corev1.Pod) {
+			c0(p).Resources.Limits["nvidia.com/gpu"] = resource.MustParse("2")
+			c0(p).Resources.Requests["nvidia.com/gpu"] = resource.MustParse("1")
+		}, []string{"spec.containers[0].resources.requests[nvidia.com/gpu] Invalid"}},
+		{"extended resource without limit", func(p *corev1.Pod) { c0(p).Resources.Requests["example.com/foo"] = resource.MustParse("1") },
+			[]string{"spec.containers[0].resources.limits[example.com/foo] Required"}},
+		{"fractional extended resource", func(p *corev1.Pod) {
+			c0(p).Resources.Limits["example.com/foo"] = resource.MustParse("500m")
+			c0(p).Resources.Requests["example.com/foo"] = resource.MustParse("500m")
+		}, []string{"spec.containers[0].resources.limits[example.com/foo] Invalid", "spec.containers[0].resources.requests[example.com/foo] Invalid"}},
+		{"pods is not a container resource", func(p *corev1.Pod) { c0(p).Resources.Limits["pods"] = resource.MustParse("1") },
+			[]string{"spec.containers[0].resources.limits[pods] Invalid"}},
+		{"readiness gate", func(p *corev1.Pod) { p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "bad gate"}} },
+			[]string{"spec.readinessGates[0].conditionType Invalid"}},
 		{"bad restartPolicy", func(p *corev1.Pod) { p.Spec.RestartPolicy = "Sometimes" }, []string{"spec.restartPolicy NotSupported"}},
 		{"bad dnsPolicy", func(p *corev1.Pod) { p.Spec.DNSPolicy = "Google" }, []string{"spec.dnsPolicy NotSupported"}},
 		{"dnsPolicy None without config", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone }, []string{"spec.dnsConfig Required"}},
