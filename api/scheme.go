@@ -70,4 +70,9 @@ func init() {
 	// Unversioned meta types (Status, WatchEvent, APIVersions, ...) and the
 	// option types' conversions for query parameters.
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	// Clients send option bodies (DeleteOptions above all) as
+	// meta.k8s.io/v1, as upstream registers them.
+	Scheme.AddKnownTypes(metav1.SchemeGroupVersion,
+		&metav1.DeleteOptions{}, &metav1.ListOptions{}, &metav1.GetOptions{},
+		&metav1.CreateOptions{}, &metav1.UpdateOptions{}, &metav1.PatchOptions{})
 }
