@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +117,8 @@ func startBinary(t testing.TB, bin, dir string, attempt int) ([]string, *clientv
 		"--log-level=error",
 	)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
+	// A test binary killed by its timeout must not leave etcd behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start %s: %w", bin, err)
 	}

@@ -126,6 +126,8 @@ func startCluster(t *testing.T) *cluster {
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	// A test binary killed by its timeout must not leave the apiserver behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start apiserver: %v", err)
 	}
