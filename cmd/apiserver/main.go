@@ -35,6 +35,7 @@ func main() {
 	fs.IntVar(&cfg.MaxRequestsInflight, "max-requests-inflight", 400, "The maximum number of non-mutating requests in flight at a given time. 0 means no limit.")
 	fs.IntVar(&cfg.MaxMutatingRequestsInflight, "max-mutating-requests-inflight", 200, "The maximum number of mutating requests in flight at a given time. 0 means no limit.")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 60*1e9, "The duration a handler must keep a request open before timing it out (watches excepted).")
+	fs.BoolVar(&cfg.Profiling, "profiling", true, "Enable profiling via web interface host:port/debug/pprof/")
 	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
 	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2 logs debug lines).")
 	_ = fs.Parse(os.Args[1:])

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,13 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("/openapi/v3/{path:.+}", func(w http.ResponseWriter, r *http.Request) {
 		s.openapi.ServeV3GroupVersion(w, r, mux.Vars(r)["path"])
 	})
+	if s.cfg.Profiling {
+		m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		m.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
+	}
 	m.HandleFunc("/", s.serveRoot)
 	m.PathPrefix("/api").HandlerFunc(s.serveAPI)
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -60,6 +60,10 @@ type Config struct {
 	MaxMutatingRequestsInflight int
 	RequestTimeout              time.Duration
 
+	// Profiling serves Go's pprof handlers under /debug/pprof/ (upstream's
+	// --profiling).
+	Profiling bool
+
 	// Listener, when set, is used instead of binding BindAddress:SecurePort
 	// (tests).
 	Listener net.Listener
