@@ -7,6 +7,7 @@ import (
 
 	"github.com/kstack/kstack/api/defaulting"
 	"github.com/kstack/kstack/pkg/storage"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,10 @@ func (s *Server) installHooks() {
 	s.setHooks("", "pods", s.podHooks())
 	s.setHooks("", "services", s.serviceHooks())
 	s.setHooks("", "nodes", &hooks{keepStatusOnCreate: true})
+	s.setHooks("batch", "jobs", &hooks{prepareCreate: func(_ context.Context, obj runtime.Object) error {
+		generateJobSelector(obj.(*batchv1.Job))
+		return nil
+	}})
 	s.setHooks("", "endpoints", &hooks{allowCreateOnUpdate: true})
 	s.setHooks("", "events", &hooks{allowCreateOnUpdate: true})
 	s.setHooks("events.k8s.io", "events", &hooks{allowCreateOnUpdate: true})
@@ -99,6 +104,32 @@ func (s *Server) namespaceHooks() *hooks {
 		readyToDelete: func(obj runtime.Object) bool {
 			return len(obj.(*corev1.Namespace).Spec.Finalizers) == 0
 		},
+	}
+}
+
+// generateJobSelector gives a Job without manualSelector upstream's
+// generated selector on its UID and the matching template labels.
+func generateJobSelector(job *batchv1.Job) {
+	if job.Spec.ManualSelector != nil && *job.Spec.ManualSelector {
+		return
+	}
+	uid := string(job.UID)
+	labels := map[string]string{
+		batchv1.ControllerUidLabel: uid,
+		"controller-uid":           uid, // the legacy unprefixed label
+		batchv1.JobNameLabel:       job.Name,
+		"job-name":                 job.Name,
+	}
+	if job.Spec.Template.Labels == nil {
+		job.Spec.Template.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		if _, ok := job.Spec.Template.Labels[k]; !ok {
+			job.Spec.Template.Labels[k] = v
+		}
+	}
+	if job.Spec.Selector == nil {
+		job.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{batchv1.ControllerUidLabel: uid}}
 	}
 }
 

@@ -332,6 +332,31 @@ func needsHealthCheckPort(svc *corev1.Service) bool {
 	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 }
 
+// dropTypeDependentFields clears, on a type change, the allocated values
+// the new type does not use when the client merely carried them over from
+// the stored object (as upstream does before validation).
+func dropTypeDependentFields(svc, old *corev1.Service) {
+	if svc.Spec.Type == old.Spec.Type {
+		return
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName && svc.Spec.ClusterIP == old.Spec.ClusterIP {
+		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
+		svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = nil, nil
+	}
+	if !needsNodePorts(svc) {
+		for i := range svc.Spec.Ports {
+			for _, op := range old.Spec.Ports {
+				if op.NodePort != 0 && op.NodePort == svc.Spec.Ports[i].NodePort {
+					svc.Spec.Ports[i].NodePort = 0
+				}
+			}
+		}
+	}
+	if !needsHealthCheckPort(svc) && svc.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
+		svc.Spec.HealthCheckNodePort = 0
+	}
+}
+
 // allocatedPorts lists the node ports a Service holds.
 func allocatedPorts(svc *corev1.Service) []int32 {
 	var out []int32
@@ -388,6 +413,7 @@ func (s *Server) serviceHooks() *hooks {
 			if needsHealthCheckPort(svc) && needsHealthCheckPort(oldSvc) && svc.Spec.HealthCheckNodePort == 0 {
 				svc.Spec.HealthCheckNodePort = oldSvc.Spec.HealthCheckNodePort
 			}
+			dropTypeDependentFields(svc, oldSvc)
 			return nil
 		},
 		afterDelete: func(ctx context.Context, obj runtime.Object) {
