@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is a child program the benchmark started: etcd or the apiserver.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string // path of the file with its stdout and stderr
+	done chan struct{}
+	err  error // the exit error, set before done closes
+}
+
+// startProcess runs bin with args, its output in dir/<name>.log. The child
+// dies with the benchmark (Pdeathsig) even if the benchmark is killed
+// before it can clean up.
+func startProcess(name, dir, bin string, args ...string) (*process, error) {
+	logPath := filepath.Join(dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop sends SIGTERM, waits up to 10 s, then SIGKILLs, and always waits
+// for the process to be reaped.
+func (p *process) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// exited reports an error when the process has already ended.
+func (p *process) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 20))
+	default:
+		return nil
+	}
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startEtcd runs the etcd binary on loopback ports with its data in dir
+// and waits until it answers /health.
+func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
+	clientPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	peerPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	client := "http://127.0.0.1:" + strconv.Itoa(clientPort)
+	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	p, err := startProcess("etcd", dir, bin,
+		"--name=bench",
+		"--data-dir="+filepath.Join(dir, "etcd-data"),
+		"--listen-client-urls="+client,
+		"--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer,
+		"--initial-advertise-peer-urls="+peer,
+		"--initial-cluster=bench="+peer,
+		"--quota-backend-bytes="+strconv.Itoa(8<<30),
+		"--log-level=warn",
+	)
+	if err != nil {
+		return nil, "", err
+	}
+	err = waitHTTP(ctx, p, http.DefaultClient, client+"/health", 30*time.Second)
+	if err != nil {
+		p.stop()
+		return nil, "", fmt.Errorf("etcd not healthy: %w", err)
+	}
+	return p, client, nil
+}
+
+// startAPIServer runs the apiserver binary against etcd, with a
+// self-signed certificate in dir/certs, and waits for /readyz. It returns
+// the process, the server URL and the CA file.
+func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*process, string, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", "", err
+	}
+	certDir := filepath.Join(dir, "certs")
+	p, err := startProcess("apiserver", dir, bin,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(port),
+		"--cert-dir="+certDir,
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--profiling=true",
+	)
+	if err != nil {
+		return nil, "", "", err
+	}
+	url := "https://127.0.0.1:" + strconv.Itoa(port)
+	caFile := filepath.Join(certDir, "apiserver.crt")
+	// The certificate appears when the server starts; until then poll
+	// without verification, then verify against it.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := p.exited(); err != nil {
+			return nil, "", "", err
+		}
+		if _, err := os.Stat(caFile); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, "", "", fmt.Errorf("apiserver wrote no certificate to %s within 60s", caFile)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	hc, err := caClient(caFile)
+	if err != nil {
+		p.stop()
+		return nil, "", "", err
+	}
+	if err := waitHTTP(ctx, p, hc, url+"/readyz", time.Until(deadline)); err != nil {
+		p.stop()
+		return nil, "", "", fmt.Errorf("apiserver not ready: %w", err)
+	}
+	return p, url, caFile, nil
+}
+
+// caClient is an HTTPS client that trusts only caFile.
+func caClient(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
+}
+
+// waitHTTP polls url until it answers 200, p exits or the timeout passes.
+func waitHTTP(ctx context.Context, p *process, hc *http.Client, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if p != nil {
+			if err := p.exited(); err != nil {
+				return err
+			}
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.Join(fmt.Errorf("timed out after %v", timeout), last)
+}
+
+// rssMiB reads VmRSS of a process from /proc, in MiB.
+func rssMiB(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v) // "123456 kB"
+			if len(f) < 1 {
+				break
+			}
+			kb, err := strconv.ParseFloat(f[0], 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmRSS %q: %w", v, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
