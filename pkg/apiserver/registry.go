@@ -93,6 +93,9 @@ func (s *Server) namespaceHooks() *hooks {
 			return nil
 		},
 		validateDelete: func(obj runtime.Object) error {
+			if !s.cfg.admissionEnabled("NamespaceLifecycle") {
+				return nil
+			}
 			return deleteNamespaceAllowed(obj.(*corev1.Namespace).Name)
 		},
 		deferDelete: func(obj runtime.Object) bool {
@@ -147,10 +150,14 @@ func (s *Server) podHooks() *hooks {
 		prepareCreate: func(ctx context.Context, obj runtime.Object) error {
 			pod := obj.(*corev1.Pod)
 			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
-			if err := s.admitPriority(ctx, pod); err != nil {
-				return err
+			if s.cfg.admissionEnabled("Priority") {
+				if err := s.admitPriority(ctx, pod); err != nil {
+					return err
+				}
 			}
-			addDefaultTolerations(pod)
+			if s.cfg.admissionEnabled("DefaultTolerationSeconds") {
+				addDefaultTolerations(pod)
+			}
 			return nil
 		},
 		gracePeriod: func(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool) {

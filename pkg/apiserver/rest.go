@@ -333,7 +333,7 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 	if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(rs.servedGVK.GroupKind(), accessor.GetName(), errs)
 	}
-	if rs.res.Namespaced {
+	if rs.res.Namespaced && s.cfg.admissionEnabled("NamespaceLifecycle") {
 		if err := s.admitNamespace(ctx, accessor.GetNamespace()); err != nil {
 			return nil, err
 		}

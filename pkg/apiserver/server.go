@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,35 @@ type Config struct {
 	// --profiling).
 	Profiling bool
 
+	// Authentication (kube-apiserver's flags).
+	ClientCAFile                     string
+	TokenAuthFile                    string
+	AnonymousAuth                    bool
+	ServiceAccountIssuers            []string
+	ServiceAccountKeyFiles           []string
+	ServiceAccountSigningKeyFile     string
+	ServiceAccountMaxTokenExpiration time.Duration
+	ServiceAccountJWKSURI            string
+	APIAudiences                     []string
+
+	// AuthorizationModes from --authorization-mode: AlwaysAllow,
+	// AlwaysDeny, Node, RBAC.
+	AuthorizationModes []string
+
+	// Admission plugins switched on and off beyond the defaults.
+	EnableAdmissionPlugins  []string
+	DisableAdmissionPlugins []string
+
+	EncryptionProviderConfig string
+
+	AuditPolicyFile                                    string
+	AuditLogPath                                       string
+	AuditLogMaxAge, AuditLogMaxBackup, AuditLogMaxSize int
+
+	KubeletClientCertificate    string
+	KubeletClientKey            string
+	KubeletCertificateAuthority string
+
 	// Listener, when set, is used instead of binding BindAddress:SecurePort
 	// (tests).
 	Listener net.Listener
@@ -110,7 +140,69 @@ func (c *Config) Validate() error {
 	if c.BindAddress == nil {
 		c.BindAddress = net.IPv4zero
 	}
+	for _, m := range c.AuthorizationModes {
+		switch m {
+		case "AlwaysAllow", "AlwaysDeny", "Node", "RBAC":
+		default:
+			return fmt.Errorf("--authorization-mode %q: supported modes are AlwaysAllow, AlwaysDeny, Node, RBAC", m)
+		}
+	}
+	for _, p := range append(append([]string(nil), c.EnableAdmissionPlugins...), c.DisableAdmissionPlugins...) {
+		if !knownAdmissionPlugins[p] {
+			return fmt.Errorf("admission plugin %q is unknown: kstack has %s", p, strings.Join(admissionPluginNames(), ", "))
+		}
+	}
+	if c.ServiceAccountSigningKeyFile != "" && len(c.ServiceAccountIssuers) == 0 {
+		return errors.New("--service-account-issuer is required with --service-account-signing-key-file")
+	}
+	if (c.KubeletClientCertificate == "") != (c.KubeletClientKey == "") {
+		return errors.New("--kubelet-client-certificate and --kubelet-client-key must be given together")
+	}
+	if c.AuditPolicyFile != "" && c.AuditLogPath == "" {
+		return errors.New("--audit-policy-file needs --audit-log-path")
+	}
 	return nil
+}
+
+// knownAdmissionPlugins are the admission plugins kstack implements;
+// defaultAdmissionPlugins are on unless disabled (upstream's defaults, as
+// far as kstack has them).
+var (
+	knownAdmissionPlugins = map[string]bool{
+		"NamespaceLifecycle": true, "LimitRanger": true, "ServiceAccount": true, "NodeRestriction": true,
+		"DefaultTolerationSeconds": true, "Priority": true, "ResourceQuota": true, "PodSecurity": true,
+	}
+	defaultAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
+		"DefaultTolerationSeconds", "ResourceQuota", "PodSecurity"}
+)
+
+func admissionPluginNames() []string {
+	var out []string
+	for n := range knownAdmissionPlugins {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// admissionEnabled reports whether plugin runs under c.
+func (c *Config) admissionEnabled(plugin string) bool {
+	for _, p := range c.DisableAdmissionPlugins {
+		if p == plugin {
+			return false
+		}
+	}
+	for _, p := range c.EnableAdmissionPlugins {
+		if p == plugin {
+			return true
+		}
+	}
+	for _, p := range defaultAdmissionPlugins {
+		if p == plugin {
+			return true
+		}
+	}
+	return false
 }
 
 // Server is a running apiserver's state.
