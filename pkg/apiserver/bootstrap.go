@@ -9,11 +9,13 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/kstack/kstack/api"
 	"github.com/kstack/kstack/pkg/storage"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -165,11 +167,62 @@ func (s *Server) ensureKubernetesService(ctx context.Context) error {
 	return s.ensure(ctx, "", "services", svc)
 }
 
-// reconcileKubernetesEndpoints lists this apiserver in the kubernetes
-// Endpoints and EndpointSlice (one address per live apiserver: each adds
-// itself; a lease-based cleanup of dead peers is for the HA work).
+// masterLeaseTTL is how long an apiserver stays listed in the kubernetes
+// Service's endpoints after its last renewal (upstream's lease reconciler
+// uses 15 s too).
+const masterLeaseTTL = 15
+
+// reconcileKubernetesEndpoints renews this apiserver's lease
+// (<prefix>/masterleases/<ip>, an etcd key with a TTL, as upstream keeps
+// them) and writes the live apiservers into the kubernetes Endpoints and
+// EndpointSlice: an apiserver that stops renewing drops out.
 func (s *Server) reconcileKubernetesEndpoints(ctx context.Context) error {
 	addr := s.advertiseAddress().String()
+	prefix := s.cfg.EtcdPrefix + "/masterleases/"
+	lease, err := s.client.Grant(ctx, masterLeaseTTL)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.Put(ctx, prefix+addr, addr, clientv3.WithLease(lease.ID)); err != nil {
+		return err
+	}
+	resp, err := s.client.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return err
+	}
+	var addrs []string
+	for _, kv := range resp.Kvs {
+		addrs = append(addrs, string(kv.Value))
+	}
+	return s.writeKubernetesEndpoints(ctx, addrs)
+}
+
+// removeSelfFromEndpoints drops this apiserver's lease and endpoint at
+// shutdown, so clients stop being sent to it at once.
+func (s *Server) removeSelfFromEndpoints(ctx context.Context) {
+	addr := s.advertiseAddress().String()
+	prefix := s.cfg.EtcdPrefix + "/masterleases/"
+	if _, err := s.client.Delete(ctx, prefix+addr); err != nil {
+		return
+	}
+	resp, err := s.client.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return
+	}
+	var addrs []string
+	for _, kv := range resp.Kvs {
+		addrs = append(addrs, string(kv.Value))
+	}
+	if err := s.writeKubernetesEndpoints(ctx, addrs); err != nil {
+		slog.Warn("remove apiserver from kubernetes endpoints", "err", err)
+	}
+}
+
+// writeKubernetesEndpoints makes the kubernetes Endpoints and EndpointSlice
+// list exactly addrs (sorted) on the secure port; unchanged objects are not
+// rewritten.
+func (s *Server) writeKubernetesEndpoints(ctx context.Context, addrs []string) error {
+	sort.Strings(addrs)
 	port := s.securePort()
 	eps := s.storeFor("", "endpoints")
 	_, err := s.updateOrCreate(ctx, eps, "default", "kubernetes", func(existing runtime.Object, exists bool) (runtime.Object, error) {
@@ -178,23 +231,15 @@ func (s *Server) reconcileKubernetesEndpoints(ctx context.Context) error {
 			ep = &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
 				Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}}}
 		}
-		for _, ss := range ep.Subsets {
-			for _, a := range ss.Addresses {
-				if a.IP == addr && len(ss.Ports) == 1 && ss.Ports[0].Port == port {
-					return ep, nil
-				}
-			}
+		if len(addrs) == 0 {
+			ep.Subsets = nil
+			return ep, nil
 		}
-		var addrs []corev1.EndpointAddress
-		for _, ss := range ep.Subsets {
-			for _, a := range ss.Addresses {
-				if a.IP != addr {
-					addrs = append(addrs, a)
-				}
-			}
+		ss := corev1.EndpointSubset{Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}
+		for _, a := range addrs {
+			ss.Addresses = append(ss.Addresses, corev1.EndpointAddress{IP: a})
 		}
-		addrs = append(addrs, corev1.EndpointAddress{IP: addr})
-		ep.Subsets = []corev1.EndpointSubset{{Addresses: addrs, Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}}
+		ep.Subsets = []corev1.EndpointSubset{ss}
 		return ep, nil
 	})
 	if err != nil {
@@ -208,20 +253,12 @@ func (s *Server) reconcileKubernetesEndpoints(ctx context.Context) error {
 				Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes", discoveryv1.LabelManagedBy: "kube-apiserver"}}}
 		}
 		sl.AddressType = discoveryv1.AddressTypeIPv4
-		ready := true
-		have := false
-		var endpoints []discoveryv1.Endpoint
-		for _, e := range sl.Endpoints {
-			if len(e.Addresses) == 1 && e.Addresses[0] == addr {
-				have = true
-			}
-			endpoints = append(endpoints, e)
-		}
-		if !have {
-			endpoints = append(endpoints, discoveryv1.Endpoint{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+		sl.Endpoints = nil
+		for _, a := range addrs {
+			ready := true
+			sl.Endpoints = append(sl.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
 		}
 		name, proto := "https", corev1.ProtocolTCP
-		sl.Endpoints = endpoints
 		sl.Ports = []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}}
 		return sl, nil
 	})

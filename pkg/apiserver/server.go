@@ -424,6 +424,9 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		case err = <-serveErr:
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if s.isReady() {
+			s.removeSelfFromEndpoints(sctx)
+		}
 		_ = srv.Shutdown(sctx)
 		cancel()
 		srv.Close()
