@@ -1,0 +1,439 @@
+package upstream
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+const (
+	// readyTimeout bounds the apiserver's start, up to a successful /readyz.
+	readyTimeout = 90 * time.Second
+	// serviceCIDR is the --service-cluster-ip-range of the apiserver and the
+	// controller-manager.
+	serviceCIDR = "10.96.0.0/16"
+	// clusterCIDR is the controller-manager's --cluster-cidr (node IPAM).
+	clusterCIDR = "10.244.0.0/16"
+	// requireEnv makes missing binaries a failure instead of a skip.
+	requireEnv = "KSTACK_REQUIRE_UPSTREAM"
+)
+
+// binaries are the programs the test runs.
+type binaries struct {
+	apiserver, scheduler, controllerManager string
+}
+
+// cluster is a running apiserver, the PKI it was started with, and the files an
+// upstream component needs to talk to it.
+type cluster struct {
+	dir    string // temp dir: certs, data, kubeconfigs, logs
+	server string // https://127.0.0.1:<port>
+	bins   binaries
+	// apiserverFlags are the authentication flags the apiserver binary accepted.
+	apiserverFlags []string
+	apiserver      *process
+}
+
+// repoRoot walks up from the test's working directory to the main module's go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module github.com/kstack/kstack\n") {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("cannot find the kstack go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// requireBinaries returns the paths of the apiserver and the upstream components
+// (_output/bin/apiserver and _output/tools/kube-{scheduler,controller-manager}, or
+// $KSTACK_APISERVER_BIN, $KSTACK_KUBE_SCHEDULER_BIN and
+// $KSTACK_KUBE_CONTROLLER_MANAGER_BIN). When one is missing the test skips, or fails
+// if KSTACK_REQUIRE_UPSTREAM is set.
+func requireBinaries(t *testing.T) binaries {
+	t.Helper()
+	root := repoRoot(t)
+	b := binaries{
+		apiserver:         envOr("KSTACK_APISERVER_BIN", filepath.Join(root, "_output", "bin", "apiserver")),
+		scheduler:         envOr("KSTACK_KUBE_SCHEDULER_BIN", filepath.Join(root, "_output", "tools", "kube-scheduler")),
+		controllerManager: envOr("KSTACK_KUBE_CONTROLLER_MANAGER_BIN", filepath.Join(root, "_output", "tools", "kube-controller-manager")),
+	}
+	for _, p := range []struct{ path, how string }{
+		{b.apiserver, "make build"},
+		{b.scheduler, "hack/build-upstream-control-plane.sh"},
+		{b.controllerManager, "hack/build-upstream-control-plane.sh"},
+	} {
+		if _, err := os.Stat(p.path); err != nil {
+			if os.Getenv(requireEnv) != "" {
+				t.Fatalf("%s is set but %s is missing (build it with %s): %v", requireEnv, p.path, p.how, err)
+			}
+			t.Skipf("skipping the upstream control-plane compatibility test: %s is missing (build it with %s; set %s=1 to make this a failure)", p.path, p.how, requireEnv)
+		}
+	}
+	return b
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// startCluster writes the PKI, starts the apiserver with an embedded etcd and waits
+// for /readyz. The apiserver is stopped in t.Cleanup.
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	bins := requireBinaries(t)
+	dir := t.TempDir()
+	caPEM := writePKI(t, dir)
+	port := freePort(t)
+	c := &cluster{dir: dir, server: "https://127.0.0.1:" + strconv.Itoa(port), bins: bins}
+
+	args := []string{
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--tls-cert-file=" + c.path("server.crt"),
+		"--tls-private-key-file=" + c.path("server.key"),
+		"--data-dir=" + c.path("data"),
+		"--service-cluster-ip-range=" + serviceCIDR,
+	}
+	// Authentication as upstream's kube-apiserver is started by kubeadm, for each flag
+	// this apiserver build knows: the test then tightens by itself as the security
+	// work lands.
+	c.apiserverFlags = supportedFlags(t, bins.apiserver, []string{
+		"--client-ca-file=" + c.path("ca.crt"),
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + c.path("sa.pub"),
+		"--service-account-signing-key-file=" + c.path("sa.key"),
+	})
+	args = append(args, c.apiserverFlags...)
+	c.apiserver = startProcess(t, "apiserver", bins.apiserver, args, c.path("apiserver.log"))
+
+	// Wait for /readyz over HTTPS, trusting only our CA.
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}
+	deadline := time.Now().Add(readyTimeout)
+	var lastErr error
+	for {
+		if err := c.apiserver.exitErr(); err != nil {
+			t.Fatalf("apiserver exited before becoming ready (%v); log:\n%s", err, tail(c.apiserver.logPath, 60))
+		}
+		resp, err := client.Get(c.server + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			err = fmt.Errorf("/readyz: %s: %s", resp.Status, bytes.TrimSpace(body))
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			t.Fatalf("apiserver not ready after %v: %v", readyTimeout, lastErr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	for _, id := range []string{"admin", "scheduler", "controller-manager"} {
+		writeKubeconfig(t, c.kubeconfig(id), c.server, c.path("ca.crt"), c.path(id+".crt"), c.path(id+".key"))
+	}
+	return c
+}
+
+// path is the file name in the cluster's directory.
+func (c *cluster) path(name string) string { return filepath.Join(c.dir, name) }
+
+// kubeconfig is the kubeconfig of identity id (admin, scheduler, controller-manager).
+func (c *cluster) kubeconfig(id string) string { return c.path(id + ".kubeconfig") }
+
+// adminClient is a clientset authenticated as the system:masters admin.
+func (c *cluster) adminClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig("admin"))
+	if err != nil {
+		t.Fatalf("load admin kubeconfig: %v", err)
+	}
+	cfg.UserAgent = "upstream-e2e-test"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatalf("admin clientset: %v", err)
+	}
+	return cs
+}
+
+// supportedFlags returns the flags of want (each --name=value) that bin lists in
+// its --help.
+func supportedFlags(t *testing.T, bin string, want []string) []string {
+	t.Helper()
+	out, _ := exec.Command(bin, "--help").CombinedOutput()
+	var got []string
+	for _, f := range want {
+		name, _, _ := strings.Cut(f, "=")
+		if bytes.Contains(out, []byte(name+" ")) || bytes.Contains(out, []byte(name+"=")) {
+			got = append(got, f)
+		}
+	}
+	return got
+}
+
+// process is a child program whose output goes to a log file.
+type process struct {
+	name    string
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+	// healthz is the component's https /healthz URL (empty for the apiserver).
+	healthz string
+}
+
+// startProcess starts bin with args, output to logPath; it is stopped with SIGTERM
+// (then SIGKILL) in t.Cleanup, which also prints its log tail when the test failed.
+func startProcess(t *testing.T, name, bin string, args []string, logPath string) *process {
+	t.Helper()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("create %s log: %v", name, err)
+	}
+	p := &process{name: name, logPath: logPath, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	p.cmd.Stdout = logFile
+	p.cmd.Stderr = logFile
+	// A test binary killed by its timeout must not leave the process behind.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		logFile.Close()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("%s log (last 40 lines of %s):\n%s", name, logPath, tail(logPath, 40))
+		}
+	})
+	return p
+}
+
+// exitErr is nil while the process runs, and describes its exit after.
+func (p *process) exitErr() error {
+	select {
+	case <-p.exited:
+		if p.waitErr == nil {
+			return fmt.Errorf("%s exited with status 0", p.name)
+		}
+		return fmt.Errorf("%s exited: %w", p.name, p.waitErr)
+	default:
+		return nil
+	}
+}
+
+// stop sends SIGTERM, waits up to 15 s, then kills.
+func (p *process) stop(t *testing.T) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Errorf("%s did not exit 15s after SIGTERM; killing it", p.name)
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writePKI writes into dir: the cluster CA (ca.crt, ca.key, also the controller-manager's
+// cluster signer), the apiserver's serving certificate (server.crt/key for 127.0.0.1 and
+// localhost), a client certificate per identity (admin in system:masters,
+// system:kube-scheduler, system:kube-controller-manager: <id>.crt/key, as kubeadm
+// issues them) and the service-account key pair (sa.key, sa.pub). It returns the CA PEM.
+func writePKI(t *testing.T, dir string) []byte {
+	t.Helper()
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate CA key: %v", err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kstack-upstream-e2e-ca"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatalf("create CA certificate: %v", err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatalf("parse CA certificate: %v", err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	files := map[string][]byte{
+		"ca.crt": caPEM,
+		"ca.key": marshalKey(t, caKey),
+	}
+
+	serial := int64(2)
+	leaf := func(cn string, orgs []string, usage x509.ExtKeyUsage, ips []net.IP, dns []string) *x509.Certificate {
+		serial++
+		return &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: cn, Organization: orgs},
+			NotBefore:    now.Add(-time.Hour),
+			NotAfter:     now.Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+			IPAddresses:  ips,
+			DNSNames:     dns,
+		}
+	}
+	files["server.crt"], files["server.key"] = issue(t, caCert, caKey,
+		leaf("kube-apiserver", nil, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}))
+	for id, subject := range map[string]pkix.Name{
+		"admin":              {CommonName: "kubernetes-admin", Organization: []string{"system:masters"}},
+		"scheduler":          {CommonName: "system:kube-scheduler"},
+		"controller-manager": {CommonName: "system:kube-controller-manager"},
+	} {
+		files[id+".crt"], files[id+".key"] = issue(t, caCert, caKey,
+			leaf(subject.CommonName, subject.Organization, x509.ExtKeyUsageClientAuth, nil, nil))
+	}
+
+	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatalf("generate service-account key: %v", err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		t.Fatalf("marshal service-account public key: %v", err)
+	}
+	files["sa.key"] = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)})
+	files["sa.pub"] = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatalf("write %s: %v", name, err)
+		}
+	}
+	return caPEM
+}
+
+// issue signs tmpl with the CA and returns the certificate and a new key, both PEM.
+func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate key for %s: %v", tmpl.Subject.CommonName, err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatalf("create certificate for %s: %v", tmpl.Subject.CommonName, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), marshalKey(t, key)
+}
+
+// marshalKey is key as a PEM "EC PRIVATE KEY", the form upstream's signers load.
+func marshalKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatalf("marshal key: %v", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+}
+
+// writeKubeconfig writes a kubeconfig for server that trusts caPath and authenticates
+// with the client certificate certPath/keyPath.
+func writeKubeconfig(t *testing.T, path, server, caPath, certPath, keyPath string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: kstack
+  cluster:
+    server: %s
+    certificate-authority: %s
+users:
+- name: user
+  user:
+    client-certificate: %s
+    client-key: %s
+contexts:
+- name: kstack
+  context:
+    cluster: kstack
+    user: user
+current-context: kstack
+`, server, caPath, certPath, keyPath)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatalf("write kubeconfig %s: %v", path, err)
+	}
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
