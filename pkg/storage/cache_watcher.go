@@ -11,8 +11,9 @@ import (
 
 // Watch implements Interface from the cache. It waits (up to ~3 s) for the
 // cache to reach the revision the request needs and falls back to a
-// direct etcd watch when the cache is not ready or cannot catch up. A
-// resourceVersion older than the event window gets a 410 ERROR event.
+// direct etcd watch when the cache is not ready or cannot catch up, or
+// when the resourceVersion predates the cache's start. A resourceVersion
+// older than what the event window still holds gets a 410 ERROR event.
 func (c *Cacher) Watch(ctx context.Context, key string, opts ListOptions) (watch.Interface, error) {
 	rv, err := ParseResourceVersion(opts.ResourceVersion)
 	if err != nil {
@@ -49,6 +50,13 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts ListOptions) (watch
 		w.initialObjs = c.rangeLocked(key)
 		w.endBookmark = opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowWatchBookmarks
 	case rv != 0:
+		if rv < c.oldest && !c.evicted {
+			// The cache started (an apiserver restart, a relist) after rv:
+			// etcd still has that history unless it was compacted, so a
+			// client resuming across a restart misses nothing.
+			c.mu.Unlock()
+			return c.store.Watch(ctx, key, opts)
+		}
 		if rv < c.oldest {
 			oldest := c.oldest
 			c.mu.Unlock()

@@ -68,15 +68,19 @@ type Cacher struct {
 	attrs         AttrFunc
 	gauge         prometheus.Gauge
 
-	mu       sync.RWMutex
-	ready    bool
-	rev      int64 // the revision the cache reflects
-	objects  map[string]runtime.Object
-	keys     []string // sorted keys of objects
-	window   []*cacheEvent
-	wstart   int   // index of the oldest event in window (a ring)
-	wlen     int   // events in window
-	oldest   int64 // the lowest resourceVersion a watch can resume from
+	mu      sync.RWMutex
+	ready   bool
+	rev     int64 // the revision the cache reflects
+	objects map[string]runtime.Object
+	keys    []string // sorted keys of objects
+	window  []*cacheEvent
+	wstart  int   // index of the oldest event in window (a ring)
+	wlen    int   // events in window
+	oldest  int64 // the lowest resourceVersion a watch can resume from
+	// evicted reports that the window dropped events since the last list:
+	// older resourceVersions are then gone from the cache's history, while
+	// before that they only predate the cache (see Watch).
+	evicted  bool
 	watchers map[*cacheWatcher]struct{}
 	wlist    []*cacheWatcher    // snapshot of watchers, nil when stale
 	revCh    chan struct{}      // closed when rev or ready changes
@@ -203,7 +207,7 @@ func (c *Cacher) relist(ctx context.Context) error {
 		}
 		rev = resp.Header.Revision
 		for _, kv := range resp.Kvs {
-			obj, err := c.store.decode(kv.Value, kv.ModRevision)
+			obj, err := c.store.decode(kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return err
 			}
@@ -220,6 +224,7 @@ func (c *Cacher) relist(ctx context.Context) error {
 	clear(c.window)
 	c.wstart, c.wlen = 0, 0
 	c.rev, c.oldest, c.ready = rev, rev, true
+	c.evicted = false
 	ws := c.takeWatchersLocked()
 	c.gauge.Set(float64(len(objects)))
 	c.notifyLocked()
@@ -343,7 +348,7 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 		old := c.objects[key]
 		if old == nil && e.PrevKv != nil {
 			var err error
-			if old, err = c.store.decode(e.PrevKv.Value, e.PrevKv.ModRevision); err != nil {
+			if old, err = c.store.decode(e.PrevKv.Key, e.PrevKv.Value, e.PrevKv.ModRevision); err != nil {
 				c.mu.RUnlock()
 				return err
 			}
@@ -357,7 +362,7 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 			ev.obj = old.DeepCopyObject()
 			_ = setRV(ev.obj, ev.rev)
 		default:
-			obj, err := c.store.decode(e.Kv.Value, e.Kv.ModRevision)
+			obj, err := c.store.decode(e.Kv.Key, e.Kv.Value, e.Kv.ModRevision)
 			if err != nil {
 				c.mu.RUnlock()
 				return err
@@ -404,6 +409,7 @@ func (c *Cacher) pushLocked(ev *cacheEvent) {
 		c.window[c.wstart] = ev
 		c.wstart = (c.wstart + 1) % len(c.window)
 		c.oldest = evicted.rev
+		c.evicted = true
 		return
 	}
 	c.window[(c.wstart+c.wlen)%len(c.window)] = ev

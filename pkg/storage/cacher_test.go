@@ -288,8 +288,10 @@ func TestCacher_RelistsWhenItsWatchIsCompactedAway(t *testing.T) {
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("list after relist = %v, want %v", names, want)
 	}
-	// History before the relist is gone.
-	w2, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: a.ResourceVersion})
+	// History compacted away before the relist is gone (a watch from an
+	// rv the new cache never held falls through to etcd, which has
+	// compacted everything before b).
+	w2, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: itoa(rvOf(t, a) - 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
