@@ -1,9 +1,11 @@
 package pki
 
 import (
+	"crypto"
 	"fmt"
 	"net"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -44,6 +46,11 @@ type Bundle struct {
 	now func() time.Time
 }
 
+// testRSAKey is the service-account key of every test cluster in a process:
+// an RSA 2048 key takes up to a second to generate on a loaded machine, and
+// tests need a key, not a unique one.
+var testRSAKey = sync.OnceValues(func() (crypto.Signer, error) { return GenerateKey(RSA2048) })
+
 // testValidity is long enough for any test run, short enough to be plainly a
 // test certificate.
 const testValidity = 24 * time.Hour
@@ -51,8 +58,8 @@ const testValidity = 24 * time.Hour
 // NewTestCluster writes into dir (a test's t.TempDir()) the minimal PKI a
 // test apiserver and its clients need: a CA, an apiserver serving cert for
 // localhost, an admin client cert and kubeconfig, and the service-account
-// key pair. Keys are ECDSA P-256 (fast) except the service-account key (see
-// TestOptions).
+// key pair. Keys are ECDSA P-256 (fast) except the service-account key, RSA
+// 2048 by default and then shared by every test cluster of the process.
 func NewTestCluster(dir string, opts TestOptions) (*Bundle, error) {
 	if opts.Server == "" {
 		opts.Server = DefaultServer
@@ -111,7 +118,10 @@ func NewTestCluster(dir string, opts TestOptions) (*Bundle, error) {
 		return nil, err
 	}
 
-	saKey, err := GenerateKey(opts.SAKeyAlgorithm)
+	saKey, err := testRSAKey()
+	if opts.SAKeyAlgorithm != RSA2048 {
+		saKey, err = GenerateKey(opts.SAKeyAlgorithm)
+	}
 	if err != nil {
 		return nil, err
 	}
