@@ -152,6 +152,9 @@ type Config struct {
 	NewFunc     func() runtime.Object
 	NewListFunc func() runtime.Object
 	GetAttrs    AttrFunc
+	// Transformer, when set, transforms values on their way to and from
+	// etcd (encryption at rest); nil stores the encoded bytes as they are.
+	Transformer Transformer
 }
 
 // ObjectKey is the key of one object.

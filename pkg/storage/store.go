@@ -100,8 +100,16 @@ func (s *Store) decodeInto(data []byte, out runtime.Object, rev int64) error {
 	return setRV(out, rev)
 }
 
-// decode decodes data into a new object of the kind with resourceVersion rev.
-func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
+// decode decodes the value stored at key (transformed back from storage)
+// into a new object of the kind with resourceVersion rev.
+func (s *Store) decode(key, data []byte, rev int64) (runtime.Object, error) {
+	if s.cfg.Transformer != nil {
+		// Local transformers do not block: no request context needed.
+		var err error
+		if data, _, err = s.fromStorage(context.Background(), string(key), data); err != nil {
+			return nil, err
+		}
+	}
 	obj := s.cfg.NewFunc()
 	if err := s.decodeInto(data, obj, rev); err != nil {
 		return nil, err
@@ -118,10 +126,14 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object)
 	if err != nil {
 		return err
 	}
+	stored, err := s.toStorage(ctx, key, data)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
+		Then(clientv3.OpPut(key, string(stored))).
 		Commit()
 	observe("create", s.typ, start)
 	if err != nil {
@@ -158,7 +170,11 @@ func (s *Store) Get(ctx context.Context, key string, opts GetOptions, out runtim
 		}
 		return apierrors.NewNotFound(s.cfg.GroupResource, nameOf(key))
 	}
-	return s.decodeInto(resp.Kvs[0].Value, out, resp.Kvs[0].ModRevision)
+	data, _, err := s.fromStorage(ctx, key, resp.Kvs[0].Value)
+	if err != nil {
+		return err
+	}
+	return s.decodeInto(data, out, resp.Kvs[0].ModRevision)
 }
 
 // zero sets *out to its zero value.
@@ -255,7 +271,7 @@ func (s *Store) GetList(ctx context.Context, key string, opts ListOptions, listO
 				break
 			}
 			lastKey = string(kv.Key)
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decode(kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return err
 			}
@@ -323,8 +339,11 @@ func isCompacted(err error) bool {
 // state is an object as read from etcd.
 type state struct {
 	obj  runtime.Object
-	data []byte
+	data []byte // encoded, transformed back from storage
 	rev  int64
+	// stale: the stored value is not what the Transformer writes now (an
+	// old key or provider), so an update must write even if unchanged.
+	stale bool
 }
 
 func (s *Store) readState(ctx context.Context, key string, ignoreNotFound bool) (*state, error) {
@@ -334,10 +353,10 @@ func (s *Store) readState(ctx context.Context, key string, ignoreNotFound bool) 
 	if err != nil {
 		return nil, interpretError(s.cfg.GroupResource, key, 0, err)
 	}
-	return s.stateFrom(key, resp, ignoreNotFound)
+	return s.stateFrom(ctx, key, resp, ignoreNotFound)
 }
 
-func (s *Store) stateFrom(key string, resp *clientv3.GetResponse, ignoreNotFound bool) (*state, error) {
+func (s *Store) stateFrom(ctx context.Context, key string, resp *clientv3.GetResponse, ignoreNotFound bool) (*state, error) {
 	if len(resp.Kvs) == 0 {
 		if !ignoreNotFound {
 			return nil, apierrors.NewNotFound(s.cfg.GroupResource, nameOf(key))
@@ -345,11 +364,15 @@ func (s *Store) stateFrom(key string, resp *clientv3.GetResponse, ignoreNotFound
 		return &state{obj: s.cfg.NewFunc()}, nil
 	}
 	kv := resp.Kvs[0]
-	obj, err := s.decode(kv.Value, kv.ModRevision)
+	data, stale, err := s.fromStorage(ctx, key, kv.Value)
 	if err != nil {
 		return nil, err
 	}
-	return &state{obj: obj, data: kv.Value, rev: kv.ModRevision}, nil
+	obj := s.cfg.NewFunc()
+	if err := s.decodeInto(data, obj, kv.ModRevision); err != nil {
+		return nil, err
+	}
+	return &state{obj: obj, data: data, rev: kv.ModRevision, stale: stale}, nil
 }
 
 // Check returns a 409 Conflict when obj does not satisfy p.
@@ -396,13 +419,19 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, out runtime.Ob
 		if err != nil {
 			return err
 		}
-		if cur.rev != 0 && bytes.Equal(data, cur.data) {
+		// A no-op update writes nothing, unless the stored value is stale:
+		// rewriting it re-encrypts with the current key.
+		if cur.rev != 0 && !cur.stale && bytes.Equal(data, cur.data) {
 			return s.decodeInto(cur.data, out, cur.rev)
+		}
+		stored, err := s.toStorage(ctx, key, data)
+		if err != nil {
+			return err
 		}
 		start := time.Now()
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
-			Then(clientv3.OpPut(key, string(data))).
+			Then(clientv3.OpPut(key, string(stored))).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		observe("update", s.typ, start)
@@ -413,7 +442,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, out runtime.Ob
 			return s.decodeInto(data, out, resp.Header.Revision)
 		}
 		// Someone else wrote first: try again on their state.
-		cur, err = s.stateFrom(key, (*clientv3.GetResponse)(resp.Responses[0].GetResponseRange()), ignoreNotFound)
+		cur, err = s.stateFrom(ctx, key, (*clientv3.GetResponse)(resp.Responses[0].GetResponseRange()), ignoreNotFound)
 		if err != nil {
 			return err
 		}
@@ -449,7 +478,7 @@ func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, prec
 		if resp.Succeeded {
 			return s.decodeInto(cur.data, out, resp.Header.Revision)
 		}
-		cur, err = s.stateFrom(key, (*clientv3.GetResponse)(resp.Responses[0].GetResponseRange()), false)
+		cur, err = s.stateFrom(ctx, key, (*clientv3.GetResponse)(resp.Responses[0].GetResponseRange()), false)
 		if err != nil {
 			return err
 		}

@@ -177,7 +177,7 @@ func (w *etcdWatcher) start() (int64, error) {
 		return 0, NewTooLargeResourceVersion(rv, resp.Header.Revision)
 	}
 	for _, kv := range resp.Kvs {
-		obj, err := w.s.decode(kv.Value, kv.ModRevision)
+		obj, err := w.s.decode(kv.Key, kv.Value, kv.ModRevision)
 		if err != nil {
 			return 0, err
 		}
@@ -201,14 +201,14 @@ func (w *etcdWatcher) transform(e *clientv3.Event) (watch.Event, bool, error) {
 	var err error
 	rev := e.Kv.ModRevision
 	if e.Type == clientv3.EventTypePut {
-		if cur, err = w.s.decode(e.Kv.Value, rev); err != nil {
+		if cur, err = w.s.decode(e.Kv.Key, e.Kv.Value, rev); err != nil {
 			return watch.Event{}, false, err
 		}
 	}
 	needPrev := e.Type == clientv3.EventTypeDelete || (!e.IsCreate() && !w.opts.Predicate.Empty())
 	if e.PrevKv != nil && needPrev {
 		// The previous state is reported at the revision of this change.
-		if prev, err = w.s.decode(e.PrevKv.Value, rev); err != nil {
+		if prev, err = w.s.decode(e.PrevKv.Key, e.PrevKv.Value, rev); err != nil {
 			return watch.Event{}, false, err
 		}
 	}
