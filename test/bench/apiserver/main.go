@@ -92,13 +92,14 @@ var encodings = []encoding{
 
 // encodingResult holds one encoding's figures.
 type encodingResult struct {
-	create           createResult
-	listRV, listRV0  latencies
-	paged            latencies
-	pages            int
-	watch1, fanout   latencies
-	namespace        string
-	profilesCaptured []string
+	create          createResult
+	listRV, listRV0 latencies
+	rawRV           latencies // consistent LIST, body read but not decoded
+	paged           latencies
+	pages           int
+	watch1, fanout  latencies
+	namespace       string
+	cpu             map[string]string // phase -> CPU use of each process
 }
 
 // memory holds the server's RSS at the three points, in MiB (0: unknown).
@@ -110,11 +111,13 @@ type memory struct {
 // encoding, and writes the report. Everything it starts is stopped and
 // removed before it returns.
 func run(ctx context.Context, o options, out io.Writer) (err error) {
-	base, pid, cleanup, err := target(ctx, o)
+	base, pids, cleanup, err := target(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	pid := pids["apiserver"]
+	meter := newCPUMeter(pids)
 
 	var mem memory
 	if pid > 0 {
@@ -136,7 +139,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			return err
 		}
 		ns := "bench-" + strings.ToLower(enc.name) + "-" + suffix
-		res, err := runEncoding(ctx, o, cs, enc, ns)
+		res, err := runEncoding(ctx, o, cs, enc, ns, meter)
 		if err != nil {
 			return fmt.Errorf("%s: %w", enc.name, err)
 		}
@@ -182,25 +185,29 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 // target returns the client config of the server under test and its PID,
 // starting etcd and the apiserver unless --server/--kubeconfig name one.
 // cleanup stops what was started and removes the temp dir.
-func target(ctx context.Context, o options) (cfg *rest.Config, pid int, cleanup func(), err error) {
+func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]int, cleanup func(), err error) {
 	cleanup = func() {}
+	pids = map[string]int{"bench": 0}
+	if o.serverPID > 0 {
+		pids["apiserver"] = o.serverPID
+	}
 	if o.kubeconfig != "" {
 		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("load kubeconfig: %w", err)
+			return nil, nil, nil, fmt.Errorf("load kubeconfig: %w", err)
 		}
-		return tune(cfg), o.serverPID, cleanup, nil
+		return tune(cfg), pids, cleanup, nil
 	}
 	if o.server != "" {
 		if o.ca == "" {
-			return nil, 0, nil, errors.New("--server needs --ca")
+			return nil, nil, nil, errors.New("--server needs --ca")
 		}
-		return tune(&rest.Config{Host: o.server, TLSClientConfig: rest.TLSClientConfig{CAFile: o.ca}}), o.serverPID, cleanup, nil
+		return tune(&rest.Config{Host: o.server, TLSClientConfig: rest.TLSClientConfig{CAFile: o.ca}}), pids, cleanup, nil
 	}
 
 	dir, err := os.MkdirTemp("", "kstack-bench-")
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
 	var procs []*process
 	cleanup = func() {
@@ -223,23 +230,25 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pid int, cleanup 
 		bin = filepath.Join(dir, "apiserver")
 		logf("building ./cmd/apiserver")
 		if err := goBuild(ctx, bin); err != nil {
-			return nil, 0, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	etcd, etcdURL, err := startEtcd(ctx, o.etcdBin, dir)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
 	procs = append(procs, etcd)
+	pids["etcd"] = etcd.cmd.Process.Pid
 	logf("etcd at %s (pid %d)", etcdURL, etcd.cmd.Process.Pid)
 	api, url, caFile, err := startAPIServer(ctx, bin, dir, etcdURL)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
 	procs = append(procs, api)
 	logf("apiserver at %s (pid %d)", url, api.cmd.Process.Pid)
+	pids["apiserver"] = api.cmd.Process.Pid
 	cfg = tune(&rest.Config{Host: url, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
-	return cfg, api.cmd.Process.Pid, cleanup, nil
+	return cfg, pids, cleanup, nil
 }
 
 // tune removes client-side rate limits: the benchmark measures the server.
@@ -266,42 +275,61 @@ func goBuild(ctx context.Context, out string) error {
 }
 
 // runEncoding runs the create, LIST and watch phases in a fresh namespace.
-func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc encoding, ns string) (*encodingResult, error) {
-	res := &encodingResult{namespace: ns}
+func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc encoding, ns string, meter *cpuMeter) (*encodingResult, error) {
+	res := &encodingResult{namespace: ns, cpu: map[string]string{}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 	name := strings.ToLower(enc.name)
+	phase := func(label string) {
+		res.cpu[label] = meter.end()
+		logf("%s: %s: %s", enc.name, label, res.cpu[label])
+	}
 
 	logf("%s: creating %d pods from %d clients", enc.name, o.pods, o.clients)
 	prof := cpuProfile(ctx, o, cs, "create-"+name+".pprof", 5)
+	meter.begin()
 	var err error
 	if res.create, err = createPods(ctx, cs, ns, o.pods, o.clients); err != nil {
 		return nil, err
 	}
+	phase("create")
 	waitProfile(prof)
 	logf("%s: %.0f creates/s, p50 %v, p99 %v", enc.name, res.create.perSecond, ms(res.create.lat.pct(50)), ms(res.create.lat.pct(99)))
 
 	prof = cpuProfile(ctx, o, cs, "list-"+name+".pprof", 5)
+	meter.begin()
 	if res.listRV, err = listWhole(ctx, cs, ns, "", o.pods, o.listRuns); err != nil {
 		return nil, err
 	}
 	if res.listRV0, err = listWhole(ctx, cs, ns, "0", o.pods, o.listRuns); err != nil {
 		return nil, err
 	}
+	phase("list")
 	waitProfile(prof)
+	meter.begin()
+	if res.rawRV, err = listRaw(ctx, cs, ns, "", o.listRuns); err != nil {
+		return nil, err
+	}
+	phase("raw list")
 	limit := int64(max(1, o.pods/10))
+	meter.begin()
 	if res.paged, res.pages, err = listPaged(ctx, cs, ns, limit, o.pods, o.pageRuns); err != nil {
 		return nil, err
 	}
-	logf("%s: LIST p50 %v (rv=0 %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), res.pages, ms(res.paged.pct(50)))
+	phase("paged list")
+	logf("%s: LIST p50 %v (rv=0 %v, raw %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), ms(res.rawRV.pct(50)), res.pages, ms(res.paged.pct(50)))
 
+	meter.begin()
 	if res.watch1, err = watchDelivery(ctx, cs, ns, "watch-one", 1, o.watchUpdates); err != nil {
 		return nil, fmt.Errorf("watch delivery: %w", err)
 	}
+	phase("watch")
+	meter.begin()
 	if res.fanout, err = watchDelivery(ctx, cs, ns, "watch-fanout", o.fanoutWatchers, o.fanoutUpdates); err != nil {
 		return nil, fmt.Errorf("watch fan-out: %w", err)
 	}
+	phase("fan-out")
 	logf("%s: watch p99 %v, fan-out to %d p99 %v", enc.name, ms(res.watch1.pct(99)), o.fanoutWatchers, ms(res.fanout.pct(99)))
 	return res, nil
 }

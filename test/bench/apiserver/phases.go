@@ -289,3 +289,20 @@ func watchDelivery(ctx context.Context, cs kubernetes.Interface, ns, name string
 	}
 	return lat, nil
 }
+
+// listRaw lists the namespace's pods runs times without decoding the
+// response: the time to the last byte, which leaves the client's decoding
+// out of the figure.
+func listRaw(ctx context.Context, cs kubernetes.Interface, ns, rv string, runs int) (latencies, error) {
+	var lat latencies
+	for range runs {
+		t := time.Now()
+		_, err := cs.CoreV1().RESTClient().Get().Namespace(ns).Resource("pods").Param("resourceVersion", rv).DoRaw(ctx)
+		d := time.Since(t)
+		if err != nil {
+			return nil, fmt.Errorf("raw list pods (rv %q): %w", rv, err)
+		}
+		lat = append(lat, d)
+	}
+	return lat, nil
+}

@@ -256,3 +256,99 @@ func rssMiB(pid int) (float64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
+
+// cpuSeconds returns the user+system CPU time a process has used so far,
+// from /proc/<pid>/stat (0 for self means this process).
+func cpuSeconds(pid int) (float64, error) {
+	path := "/proc/self/stat"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after its
+	// closing parenthesis start at field 3 (state).
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short %s", path)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	const clockTicks = 100 // USER_HZ on Linux
+	return (utime + stime) / clockTicks, nil
+}
+
+// cpuMeter reports the CPU time the benchmark's processes use in a phase,
+// to tell whether the server, etcd or the client limits it.
+type cpuMeter struct {
+	pids  map[string]int // name -> pid; 0 is this process
+	start map[string]float64
+	wall  time.Time
+	// busy and total jiffies of the machine at begin.
+	busy, total float64
+}
+
+func newCPUMeter(pids map[string]int) *cpuMeter {
+	return &cpuMeter{pids: pids}
+}
+
+// begin records the start of a phase.
+func (m *cpuMeter) begin() {
+	m.start = map[string]float64{}
+	for name, pid := range m.pids {
+		m.start[name], _ = cpuSeconds(pid)
+	}
+	m.busy, m.total = machineCPU()
+	m.wall = time.Now()
+}
+
+// end describes the CPU use since begin, each process as a share of one
+// core, and how busy the whole machine was (other work included).
+func (m *cpuMeter) end() string {
+	wall := time.Since(m.wall).Seconds()
+	var parts []string
+	for _, name := range []string{"apiserver", "etcd", "bench"} {
+		pid, ok := m.pids[name]
+		if !ok {
+			continue
+		}
+		now, err := cpuSeconds(pid)
+		if err != nil {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*(now-m.start[name])/wall))
+	}
+	busy, total := machineCPU()
+	machine := ""
+	if total > m.total {
+		machine = fmt.Sprintf("; machine %.0f%% busy", 100*(busy-m.busy)/(total-m.total))
+	}
+	return fmt.Sprintf("%s of a core over %.1fs%s", strings.Join(parts, ", "), wall, machine)
+}
+
+// machineCPU returns the busy and total jiffies of all CPUs (/proc/stat).
+func machineCPU() (busy, total float64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i >= 7 { // guest time is already counted in user
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -69,6 +70,11 @@ func report(w io.Writer, o options, r map[string]*encodingResult, mem memory) {
 	p99 := func(e *encodingResult) time.Duration { return e.listRV.pct(99) }
 	a, b = both(p99)
 	row(list+", consistent (RV \"\") p99", "< 100 ms", a, b, under(p99, 100*time.Millisecond), "")
+	a, b = both(func(e *encodingResult) time.Duration { return e.rawRV.pct(50) })
+	row(list+", consistent, raw body (no client decode) p50", "", a, b, "", "")
+	p99 = func(e *encodingResult) time.Duration { return e.rawRV.pct(99) }
+	a, b = both(p99)
+	row(list+", consistent, raw body (no client decode) p99", "< 100 ms", a, b, under(p99, 100*time.Millisecond), "")
 	a, b = both(func(e *encodingResult) time.Duration { return e.listRV0.pct(50) })
 	row(list+", RV \"0\" p50", "", a, b, "", "")
 	p99 = func(e *encodingResult) time.Duration { return e.listRV0.pct(99) }
@@ -91,6 +97,14 @@ func report(w io.Writer, o options, r map[string]*encodingResult, mem memory) {
 	a, b = both(p99)
 	row(fan+" p99", "< 30 ms", a, b, under(p99, 30*time.Millisecond), "60-77 ms")
 
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "CPU use per phase (a process at 100% uses one core; the machine has", runtime.NumCPU(), "cores and may be shared):")
+	fmt.Fprintln(w)
+	for _, enc := range encodings {
+		for _, ph := range []string{"create", "list", "raw list", "paged list", "watch", "fan-out"} {
+			fmt.Fprintf(w, "- %s %s: %s\n", enc.name, ph, r[enc.name].cpu[ph])
+		}
+	}
 	fmt.Fprintln(w)
 	if mem.idle == 0 {
 		fmt.Fprintln(w, "RSS not measured (no --server-pid).")
