@@ -35,9 +35,13 @@ func deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 			if err != nil {
 				return nil, apierrors.NewBadRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
 			}
-			if o, ok := obj.(*metav1.DeleteOptions); ok {
-				opts = o
+			o, ok := obj.(*metav1.DeleteOptions)
+			if !ok {
+				// A body of another kind (a Pod, say) is a client mistake,
+				// not an empty DeleteOptions to ignore.
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("decoded object cannot be converted to DeleteOptions: got %T", obj))
 			}
+			opts = o
 		}
 	}
 	q := metav1.DeleteOptions{}
