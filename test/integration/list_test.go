@@ -1,0 +1,197 @@
+package integration
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kstack/kstack/test/integration/framework"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestList_PaginatesWithLimitAndContinue pages through 120 config maps
+// 25 at a time: every object once, in name order, with remainingItemCount
+// counting down and one resourceVersion for all pages.
+func TestList_PaginatesWithLimitAndContinue(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	ns := createNamespace(t, s.Client, "paging")
+	cms := s.Client.CoreV1().ConfigMaps(ns)
+	var wg sync.WaitGroup
+	errs := make(chan error, 120)
+	for w := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < 120; i += 10 {
+				_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i)}}, metav1.CreateOptions{})
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	cont, rv := "", ""
+	pages := 0
+	for {
+		list, err := cms.List(ctx, metav1.ListOptions{Limit: 25, Continue: cont})
+		if err != nil {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		pages++
+		if rv == "" {
+			rv = list.ResourceVersion
+		} else if list.ResourceVersion != rv {
+			t.Fatalf("page %d at rv %s, first page at %s", pages, list.ResourceVersion, rv)
+		}
+		for _, cm := range list.Items {
+			names = append(names, cm.Name)
+		}
+		remaining := 120 - len(names)
+		if list.Continue == "" {
+			if list.RemainingItemCount != nil {
+				t.Fatalf("last page has remainingItemCount %d", *list.RemainingItemCount)
+			}
+			break
+		}
+		if len(list.Items) != 25 {
+			t.Fatalf("page %d has %d items", pages, len(list.Items))
+		}
+		if list.RemainingItemCount == nil || *list.RemainingItemCount != int64(remaining) {
+			t.Fatalf("page %d remainingItemCount %v, want %d", pages, list.RemainingItemCount, remaining)
+		}
+		cont = list.Continue
+	}
+	if pages != 5 || len(names) != 120 || !sort.StringsAreSorted(names) {
+		t.Fatalf("%d pages, %d names, sorted %v", pages, len(names), sort.StringsAreSorted(names))
+	}
+	for i, n := range names {
+		if n != fmt.Sprintf("cm-%03d", i) {
+			t.Fatalf("item %d is %s", i, n)
+		}
+	}
+	// resourceVersion=0 serves from the cache, unpaged is fine too.
+	list, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 120 || list.ResourceVersion == "" {
+		t.Fatalf("rv=0 list: %d items rv %q", len(list.Items), list.ResourceVersion)
+	}
+}
+
+func podNames(l *corev1.PodList) string {
+	var names []string
+	for _, p := range l.Items {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// TestList_LabelAndFieldSelectors filters pods with every label selector
+// operator and the supported field selectors, from etcd and from the
+// cache (resourceVersion=0).
+func TestList_LabelAndFieldSelectors(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	ns := createNamespace(t, s.Client, "selectors")
+	other := createNamespace(t, s.Client, "selectors-other")
+	pods := []struct {
+		name, node string
+		labels     map[string]string
+	}{
+		{"web-1", "n1", map[string]string{"app": "web", "tier": "front"}},
+		{"web-2", "n2", map[string]string{"app": "web", "tier": "front", "canary": "true"}},
+		{"db-1", "n1", map[string]string{"app": "db", "tier": "back"}},
+		{"batch-1", "", map[string]string{"app": "batch"}},
+	}
+	for _, p := range pods {
+		pod := newPod(p.name, p.labels)
+		pod.Spec.NodeName = p.node
+		if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Client.CoreV1().Pods(other).Create(ctx, newPod("web-1", map[string]string{"app": "web"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// One pod gets a status phase other than Pending.
+	p, err := s.Client.CoreV1().Pods(ns).Get(ctx, "db-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = corev1.PodRunning
+	if _, err := s.Client.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		label, field string
+		want         string
+	}{
+		{label: "app=web", want: "web-1,web-2"},
+		{label: "app==db", want: "db-1"},
+		{label: "app!=web", want: "batch-1,db-1"},
+		{label: "tier in (front,back)", want: "db-1,web-1,web-2"},
+		{label: "app notin (web,db)", want: "batch-1"},
+		{label: "canary", want: "web-2"},
+		{label: "!tier", want: "batch-1"},
+		{label: "app=web,!canary", want: "web-1"},
+		{field: "metadata.name=web-2", want: "web-2"},
+		{field: "metadata.name!=web-2", want: "batch-1,db-1,web-1"},
+		{field: "metadata.namespace=" + ns, want: "batch-1,db-1,web-1,web-2"},
+		{field: "spec.nodeName=n1", want: "db-1,web-1"},
+		{field: "spec.nodeName=", want: "batch-1"},
+		{field: "status.phase=Running", want: "db-1"},
+		{field: "status.phase!=Running,spec.nodeName!=", want: "web-1,web-2"},
+		{label: "tier=front", field: "spec.nodeName=n2", want: "web-2"},
+	}
+	for _, tc := range cases {
+		for _, rv := range []string{"", "0"} {
+			t.Run(fmt.Sprintf("%s|%s|rv=%s", tc.label, tc.field, rv), func(t *testing.T) {
+				l, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: tc.label, FieldSelector: tc.field, ResourceVersion: rv})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := podNames(l); got != tc.want {
+					t.Fatalf("got %s, want %s", got, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("all namespaces by field", func(t *testing.T) {
+		l, err := s.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=web-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 2 || l.Items[0].Namespace == l.Items[1].Namespace {
+			t.Fatalf("got %d pods: %s", len(l.Items), podNames(l))
+		}
+	})
+	t.Run("unsupported field label", func(t *testing.T) {
+		_, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.containers=x"})
+		se := wantStatus(t, err, 400)
+		if !strings.Contains(se.ErrStatus.Message, "field label not supported") {
+			t.Fatalf("message %q", se.ErrStatus.Message)
+		}
+		_, err = s.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=n1"})
+		se = wantStatus(t, err, 400)
+		if !strings.Contains(se.ErrStatus.Message, "field label not supported") {
+			t.Fatalf("message %q", se.ErrStatus.Message)
+		}
+	})
+	t.Run("bad label selector", func(t *testing.T) {
+		_, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app in (web"})
+		wantStatus(t, err, 400)
+	})
+}
