@@ -16,6 +16,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/kstack/kstack/pkg/auth/pki"
@@ -23,13 +24,14 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "pki:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run parses args, generates the PKI and prints the report to out.
+func run(args []string, out io.Writer) error {
 	var cfg pki.ClusterConfig
 	var apiserverIPs, serviceCIDR, nodes, etcdMembers, keyAlg, saKeyAlg string
 	fs := pflag.NewFlagSet("pki", pflag.ContinueOnError)
@@ -84,14 +86,14 @@ func run(args []string) error {
 
 	report, err := pki.Generate(cfg)
 	if report != nil {
-		if perr := report.Print(os.Stdout); perr != nil && err == nil {
+		if perr := report.Print(out); perr != nil && err == nil {
 			err = perr
 		}
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pki: %d created, %d reissued, %d updated, %d reused in %s\n",
+	_, err = fmt.Fprintf(out, "pki: %d created, %d reissued, %d updated, %d reused in %s\n",
 		report.Count(pki.Created), report.Count(pki.Reissued), report.Count(pki.Updated), report.Count(pki.Reused), cfg.Dir)
-	return nil
+	return err
 }

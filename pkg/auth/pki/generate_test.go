@@ -268,9 +268,11 @@ func TestGenerate_ChangesTouchOnlyWhatTheyAffect(t *testing.T) {
 			want:   map[string]Action{"apiserver.crt": Reissued},
 		},
 		{
-			name:   "a new node adds its certs and kubeconfig",
-			change: func(c *ClusterConfig) { c.Nodes = append(c.Nodes, Member{Name: "n3", IPs: []net.IP{net.ParseIP("10.0.0.13")}}) },
-			want:   map[string]Action{"kubelet-n3.crt": Created, "kubelet-n3-client.crt": Created, "kubelet-n3.conf": Created},
+			name: "a new node adds its certs and kubeconfig",
+			change: func(c *ClusterConfig) {
+				c.Nodes = append(c.Nodes, Member{Name: "n3", IPs: []net.IP{net.ParseIP("10.0.0.13")}})
+			},
+			want: map[string]Action{"kubelet-n3.crt": Created, "kubelet-n3-client.crt": Created, "kubelet-n3.conf": Created},
 		},
 		{
 			name:   "a new server URL rewrites kubeconfigs and adds the SAN",
@@ -487,4 +489,28 @@ func reportText(r *Report) string {
 	var b strings.Builder
 	_ = r.Print(&b)
 	return b.String()
+}
+
+func FuzzParseMembers(f *testing.F) {
+	for _, s := range []string{"n1=10.0.0.11,n2=10.0.0.12", "m1=10.0.0.1,m1=fd00::1", "solo", "=", ",,", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		members, err := ParseMembers(s)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, m := range members {
+			if m.Name == "" || seen[m.Name] {
+				t.Fatalf("ParseMembers(%q): empty or repeated name %q", s, m.Name)
+			}
+			seen[m.Name] = true
+			for _, ip := range m.IPs {
+				if ip == nil {
+					t.Fatalf("ParseMembers(%q): nil IP", s)
+				}
+			}
+		}
+	})
 }
