@@ -281,8 +281,8 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 	name := strings.ToLower(enc.name)
-	phase := func(label string) {
-		res.cpu[label] = meter.end()
+	phase := func(label string, ops int) {
+		res.cpu[label] = meter.end(ops)
 		logf("%s: %s: %s", enc.name, label, res.cpu[label])
 	}
 
@@ -293,7 +293,7 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	if res.create, err = createPods(ctx, cs, ns, o.pods, o.clients); err != nil {
 		return nil, err
 	}
-	phase("create")
+	phase("create", o.pods)
 	waitProfile(prof)
 	logf("%s: %.0f creates/s, p50 %v, p99 %v", enc.name, res.create.perSecond, ms(res.create.lat.pct(50)), ms(res.create.lat.pct(99)))
 
@@ -305,31 +305,31 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	if res.listRV0, err = listWhole(ctx, cs, ns, "0", o.pods, o.listRuns); err != nil {
 		return nil, err
 	}
-	phase("list")
+	phase("list", 2*o.listRuns)
 	waitProfile(prof)
 	meter.begin()
 	if res.rawRV, err = listRaw(ctx, cs, ns, "", o.listRuns); err != nil {
 		return nil, err
 	}
-	phase("raw list")
+	phase("raw list", o.listRuns)
 	limit := int64(max(1, o.pods/10))
 	meter.begin()
 	if res.paged, res.pages, err = listPaged(ctx, cs, ns, limit, o.pods, o.pageRuns); err != nil {
 		return nil, err
 	}
-	phase("paged list")
+	phase("paged list", o.pageRuns)
 	logf("%s: LIST p50 %v (rv=0 %v, raw %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), ms(res.rawRV.pct(50)), res.pages, ms(res.paged.pct(50)))
 
 	meter.begin()
 	if res.watch1, err = watchDelivery(ctx, cs, ns, "watch-one", 1, o.watchUpdates); err != nil {
 		return nil, fmt.Errorf("watch delivery: %w", err)
 	}
-	phase("watch")
+	phase("watch", 0)
 	meter.begin()
 	if res.fanout, err = watchDelivery(ctx, cs, ns, "watch-fanout", o.fanoutWatchers, o.fanoutUpdates); err != nil {
 		return nil, fmt.Errorf("watch fan-out: %w", err)
 	}
-	phase("fan-out")
+	phase("fan-out", 0)
 	logf("%s: watch p99 %v, fan-out to %d p99 %v", enc.name, ms(res.watch1.pct(99)), o.fanoutWatchers, ms(res.fanout.pct(99)))
 	return res, nil
 }
