@@ -2,7 +2,9 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,7 +13,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kstack/kstack/test/integration/framework"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -72,4 +79,27 @@ func wantStatus(t *testing.T, err error, code int32) *apierrors.StatusError {
 		t.Fatalf("got status %d (%s: %s), want %d", se.ErrStatus.Code, se.ErrStatus.Reason, se.ErrStatus.Message, code)
 	}
 	return se
+}
+
+// rawGetJSON GETs path as JSON into out.
+func rawGetJSON(t *testing.T, s *framework.Server, path string, out any) error {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(s.Config)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Get(s.Config.Host + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// memoryCached wraps a discovery client in client-go's memory cache.
+func memoryCached(dc discovery.DiscoveryInterface) discovery.CachedDiscoveryInterface {
+	return memory.NewMemCacheClient(dc)
 }
