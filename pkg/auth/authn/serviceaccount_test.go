@@ -195,8 +195,11 @@ func TestServiceAccount_AuthenticateToken(t *testing.T) {
 		{name: "not a JWT", token: func(*testing.T, *saFixture) string { return "abc" }},
 		{name: "payload not base64", token: func(*testing.T, *saFixture) string { return "a.!!.c" }},
 		{
-			name:  "wrong issuer",
-			token: func(t *testing.T, f *saFixture) string { s, _ := NewSignerFromKey(rsa1, "https://evil"); return f.issue(t, s, []string{testIssuer}, nil) },
+			name: "wrong issuer",
+			token: func(t *testing.T, f *saFixture) string {
+				s, _ := NewSignerFromKey(rsa1, "https://evil")
+				return f.issue(t, s, []string{testIssuer}, nil)
+			},
 		},
 
 		// Ours and invalid.
