@@ -28,8 +28,8 @@ deps: ## Install host dependencies (etcd 3.7, containerd, runc, CNI plugins, ipt
 build: ## Build every binary under cmd/ into _output/bin/.
 	@mkdir -p $(BIN)
 	@if compgen -G 'cmd/*/main.go' >/dev/null; then \
-		echo "go build -o $(BIN)/ ./cmd/..."; \
-		go build -o $(BIN)/ ./cmd/...; \
+		echo "go build -o $(BIN)/ ./cmd/... ./hack/pki"; \
+		go build -o $(BIN)/ ./cmd/... ./hack/pki; \
 	else \
 		echo "build: no cmd/*/main.go yet"; \
 	fi
