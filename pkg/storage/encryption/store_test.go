@@ -51,7 +51,7 @@ var (
 	key2ThenKey1 = secretsConfig("  - aescbc: {keys: [{name: key2, secret: " + other + "}, {name: key1, secret: " + key32 + "}]}\n")
 	key2Only     = secretsConfig("  - aescbc: {keys: [{name: key2, secret: " + other + "}]}\n")
 	identityThen = secretsConfig("  - identity: {}\n  - aescbc: {keys: [{name: key1, secret: " + key32 + "}]}\n")
-	encryptOnly    = secretsConfig("  - aescbc: {keys: [{name: key1, secret: " + other + "}]}\n")
+	encryptOnly  = secretsConfig("  - aescbc: {keys: [{name: key1, secret: " + other + "}]}\n")
 )
 
 const secretKey = "/registry/secrets/default/db"
