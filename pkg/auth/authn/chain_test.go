@@ -115,6 +115,7 @@ func TestChain_DoesNotMutateAuthenticatorUsers(t *testing.T) {
 		if !slices.Equal(u.Groups, []string{"g", auth.AllAuthenticated}) {
 			t.Fatalf("groups = %v", u.Groups)
 		}
+		u.Groups[0] = "changed by a later stage"
 	}
 	if !slices.Equal(shared.Groups, []string{"g"}) {
 		t.Fatalf("authenticator's user changed: %v", shared.Groups)

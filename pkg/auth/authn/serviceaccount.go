@@ -28,6 +28,9 @@ const Leeway = time.Minute
 // verifyAlgorithms are the JWS algorithms a service-account token may be
 // signed with: asymmetric only. "none" and HS256/384/512 are refused, so a
 // public key can never be used as an HMAC secret.
+//
+// Segments must be canonical base64url (strict decoding), so that a token
+// has one spelling: a variant with other trailing bits is not accepted.
 var verifyAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 
 // BoundObjects looks up the live objects a service-account token names, so
@@ -98,7 +101,7 @@ func NewServiceAccount(opts ServiceAccountOptions) (*ServiceAccount, error) {
 		audiences: opts.Audiences,
 		objects:   opts.Objects,
 		now:       opts.Now,
-		parser:    jwt.NewParser(jwt.WithValidMethods(verifyAlgorithms), jwt.WithoutClaimsValidation()),
+		parser:    jwt.NewParser(jwt.WithValidMethods(verifyAlgorithms), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding()),
 	}
 	for _, iss := range opts.Issuers {
 		if iss == "" {

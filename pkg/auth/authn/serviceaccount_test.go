@@ -263,6 +263,18 @@ func TestServiceAccount_AuthenticateToken(t *testing.T) {
 			wantErr: "verification error",
 		},
 		{
+			name: "non-canonical signature encoding",
+			token: func(t *testing.T, f *saFixture) string {
+				tok := f.issue(t, f.rsa, []string{testIssuer}, nil)
+				// The last of 342 characters carries 2 signature bits and 4
+				// zero bits: set one of the zero bits.
+				const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+				i := strings.IndexByte(alphabet, tok[len(tok)-1])
+				return tok[:len(tok)-1] + string(alphabet[i|1])
+			},
+			wantErr: "malformed",
+		},
+		{
 			name:    "wrong audience",
 			token:   func(t *testing.T, f *saFixture) string { return f.issue(t, f.rsa, []string{"vault"}, nil) },
 			wantErr: "token audiences [\"vault\"] is invalid",
