@@ -1,7 +1,7 @@
 package apiserver
 
 import (
-	"bytes"
+	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,23 +81,56 @@ func writeObject(w http.ResponseWriter, choice mediaChoice, code int, gvk schema
 	writeEncoded(w, choice, code, withKind(obj, gvk))
 }
 
+// writeEncoded encodes obj into w. A response that fits streamBufSize goes
+// out in one write with a Content-Length; a larger one (a big LIST) is
+// streamed as the serializer produces it, as upstream does, so the server
+// never holds, nor repeatedly regrows, a buffer of the whole body. An
+// encoding error before anything was sent is a 500; after, the response is
+// cut short and the error logged.
 func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runtime.Object) {
 	enc := choice.info.Serializer
 	if choice.pretty && choice.info.PrettySerializer != nil {
 		enc = choice.info.PrettySerializer
 	}
-	var buf bytes.Buffer
-	if err := enc.Encode(obj, &buf); err != nil {
-		slog.Error("encode response", "err", err)
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, "encode response: %v", err)
+	sw := &streamWriter{w: w, code: code, contentType: choice.contentType()}
+	sw.buf = bufio.NewWriterSize(sw, streamBufSize)
+	if err := enc.Encode(obj, sw.buf); err != nil {
+		slog.Error("encode response", "err", err, "streamed", sw.started)
+		if !sw.started {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, "encode response: %v", err)
+		}
 		return
 	}
-	w.Header().Set("Content-Type", choice.contentType())
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	if !sw.started {
+		// Everything is still in the buffer: send it with its length.
+		w.Header().Set("Content-Length", strconv.Itoa(sw.buf.Buffered()))
+		_, _ = sw.Write(nil) // headers, even for an empty body
+	}
+	_ = sw.buf.Flush()
+}
+
+// streamBufSize is the largest response writeEncoded sends in one piece.
+const streamBufSize = 64 << 10
+
+// streamWriter writes the response headers on the first write of the
+// encoded body (when the buffer in front of it fills or is flushed).
+type streamWriter struct {
+	w           http.ResponseWriter
+	buf         *bufio.Writer
+	code        int
+	contentType string
+	started     bool
+}
+
+func (s *streamWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.w.Header().Set("Content-Type", s.contentType)
+		s.w.WriteHeader(s.code)
+	}
+	return s.w.Write(p)
 }
 
 // withKind returns obj with its TypeMeta set to gvk, copying the top-level
