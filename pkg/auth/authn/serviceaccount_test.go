@@ -33,7 +33,7 @@ type saFixture struct {
 	authn   *ServiceAccount
 }
 
-func newSAFixture(t *testing.T) *saFixture {
+func newSAFixture(t testing.TB) *saFixture {
 	t.Helper()
 	rsa1, rsa2, ec256, _ := testKeys(t)
 	f := &saFixture{objects: &fakeObjects{}, now: testNow}
@@ -64,7 +64,7 @@ func newSAFixture(t *testing.T) *saFixture {
 
 var builderSA = ServiceAccountRef{Namespace: "default", Name: "builder", UID: "sa-uid"}
 
-func (f *saFixture) issue(t *testing.T, s *Signer, aud []string, bound *BoundRef) string {
+func (f *saFixture) issue(t testing.TB, s *Signer, aud []string, bound *BoundRef) string {
 	t.Helper()
 	tok, _, err := s.Issue(t.Context(), builderSA, aud, 3600, bound, testNow)
 	if err != nil {
