@@ -51,6 +51,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("priorityclass %s: %w", name, err)
 		}
 	}
+	if err := s.bootstrapPolicy(ctx); err != nil {
+		return fmt.Errorf("default RBAC policy: %w", err)
+	}
 	if err := s.repairAllocators(ctx); err != nil {
 		return fmt.Errorf("repair service allocators: %w", err)
 	}

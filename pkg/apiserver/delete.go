@@ -144,6 +144,9 @@ func (s *Server) deleteObject(ctx context.Context, rs *resourceStore, namespace,
 		return nil, false, err
 	}
 
+	if err := s.admitNode(ctx, nil, current); err != nil {
+		return nil, false, err
+	}
 	if rs.hooks != nil && rs.hooks.validateDelete != nil {
 		if err := rs.hooks.validateDelete(current); err != nil {
 			return nil, false, err

@@ -45,12 +45,17 @@ func (s *Server) Handler() http.Handler {
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
 	})
-	return s.withLimits(m)
+	m.HandleFunc("/.well-known/openid-configuration", s.serveOIDC)
+	m.HandleFunc("/openid/v1/jwks", s.serveOIDC)
+	return s.withLimits(s.withAuth(m))
 }
 
 // serveAPI handles everything under /api and /apis.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	info := parseRequestInfo(r)
+	info := requestInfoFrom(r.Context())
+	if info == nil {
+		info = parseRequestInfo(r)
+	}
 	if !info.IsResourceRequest {
 		s.serveDiscovery(w, r, info)
 		return

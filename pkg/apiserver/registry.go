@@ -21,6 +21,9 @@ func (s *Server) installHooks() {
 	s.setHooks("", "pods", s.podHooks())
 	s.setHooks("", "services", s.serviceHooks())
 	s.setHooks("", "nodes", &hooks{keepStatusOnCreate: true})
+	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
+		s.setHooks("rbac.authorization.k8s.io", r, s.rbacHooks(r))
+	}
 	s.setHooks("batch", "jobs", &hooks{prepareCreate: func(_ context.Context, obj runtime.Object) error {
 		generateJobSelector(obj.(*batchv1.Job))
 		return nil

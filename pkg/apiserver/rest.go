@@ -333,6 +333,9 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 	if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(rs.servedGVK.GroupKind(), accessor.GetName(), errs)
 	}
+	if err := s.admitNode(ctx, obj, nil); err != nil {
+		return nil, err
+	}
 	if rs.res.Namespaced && s.cfg.admissionEnabled("NamespaceLifecycle") {
 		if err := s.admitNamespace(ctx, accessor.GetNamespace()); err != nil {
 			return nil, err
@@ -561,6 +564,9 @@ func (s *Server) doUpdate(ctx context.Context, rs *resourceStore, namespace, nam
 		}
 		if len(errs) > 0 {
 			return nil, apierrors.NewInvalid(rs.servedGVK.GroupKind(), name, errs)
+		}
+		if err := s.admitNode(ctx, obj, existing); err != nil {
+			return nil, err
 		}
 		if rs.hooks != nil && rs.hooks.beginUpdate != nil {
 			finish, err = rs.hooks.beginUpdate(ctx, obj, existing, dryRun)

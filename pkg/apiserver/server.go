@@ -6,6 +6,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,6 +22,9 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/api"
+	"github.com/kstack/kstack/pkg/auth"
+	"github.com/kstack/kstack/pkg/auth/authn"
+	"github.com/kstack/kstack/pkg/auth/authz"
 	"github.com/kstack/kstack/pkg/apiserver/openapi"
 	"github.com/kstack/kstack/pkg/storage"
 	"github.com/kstack/kstack/pkg/storage/embedded"
@@ -217,6 +221,15 @@ type Server struct {
 	openapi   *openapi.Service
 	discovery *discoveryDocs
 
+	authenticator   *authn.Chain
+	authorizer      auth.Authorizer
+	rbacIndex       *authz.Index
+	rbac            *authz.RBAC
+	nodeGraph       *authz.Graph
+	signer          *authn.Signer
+	saKeys          []crypto.PublicKey
+	saAuthenticator *authn.ServiceAccount
+
 	ipAlloc   *ipAllocator
 	portAlloc *portAllocator
 
@@ -297,6 +310,10 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		return nil, err
 	}
 	s.installHooks()
+	if err := s.setupAuthentication(); err != nil {
+		return nil, err
+	}
+	s.setupAuthorization()
 	s.openapi, err = openapi.New(api.Resources())
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
@@ -389,6 +406,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		cleanup()
 		return nil, err
 	}
+	tlsCfg.ClientAuth = s.clientAuth()
 	ln := cfg.Listener
 	if ln == nil {
 		ln, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(cfg.SecurePort)))
@@ -449,6 +467,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 // startup waits for the watch caches, then bootstraps the cluster's
 // built-in objects, then reports ready.
 func (s *Server) startup(ctx context.Context) {
+	feedsReady := s.startAuthzFeeds(ctx)
 	for {
 		err := s.bootstrap(ctx)
 		if err == nil {
@@ -461,6 +480,11 @@ func (s *Server) startup(ctx context.Context) {
 			return
 		case <-time.After(time.Second):
 		}
+	}
+	select {
+	case <-feedsReady:
+	case <-ctx.Done():
+		return
 	}
 	s.bootstrapErr = nil
 	s.readyOnce.Do(func() { close(s.ready) })

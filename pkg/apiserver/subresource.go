@@ -54,6 +54,12 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, rs *re
 			return
 		}
 		s.serveBinding(w, r, rs, info.Namespace, info.Name)
+	case "token":
+		if info.Verb != "create" {
+			writeError(w, r, methodNotSupported(rs.res.GroupResource(), info.Verb))
+			return
+		}
+		s.serveTokenRequest(w, r, rs, info)
 	case "eviction":
 		if info.Verb != "create" {
 			writeError(w, r, methodNotSupported(rs.res.GroupResource(), info.Verb))
@@ -67,6 +73,9 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, rs *re
 
 // serveVirtual handles the storage-less resources: bindings (create).
 func (s *Server) serveVirtual(w http.ResponseWriter, r *http.Request, rs *resourceStore, info *RequestInfo) {
+	if info.Verb == "create" && s.serveReview(w, r, rs, info) {
+		return
+	}
 	switch {
 	case rs.res.Group == "" && rs.res.Resource == "bindings" && info.Verb == "create":
 		pods, _ := s.lookup("", "v1", "pods")
@@ -204,6 +213,10 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, pods *res
 	opts := ev.DeleteOptions
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
+	}
+	if err := s.admitNode(ctx, nil, pod); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || pod.DeletionTimestamp != nil
 	if !terminal {

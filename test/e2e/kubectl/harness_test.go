@@ -121,6 +121,8 @@ func startCluster(t *testing.T) *cluster {
 		"--secure-port="+strconv.Itoa(port),
 		"--tls-cert-file="+filepath.Join(dir, "server.crt"),
 		"--tls-private-key-file="+filepath.Join(dir, "server.key"),
+		"--client-ca-file="+filepath.Join(dir, "ca.crt"),
+		"--authorization-mode=Node,RBAC",
 		"--data-dir="+filepath.Join(dir, "data"),
 		"--service-cluster-ip-range="+serviceCIDR,
 	)

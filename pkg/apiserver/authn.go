@@ -1,0 +1,226 @@
+package apiserver
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/kstack/kstack/pkg/auth"
+	"github.com/kstack/kstack/pkg/auth/authn"
+	"github.com/kstack/kstack/pkg/auth/authz"
+	"github.com/kstack/kstack/pkg/storage"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// setupAuthentication builds the authenticator chain from the flags, in
+// upstream's order: client certificates, the token file, service-account
+// tokens; then anonymous.
+func (s *Server) setupAuthentication() error {
+	var chain []auth.Authenticator
+	if s.cfg.ClientCAFile != "" {
+		pool, err := authn.LoadCAFile(s.cfg.ClientCAFile)
+		if err != nil {
+			return fmt.Errorf("--client-ca-file: %w", err)
+		}
+		chain = append(chain, authn.NewX509(pool))
+	}
+	if s.cfg.TokenAuthFile != "" {
+		tf, err := authn.NewTokenFile(s.cfg.TokenAuthFile)
+		if err != nil {
+			return fmt.Errorf("--token-auth-file: %w", err)
+		}
+		chain = append(chain, tf)
+	}
+	if s.cfg.ServiceAccountSigningKeyFile != "" {
+		signer, err := authn.NewSigner(s.cfg.ServiceAccountSigningKeyFile, s.cfg.ServiceAccountIssuers[0])
+		if err != nil {
+			return fmt.Errorf("--service-account-signing-key-file: %w", err)
+		}
+		s.signer = signer
+	}
+	var keys []crypto.PublicKey
+	if len(s.cfg.ServiceAccountKeyFiles) > 0 {
+		var err error
+		keys, err = authn.LoadPublicKeys(s.cfg.ServiceAccountKeyFiles...)
+		if err != nil {
+			return fmt.Errorf("--service-account-key-file: %w", err)
+		}
+	} else if s.signer != nil {
+		keys = []crypto.PublicKey{s.signer.PublicKey()}
+	}
+	s.saKeys = keys
+	if len(keys) > 0 && len(s.cfg.ServiceAccountIssuers) > 0 {
+		sa, err := authn.NewServiceAccount(authn.ServiceAccountOptions{
+			Keys:      keys,
+			Issuers:   s.cfg.ServiceAccountIssuers,
+			Audiences: s.apiAudiences(),
+			Objects:   boundObjects{s},
+		})
+		if err != nil {
+			return err
+		}
+		s.saAuthenticator = sa
+		chain = append(chain, sa)
+	}
+	s.authenticator = authn.NewChain(s.cfg.AnonymousAuth || len(chain) == 0, chain...)
+	return nil
+}
+
+func (s *Server) apiAudiences() []string {
+	if len(s.cfg.APIAudiences) > 0 {
+		return s.cfg.APIAudiences
+	}
+	if len(s.cfg.ServiceAccountIssuers) > 0 {
+		return s.cfg.ServiceAccountIssuers[:1]
+	}
+	return nil
+}
+
+// clientAuth is the TLS client-certificate mode: certificates are asked for
+// but verified by the x509 authenticator (so a bad one is a 401 with a
+// reason, as upstream, not a failed handshake).
+func (s *Server) clientAuth() tls.ClientAuthType {
+	if s.cfg.ClientCAFile != "" {
+		return tls.RequestClientCert
+	}
+	return tls.NoClientCert
+}
+
+// withAuth authenticates (401), applies impersonation and authorizes (403)
+// every request, and leaves the user and request info in the context.
+func (s *Server) withAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.authenticator.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kubernetes-master"`)
+			writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
+			return
+		}
+		ctx := auth.WithUser(r.Context(), u)
+		info := parseRequestInfo(r)
+		ctx = withRequestInfo(ctx, info)
+		r = r.WithContext(ctx)
+		if hasImpersonation(r) {
+			imp, err := authn.Impersonate(r, u, func(a auth.Attributes) (bool, string, error) {
+				d, reason, err := s.authorizer.Authorize(ctx, a)
+				return d == auth.DecisionAllow, reason, err
+			})
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			u = imp
+			ctx = auth.WithUser(ctx, u)
+			r = r.WithContext(ctx)
+		}
+		if err := s.authorize(r, attributesFor(u, info, r)); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func hasImpersonation(r *http.Request) bool {
+	for k := range r.Header {
+		if strings.HasPrefix(k, "Impersonate-") {
+			return true
+		}
+	}
+	return false
+}
+
+// requestInfoFrom returns the request info withAuth stored.
+func requestInfoFrom(ctx context.Context) *RequestInfo {
+	info, _ := ctx.Value(requestInfoKey).(*RequestInfo)
+	return info
+}
+
+// boundObjects reads the objects service-account tokens are bound to.
+type boundObjects struct{ s *Server }
+
+func (b boundObjects) get(ctx context.Context, group, resource, ns, name string) (*metav1.ObjectMeta, error) {
+	rs := b.s.storeFor(group, resource)
+	obj := rs.cfg.NewFunc()
+	if err := rs.storage.Get(ctx, rs.key(ns, name), storage.GetOptions{ResourceVersion: "0"}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The cache may lag a moment behind a new object.
+			err = rs.storage.Get(ctx, rs.key(ns, name), storage.GetOptions{}, obj)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return objectMetaOf(obj), nil
+}
+
+func objectMetaOf(obj runtime.Object) *metav1.ObjectMeta {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return &metav1.ObjectMeta{}
+	}
+	return objectMeta(acc)
+}
+
+func (b boundObjects) ServiceAccount(ctx context.Context, ns, name string) (*metav1.ObjectMeta, error) {
+	return b.get(ctx, "", "serviceaccounts", ns, name)
+}
+func (b boundObjects) Pod(ctx context.Context, ns, name string) (*metav1.ObjectMeta, error) {
+	return b.get(ctx, "", "pods", ns, name)
+}
+func (b boundObjects) Secret(ctx context.Context, ns, name string) (*metav1.ObjectMeta, error) {
+	return b.get(ctx, "", "secrets", ns, name)
+}
+func (b boundObjects) Node(ctx context.Context, name string) (*metav1.ObjectMeta, error) {
+	return b.get(ctx, "", "nodes", "", name)
+}
+
+// admitNode is the NodeRestriction admission plugin: a kubelet may change
+// only its own Node, Lease and the pods bound to it. obj is the new state,
+// old the stored one (either may be nil).
+func (s *Server) admitNode(ctx context.Context, obj, old runtime.Object) error {
+	if !s.cfg.admissionEnabled("NodeRestriction") {
+		return nil
+	}
+	u := auth.UserFrom(ctx)
+	if u == nil || !u.InGroup(auth.NodesGroup) {
+		return nil
+	}
+	info := requestInfoFrom(ctx)
+	if info == nil {
+		return nil
+	}
+	a := auth.Attributes{User: u, Verb: info.Verb, ResourceRequest: true, APIGroup: info.APIGroup, APIVersion: info.APIVersion,
+		Namespace: info.Namespace, Resource: info.Resource, Subresource: info.Subresource, Name: info.Name}
+	return authz.NodeRestriction(u, a, obj, old)
+}
+
+// serveOIDC answers the service-account issuer discovery documents.
+func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
+	if s.signer == nil || len(s.cfg.ServiceAccountIssuers) == 0 {
+		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		return
+	}
+	config, jwks, err := authn.DiscoveryDocuments(s.cfg.ServiceAccountIssuers[0], s.cfg.ServiceAccountJWKSURI, s.saKeys)
+	if err != nil {
+		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if strings.HasSuffix(r.URL.Path, "/jwks") {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_, _ = w.Write(jwks)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(config)
+}
+
+var _ = corev1.SchemeGroupVersion
