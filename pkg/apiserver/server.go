@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/api"
+	"github.com/kstack/kstack/pkg/apiserver/openapi"
 	"github.com/kstack/kstack/pkg/auth"
 	"github.com/kstack/kstack/pkg/auth/authn"
 	"github.com/kstack/kstack/pkg/auth/authz"
-	"github.com/kstack/kstack/pkg/apiserver/openapi"
 	"github.com/kstack/kstack/pkg/storage"
 	"github.com/kstack/kstack/pkg/storage/embedded"
 	"github.com/prometheus/client_golang/prometheus"
