@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/kstack/kstack/pkg/auth"
 )
@@ -42,8 +43,14 @@ func NewChain(anonymousAllowed bool, authenticators ...auth.Authenticator) *Chai
 //
 // An authenticated user gets system:authenticated added to its groups
 // (unless it already is in it or in system:unauthenticated), as upstream's
-// group adder does.
-func (c *Chain) Authenticate(r *http.Request) (*auth.User, error) {
+// group adder does. Attempts are counted in the authentication metrics.
+func (c *Chain) Authenticate(r *http.Request) (u *auth.User, err error) {
+	start := time.Now()
+	defer func() { observeAuthentication(u, err, start) }()
+	return c.authenticate(r)
+}
+
+func (c *Chain) authenticate(r *http.Request) (*auth.User, error) {
 	var errs []error
 	for _, a := range c.authenticators {
 		u, ok, err := a.AuthenticateRequest(r)
