@@ -155,35 +155,43 @@ func (a *ServiceAccount) AuthenticateRequest(r *http.Request) (*auth.User, bool,
 // (signature, algorithm, expiry, audience, deleted or recreated bound
 // objects) is an error.
 func (a *ServiceAccount) AuthenticateToken(ctx context.Context, token string) (*auth.User, bool, error) {
+	u, _, ok, err := a.authenticateToken(ctx, token)
+	return u, ok, err
+}
+
+// authenticateToken also returns the audiences the token was accepted for:
+// its own audiences that are among the target ones.
+func (a *ServiceAccount) authenticateToken(ctx context.Context, token string) (*auth.User, []string, bool, error) {
 	iss, isJWT := unverifiedIssuer(token)
 	if !isJWT || !a.issuers[iss] {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	var claims saClaims
 	if _, err := a.parser.ParseWithClaims(token, &claims, a.keyFunc); err != nil {
-		return nil, false, fmt.Errorf("invalid service account token: %w", err)
+		return nil, nil, false, fmt.Errorf("invalid service account token: %w", err)
 	}
 	// The issuer was read before the signature was checked: check it again
 	// from the verified claims.
 	if !a.issuers[claims.Issuer] {
-		return nil, false, fmt.Errorf("token issuer %q is invalid", claims.Issuer)
+		return nil, nil, false, fmt.Errorf("token issuer %q is invalid", claims.Issuer)
 	}
 	now := a.now()
 	if err := checkTimes(&claims.RegisteredClaims, now); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	want := audiencesFrom(ctx)
 	if len(want) == 0 {
 		want = a.audiences
 	}
-	if !slices.ContainsFunc([]string(claims.Audience), func(s string) bool { return slices.Contains(want, s) }) {
-		return nil, false, fmt.Errorf("token audiences %q is invalid for the target audiences %q", []string(claims.Audience), want)
+	matched := intersect(claims.Audience, want)
+	if len(matched) == 0 {
+		return nil, nil, false, fmt.Errorf("token audiences %q is invalid for the target audiences %q", []string(claims.Audience), want)
 	}
 	u, err := a.validateBound(ctx, &claims, now)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	return u, true, nil
+	return u, matched, true, nil
 }
 
 // keyFunc picks the keys a token may be verified with: the key whose ID
@@ -318,4 +326,15 @@ func (a *ServiceAccount) validateBound(ctx context.Context, c *saClaims, now tim
 		u.Extra = nil
 	}
 	return u, nil
+}
+
+// intersect returns the values of a that are in b, in a's order, once each.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if slices.Contains(b, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
