@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/kstack/kstack/pkg/apiserver/audit"
 	"github.com/kstack/kstack/pkg/auth"
 	"github.com/kstack/kstack/pkg/auth/authn"
 	"github.com/kstack/kstack/pkg/auth/authz"
@@ -93,9 +94,9 @@ func (s *Server) clientAuth() tls.ClientAuthType {
 	return tls.NoClientCert
 }
 
-// withAuth authenticates (401), applies impersonation and authorizes (403)
-// every request, and leaves the user and request info in the context.
-func (s *Server) withAuth(next http.Handler) http.Handler {
+// withAuthentication authenticates (401) and applies impersonation, and
+// leaves the user and the request info in the context.
+func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.authenticator.Authenticate(r)
 		if err != nil {
@@ -104,6 +105,7 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 			return
 		}
 		ctx := auth.WithUser(r.Context(), u)
+		ctx = context.WithValue(ctx, requesterKey, u)
 		info := parseRequestInfo(r)
 		ctx = withRequestInfo(ctx, info)
 		r = r.WithContext(ctx)
@@ -116,17 +118,45 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 				writeError(w, r, err)
 				return
 			}
-			u = imp
-			ctx = auth.WithUser(ctx, u)
-			r = r.WithContext(ctx)
-		}
-		if err := s.authorize(r, attributesFor(u, info, r)); err != nil {
-			writeError(w, r, err)
-			return
+			r = r.WithContext(auth.WithUser(ctx, imp))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// withAuthorization answers 403 to what the authorizers do not allow.
+func (s *Server) withAuthorization(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := requestInfoFrom(r.Context())
+		if err := s.authorize(r, attributesFor(auth.UserFrom(r.Context()), info, r)); err != nil {
+			audit.AddAnnotation(r.Context(), audit.AnnotationDecision, "forbid")
+			writeError(w, r, err)
+			return
+		}
+		audit.AddAnnotation(r.Context(), audit.AnnotationDecision, "allow")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// auditAttrs describes a request for the audit policy.
+func auditAttrs(r *http.Request) audit.Attrs {
+	ctx := r.Context()
+	info := requestInfoFrom(ctx)
+	requester, _ := ctx.Value(requesterKey).(*auth.User)
+	a := audit.Attrs{User: requester}
+	if u := auth.UserFrom(ctx); u != nil && u != requester {
+		a.ImpersonatedUser = u
+	}
+	if info != nil {
+		a.Verb, a.ResourceRequest = info.Verb, info.IsResourceRequest
+		a.APIGroup, a.APIVersion, a.Namespace = info.APIGroup, info.APIVersion, info.Namespace
+		a.Resource, a.Subresource, a.Name, a.Path = info.Resource, info.Subresource, info.Name, r.URL.Path
+		a.LongRunning = isLongRunning(r)
+	}
+	return a
+}
+
+const requesterKey ctxKey = 100
 
 func hasImpersonation(r *http.Request) bool {
 	for k := range r.Header {

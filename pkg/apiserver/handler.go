@@ -47,7 +47,10 @@ func (s *Server) Handler() http.Handler {
 	})
 	m.HandleFunc("/.well-known/openid-configuration", s.serveOIDC)
 	m.HandleFunc("/openid/v1/jwks", s.serveOIDC)
-	return s.withLimits(s.withAuth(m))
+	h := s.withAuthorization(m)
+	h = s.auditor.Handler(h, auditAttrs)
+	h = s.withAuthentication(h)
+	return s.withLimits(h)
 }
 
 // serveAPI handles everything under /api and /apis.

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/api"
+	"github.com/kstack/kstack/pkg/apiserver/audit"
+	"github.com/kstack/kstack/pkg/storage/encryption"
 	"github.com/kstack/kstack/pkg/apiserver/openapi"
 	"github.com/kstack/kstack/pkg/auth"
 	"github.com/kstack/kstack/pkg/auth/authn"
@@ -226,6 +228,7 @@ type Server struct {
 	rbacIndex       *authz.Index
 	rbac            *authz.RBAC
 	nodeGraph       *authz.Graph
+	auditor         *audit.Auditor
 	signer          *authn.Signer
 	saKeys          []crypto.PublicKey
 	saAuthenticator *authn.ServiceAccount
@@ -268,6 +271,14 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 	}
 	// One storage (and watch cache) per stored resource, shared by the
 	// versions that serve it.
+	var transformers encryption.Transformers
+	if cfg.EncryptionProviderConfig != "" {
+		var err error
+		transformers, err = encryption.LoadConfig(cfg.EncryptionProviderConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--encryption-provider-config: %w", err)
+		}
+	}
 	shared := map[schema.GroupResource]*storage.Cacher{}
 	for _, res := range api.Resources() {
 		res := res
@@ -278,6 +289,9 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		r := &res
 		cfgS := newStorageConfig(r, cfg.EtcdPrefix)
 		gr := r.StorageGroupResource()
+		if t := transformers.For(gr); t != nil {
+			cfgS.Transformer = t
+		}
 		cacher, ok := shared[gr]
 		if !ok {
 			var err error
@@ -314,6 +328,15 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		return nil, err
 	}
 	s.setupAuthorization()
+	s.auditor, err = audit.NewFromFlags(cfg.AuditPolicyFile, cfg.AuditLogPath, cfg.AuditLogMaxAge, cfg.AuditLogMaxBackup, cfg.AuditLogMaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if s.auditor != nil {
+		if err := audit.RegisterMetrics(s.registry); err != nil {
+			return nil, err
+		}
+	}
 	s.openapi, err = openapi.New(api.Resources())
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)

@@ -258,7 +258,9 @@ func (s *Server) spendDisruption(ctx context.Context, pod *corev1.Pod) error {
 		return apierrors.NewInternalError(fmt.Errorf("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
 	}
 	tooMany := func(msg string) error {
-		err := apierrors.NewTooManyRequests(msg, 10)
+		// No Retry-After, as upstream: client-go would otherwise retry the
+		// 429 itself (kubectl drain has its own retry loop).
+		err := apierrors.NewTooManyRequests(msg, 0)
 		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: "DisruptionBudget", Message: fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", match[0].Name, match[0].Status.DesiredHealthy, match[0].Status.CurrentHealthy)})
 		return err
 	}
