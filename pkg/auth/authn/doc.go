@@ -22,8 +22,11 @@
 // recreating one of them invalidates its tokens. DiscoveryDocuments gives
 // the bodies of /.well-known/openid-configuration and /openid/v1/jwks.
 //
-// Known gaps next to upstream: legacy secret-based tokens
-// (iss "kubernetes/serviceaccount") are not accepted; the client CA and
+// Legacy secret-based tokens (iss "kubernetes/serviceaccount") are
+// accepted when the BoundObjects also implement LegacyTokenSecrets, and
+// Signer.IssueLegacy mints them for a token controller.
+//
+// Known gaps next to upstream: the client CA and
 // token files are read once (upstream reloads the CA file); OIDC and
 // webhook token authenticators, and constrained impersonation, are absent.
 package authn

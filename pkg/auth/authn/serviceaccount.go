@@ -57,7 +57,9 @@ type ServiceAccountOptions struct {
 	// in "aud". Defaults to the first issuer, as upstream.
 	Audiences []string
 	// Objects checks that the service account and bound pod, secret or
-	// node still exist with the UIDs in the token. Required.
+	// node still exist with the UIDs in the token. Required. If it also
+	// implements LegacyTokenSecrets, legacy secret-based tokens
+	// (iss LegacyIssuer) are accepted too.
 	Objects BoundObjects
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
@@ -71,6 +73,7 @@ type ServiceAccount struct {
 	issuers   map[string]bool
 	audiences []string
 	objects   BoundObjects
+	legacy    LegacyTokenSecrets // nil: legacy tokens are not ours
 	now       func() time.Time
 	parser    *jwt.Parser
 }
@@ -109,6 +112,7 @@ func NewServiceAccount(opts ServiceAccountOptions) (*ServiceAccount, error) {
 		}
 		a.issuers[iss] = true
 	}
+	a.legacy, _ = opts.Objects.(LegacyTokenSecrets)
 	if len(a.audiences) == 0 {
 		a.audiences = []string{opts.Issuers[0]}
 	}
@@ -163,6 +167,9 @@ func (a *ServiceAccount) AuthenticateToken(ctx context.Context, token string) (*
 // its own audiences that are among the target ones.
 func (a *ServiceAccount) authenticateToken(ctx context.Context, token string) (*auth.User, []string, bool, error) {
 	iss, isJWT := unverifiedIssuer(token)
+	if isJWT && a.legacy != nil && iss == LegacyIssuer && isLegacyToken(token) {
+		return a.authenticateLegacy(ctx, token)
+	}
 	if !isJWT || !a.issuers[iss] {
 		return nil, nil, false, nil
 	}
