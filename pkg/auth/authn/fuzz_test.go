@@ -2,6 +2,7 @@ package authn
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
@@ -17,13 +18,29 @@ import (
 )
 
 // FuzzParseJWT feeds arbitrary strings to the service-account
-// authenticator. Property: no panic, and nothing but the one token the
-// server issued authenticates (no forgery, no second spelling of it).
+// authenticator (legacy tokens on). Property: no panic, and nothing but
+// the bound and the legacy token the server issued authenticate (no
+// forgery, no second spelling of either).
 func FuzzParseJWT(f *testing.F) {
 	fx := newSAFixture(f)
 	valid := fx.issue(f, fx.rsa, []string{testIssuer}, &BoundRef{Pod: &ObjectRef{Name: "web", UID: "pod-uid"}})
+	legacy, err := fx.rsa.IssueLegacy(builderSA, "builder-token")
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Turn legacy tokens on: the Secret holds the legacy token.
+	rsa1, _, ec256, _ := testKeys(f)
+	lo := &legacyObjects{fakeObjects: fx.objects, tokens: map[string][]byte{"default/builder-token": []byte(legacy)}}
+	withLegacy, err := NewServiceAccount(ServiceAccountOptions{
+		Keys: []crypto.PublicKey{rsa1.Public(), ec256.Public()}, Issuers: []string{testIssuer},
+		Objects: lo, Now: func() time.Time { return testNow },
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, s := range []string{
 		valid,
+		legacy,
 		valid[:len(valid)-2],
 		valid + "A",
 		"",
@@ -35,8 +52,8 @@ func FuzzParseJWT(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		u, ok, err := fx.authn.AuthenticateToken(t.Context(), token)
-		if ok && token != valid {
+		u, ok, err := withLegacy.AuthenticateToken(t.Context(), token)
+		if ok && token != valid && token != legacy {
 			t.Fatalf("token %q authenticated as %v", token, u)
 		}
 		if ok && (err != nil || u == nil) {
