@@ -10,6 +10,7 @@ import (
 
 	"github.com/kstack/kstack/internal/testetcd"
 	"github.com/kstack/kstack/pkg/apiserver"
+	"github.com/kstack/kstack/pkg/auth/pki"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -35,6 +36,9 @@ type Server struct {
 	Config *rest.Config
 	// Client is a typed clientset on Config.
 	Client kubernetes.Interface
+	// PKI is the cluster's test PKI (CA, serving cert, admin and
+	// service-account keys); UserConfig issues more identities from it.
+	PKI *pki.Bundle
 	// EtcdEndpoints are the etcd the server stores in.
 	EtcdEndpoints []string
 	Running       *apiserver.Running
@@ -59,16 +63,29 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	pkiDir := t.TempDir()
+	bundle, err := pki.NewTestCluster(pkiDir, pki.TestOptions{})
+	if err != nil {
+		t.Fatalf("test PKI: %v", err)
+	}
 	cfg := apiserver.Config{
-		EtcdServers:                 endpoints,
-		BindAddress:                 net.ParseIP("127.0.0.1"),
-		SecurePort:                  ln.Addr().(*net.TCPAddr).Port,
-		CertDir:                     t.TempDir(),
-		ServiceClusterIPRange:       opts.ServiceClusterIPRange,
-		EtcdCompactionInterval:      opts.CompactionInterval,
-		MaxRequestsInflight:         0,
-		MaxMutatingRequestsInflight: 0,
-		Listener:                    ln,
+		EtcdServers:                  endpoints,
+		BindAddress:                  net.ParseIP("127.0.0.1"),
+		SecurePort:                   ln.Addr().(*net.TCPAddr).Port,
+		TLSCertFile:                  bundle.ServingCertFile,
+		TLSPrivateKeyFile:            bundle.ServingKeyFile,
+		ClientCAFile:                 bundle.CACertFile,
+		AnonymousAuth:                true,
+		ServiceAccountIssuers:        []string{"https://kubernetes.default.svc.cluster.local"},
+		ServiceAccountKeyFiles:       []string{bundle.SAPublicKeyFile},
+		ServiceAccountSigningKeyFile: bundle.SAKeyFile,
+		AuthorizationModes:           []string{"Node", "RBAC"},
+		EnableAdmissionPlugins:       []string{"NodeRestriction"},
+		ServiceClusterIPRange:        opts.ServiceClusterIPRange,
+		EtcdCompactionInterval:       opts.CompactionInterval,
+		MaxRequestsInflight:          0,
+		MaxMutatingRequestsInflight:  0,
+		Listener:                     ln,
 	}
 	if cfg.ServiceClusterIPRange == "" {
 		cfg.ServiceClusterIPRange = "10.96.0.0/16"
@@ -89,17 +106,33 @@ func Start(t testing.TB, opts Options) *Server {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("apiserver not ready after 30s")
 	}
-	s.Config = &rest.Config{
-		Host:            "https://" + running.Addr,
-		TLSClientConfig: rest.TLSClientConfig{CAData: running.CAData},
-		QPS:             -1, // no client-side throttling in tests
-		Timeout:         60 * time.Second,
-	}
+	s.PKI = bundle
+	s.Config = bundle.RESTConfig("https://" + running.Addr)
+	s.Config.QPS = -1 // no client-side throttling in tests
+	s.Config.Timeout = 60 * time.Second
 	s.Client, err = kubernetes.NewForConfig(s.Config)
 	if err != nil {
 		t.Fatalf("clientset: %v", err)
 	}
 	return s
+}
+
+// UserConfig reaches the server as user in groups, with a client
+// certificate from the cluster CA.
+func (s *Server) UserConfig(t testing.TB, user string, groups ...string) *rest.Config {
+	t.Helper()
+	c, err := s.PKI.UserRESTConfig("https://"+s.Running.Addr, user, groups...)
+	if err != nil {
+		t.Fatalf("client config for %s: %v", user, err)
+	}
+	c.QPS = -1
+	c.Timeout = 60 * time.Second
+	return c
+}
+
+// AnonymousConfig reaches the server without credentials.
+func (s *Server) AnonymousConfig() *rest.Config {
+	return &rest.Config{Host: "https://" + s.Running.Addr, TLSClientConfig: rest.TLSClientConfig{CAData: s.PKI.CAData}, QPS: -1, Timeout: 60 * time.Second}
 }
 
 // ProtobufConfig is Config asking for protobuf, as client-go components do.
