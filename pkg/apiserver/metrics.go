@@ -39,7 +39,7 @@ func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
 
 func scopeOf(info *RequestInfo) string {
 	switch {
-	case info.Name != "":
+	case info.Name != "" || info.Verb == "create": // upstream counts a create as one resource
 		return "resource"
 	case info.Namespace != "":
 		return "namespace"
@@ -48,17 +48,26 @@ func scopeOf(info *RequestInfo) string {
 }
 
 func (m *serverMetrics) observe(info *RequestInfo, code int, d time.Duration) {
-	verb := info.Verb
-	if verb == "watch" {
-		verb = "WATCH"
-	} else {
-		verb = upper(verb)
-	}
+	verb := metricVerb(info.Verb)
 	scope := scopeOf(info)
 	m.requests.WithLabelValues(verb, info.APIGroup, info.APIVersion, info.Resource, info.Subresource, scope, "apiserver", strconv.Itoa(code)).Inc()
 	if info.Verb != "watch" {
 		m.latency.WithLabelValues(verb, info.APIGroup, info.APIVersion, info.Resource, info.Subresource, scope, "apiserver").Observe(d.Seconds())
 	}
+}
+
+// metricVerb is the verb label upstream reports: the HTTP method, except
+// LIST and WATCH for collection reads (dashboards match verb="POST").
+func metricVerb(verb string) string {
+	switch verb {
+	case "create":
+		return "POST"
+	case "update":
+		return "PUT"
+	case "delete", "deletecollection":
+		return "DELETE"
+	}
+	return upper(verb)
 }
 
 func upper(s string) string {
