@@ -5,7 +5,9 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/kstack/kstack/pkg/apiserver/audit"
@@ -38,6 +40,7 @@ func (s *Server) setupAuthentication() error {
 			return fmt.Errorf("--token-auth-file: %w", err)
 		}
 		chain = append(chain, tf)
+		s.tokenAuthenticators = append(s.tokenAuthenticators, tf)
 	}
 	if s.cfg.ServiceAccountSigningKeyFile != "" {
 		signer, err := authn.NewSigner(s.cfg.ServiceAccountSigningKeyFile, s.cfg.ServiceAccountIssuers[0])
@@ -68,6 +71,7 @@ func (s *Server) setupAuthentication() error {
 			return err
 		}
 		s.saAuthenticator = sa
+		s.tokenAuthenticators = append(s.tokenAuthenticators, sa)
 		chain = append(chain, sa)
 	}
 	s.authenticator = authn.NewChain(s.cfg.AnonymousAuth || len(chain) == 0, chain...)
@@ -238,7 +242,12 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
 		return
 	}
-	config, jwks, err := authn.DiscoveryDocuments(s.cfg.ServiceAccountIssuers[0], s.cfg.ServiceAccountJWKSURI, s.saKeys)
+	jwksURI := s.cfg.ServiceAccountJWKSURI
+	if jwksURI == "" {
+		// Upstream's default: this server's external address.
+		jwksURI = authn.DefaultJWKSURI(net.JoinHostPort(s.advertiseAddress().String(), strconv.Itoa(int(s.securePort()))))
+	}
+	config, jwks, err := authn.DiscoveryDocuments(s.cfg.ServiceAccountIssuers[0], jwksURI, s.saKeys)
 	if err != nil {
 		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
 		return

@@ -67,11 +67,7 @@ func (s *Server) review(ctx context.Context, info *RequestInfo, obj runtime.Obje
 			return nil, apierrors.NewInvalid(schema.GroupKind{Group: "authentication.k8s.io", Kind: "TokenReview"}, "",
 				field.ErrorList{field.Required(field.NewPath("spec", "token"), "")})
 		}
-		auds := o.Spec.Audiences
-		if len(auds) == 0 {
-			auds = s.apiAudiences()
-		}
-		u, ok, err := s.authenticateToken(authn.WithAudiences(ctx, auds), o.Spec.Token)
+		u, auds, ok, err := authn.ReviewToken(ctx, o.Spec.Token, o.Spec.Audiences, s.apiAudiences(), s.tokenAuthenticators...)
 		o.Status = authenticationv1.TokenReviewStatus{}
 		if err != nil {
 			o.Status.Error = err.Error()
@@ -129,31 +125,6 @@ func (s *Server) review(ctx context.Context, info *RequestInfo, obj runtime.Obje
 		return o, nil
 	}
 	return nil, apierrors.NewBadRequest("unsupported review")
-}
-
-// authenticateToken checks a bearer token with the token authenticators.
-func (s *Server) authenticateToken(ctx context.Context, token string) (*auth.User, bool, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	chain := authn.NewChain(false, s.tokenAuthenticators()...)
-	u, err := chain.Authenticate(req)
-	if err != nil {
-		return nil, false, err
-	}
-	return u, true, nil
-}
-
-func (s *Server) tokenAuthenticators() []auth.Authenticator {
-	var out []auth.Authenticator
-	if s.cfg.TokenAuthFile != "" {
-		if tf, err := authn.NewTokenFile(s.cfg.TokenAuthFile); err == nil {
-			out = append(out, tf)
-		}
-	}
-	if s.saAuthenticator != nil {
-		out = append(out, s.saAuthenticator)
-	}
-	return out
 }
 
 func (s *Server) accessReview(ctx context.Context, u *auth.User, ra *authorizationv1.ResourceAttributes, nra *authorizationv1.NonResourceAttributes) authorizationv1.SubjectAccessReviewStatus {

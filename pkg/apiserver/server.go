@@ -232,6 +232,8 @@ type Server struct {
 	signer          *authn.Signer
 	saKeys          []crypto.PublicKey
 	saAuthenticator *authn.ServiceAccount
+	// tokenAuthenticators check bearer tokens (TokenReview).
+	tokenAuthenticators []authn.TokenAuthenticator
 
 	ipAlloc   *ipAllocator
 	portAlloc *portAllocator
@@ -325,6 +327,9 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 	}
 	s.installHooks()
 	if err := s.setupAuthentication(); err != nil {
+		return nil, err
+	}
+	if err := authn.RegisterMetrics(s.registry); err != nil {
 		return nil, err
 	}
 	s.setupAuthorization()
