@@ -11,8 +11,6 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=hack/lib/pki.sh
-source "${ROOT}/hack/lib/pki.sh"
 
 BIN="${BIN:-${ROOT}/_output/bin}"
 LOCAL_DIR="${LOCAL_DIR:-${ROOT}/_output/local}"
@@ -25,7 +23,7 @@ ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
 ETCD_BIN="${ETCD_BIN:-/usr/local/bin/etcd}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
 SERVICE_IP="${SERVICE_IP:-10.96.0.1}" # the kubernetes Service's ClusterIP, a SAN
-KUBECONFIG_OUT="${LOCAL_DIR}/admin.kubeconfig"
+KUBECONFIG_OUT="${LOCAL_DIR}/admin.conf"
 # Components stop in the reverse of this order.
 COMPONENTS=(etcd apiserver)
 
@@ -68,22 +66,32 @@ up() {
 	[[ -x "${BIN}/apiserver" ]] || die "${BIN}/apiserver missing: run make build"
 	mkdir -p "$PKI" "$LOGS" "$PIDS"
 
-	pki::ca "$PKI"
-	pki::cert "$PKI" apiserver kube-apiserver "" \
-		"IP:127.0.0.1,IP:${SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:$(hostname)" serverAuth
-	pki::cert "$PKI" admin kstack-admin system:masters "" clientAuth
-	pki::kubeconfig "$KUBECONFIG_OUT" "https://127.0.0.1:${API_PORT}" "$PKI" admin
+	# The cluster PKI (CA, serving and client certs, etcd certs, service-account
+	# keys, kubeconfigs): created once, reused after.
+	"${BIN}/pki" --out "$PKI" --kubeconfig-dir "$LOCAL_DIR" \
+		--server "https://127.0.0.1:${API_PORT}" --apiserver-ips 127.0.0.1 \
+		--apiserver-names "$(hostname)" --service-cidr "$SERVICE_CIDR" \
+		--etcd-members local=127.0.0.1 >"${LOGS}/pki.log"
+	log "PKI in ${PKI} (see ${LOGS}/pki.log)"
 
-	local etcd_servers=""
+	local etcd_args=()
 	if [[ -x "$ETCD_BIN" ]]; then
 		start etcd "$ETCD_BIN" --name local --data-dir "${LOCAL_DIR}/etcd" \
-			--listen-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
-			--advertise-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
-			--listen-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
-			--initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
-			--initial-cluster "local=http://127.0.0.1:${ETCD_PEER_PORT}"
-		wait_for etcd 30 curl -fsS "http://127.0.0.1:${ETCD_CLIENT_PORT}/health"
-		etcd_servers="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+			--listen-client-urls "https://127.0.0.1:${ETCD_CLIENT_PORT}" \
+			--advertise-client-urls "https://127.0.0.1:${ETCD_CLIENT_PORT}" \
+			--listen-peer-urls "https://127.0.0.1:${ETCD_PEER_PORT}" \
+			--initial-advertise-peer-urls "https://127.0.0.1:${ETCD_PEER_PORT}" \
+			--initial-cluster "local=https://127.0.0.1:${ETCD_PEER_PORT}" \
+			--cert-file "${PKI}/etcd/server-local.crt" --key-file "${PKI}/etcd/server-local.key" \
+			--peer-cert-file "${PKI}/etcd/peer-local.crt" --peer-key-file "${PKI}/etcd/peer-local.key" \
+			--trusted-ca-file "${PKI}/etcd/ca.crt" --peer-trusted-ca-file "${PKI}/etcd/ca.crt" \
+			--client-cert-auth --peer-client-cert-auth
+		wait_for etcd 30 curl -fsS --cacert "${PKI}/etcd/ca.crt" \
+			--cert "${PKI}/etcd/healthcheck-client.crt" --key "${PKI}/etcd/healthcheck-client.key" \
+			"https://127.0.0.1:${ETCD_CLIENT_PORT}/health"
+		etcd_args=(--etcd-servers="https://127.0.0.1:${ETCD_CLIENT_PORT}"
+			--etcd-cafile="${PKI}/etcd/ca.crt"
+			--etcd-certfile="${PKI}/apiserver-etcd-client.crt" --etcd-keyfile="${PKI}/apiserver-etcd-client.key")
 	else
 		log "no ${ETCD_BIN} (run make deps): the apiserver runs an embedded etcd"
 	fi
@@ -91,7 +99,13 @@ up() {
 	start apiserver "${BIN}/apiserver" \
 		--bind-address=127.0.0.1 --secure-port="${API_PORT}" \
 		--tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
-		--etcd-servers="${etcd_servers}" --data-dir="${LOCAL_DIR}/apiserver" \
+		--client-ca-file="${PKI}/ca.crt" \
+		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
+		--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+		--kubelet-client-certificate="${PKI}/apiserver-kubelet-client.crt" \
+		--kubelet-client-key="${PKI}/apiserver-kubelet-client.key" \
+		"${etcd_args[@]}" --data-dir="${LOCAL_DIR}/apiserver" \
 		--service-cluster-ip-range="${SERVICE_CIDR}"
 	wait_for apiserver 60 curl -fsS --cacert "${PKI}/ca.crt" "https://127.0.0.1:${API_PORT}/readyz"
 
