@@ -240,14 +240,14 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 	procs = append(procs, etcd)
 	pids["etcd"] = etcd.cmd.Process.Pid
 	logf("etcd at %s (pid %d)", etcdURL, etcd.cmd.Process.Pid)
-	api, url, caFile, err := startAPIServer(ctx, bin, dir, etcdURL)
+	api, url, caFile, token, err := startAPIServer(ctx, bin, dir, etcdURL)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	procs = append(procs, api)
 	logf("apiserver at %s (pid %d)", url, api.cmd.Process.Pid)
 	pids["apiserver"] = api.cmd.Process.Pid
-	cfg = tune(&rest.Config{Host: url, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+	cfg = tune(&rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
 	return cfg, pids, cleanup, nil
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -135,7 +137,7 @@ func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	err = waitHTTP(ctx, p, http.DefaultClient, client+"/health", 30*time.Second)
+	err = waitHTTP(ctx, p, http.DefaultClient, client+"/health", "", 30*time.Second)
 	if err != nil {
 		p.stop()
 		return nil, "", fmt.Errorf("etcd not healthy: %w", err)
@@ -144,53 +146,63 @@ func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 }
 
 // startAPIServer runs the apiserver binary against etcd, with a
-// self-signed certificate in dir/certs, and waits for /readyz. It returns
-// the process, the server URL and the CA file.
-func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*process, string, string, error) {
+// self-signed certificate in dir/certs and a static token for a
+// system:masters user (authentication and authorization run as in
+// production), and waits for /readyz. It returns the process, the server
+// URL, the CA file and the token.
+func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *process, url, caFile, token string, err error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
+	}
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	token = hex.EncodeToString(key)
+	tokenFile := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokenFile, []byte(token+",kstack-bench,kstack-bench,\"system:masters\"\n"), 0o600); err != nil {
+		return nil, "", "", "", err
 	}
 	certDir := filepath.Join(dir, "certs")
-	p, err := startProcess("apiserver", dir, bin,
+	p, err = startProcess("apiserver", dir, bin,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
 		"--cert-dir="+certDir,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--profiling=true",
+		"--token-auth-file="+tokenFile,
 	)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
-	url := "https://127.0.0.1:" + strconv.Itoa(port)
-	caFile := filepath.Join(certDir, "apiserver.crt")
+	url = "https://127.0.0.1:" + strconv.Itoa(port)
+	caFile = filepath.Join(certDir, "apiserver.crt")
 	// The certificate appears when the server starts; until then poll
 	// without verification, then verify against it.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if err := p.exited(); err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
 		if _, err := os.Stat(caFile); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, "", "", fmt.Errorf("apiserver wrote no certificate to %s within 60s", caFile)
+			return nil, "", "", "", fmt.Errorf("apiserver wrote no certificate to %s within 60s", caFile)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	hc, err := caClient(caFile)
 	if err != nil {
 		p.stop()
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
-	if err := waitHTTP(ctx, p, hc, url+"/readyz", time.Until(deadline)); err != nil {
+	if err := waitHTTP(ctx, p, hc, url+"/readyz", token, time.Until(deadline)); err != nil {
 		p.stop()
-		return nil, "", "", fmt.Errorf("apiserver not ready: %w", err)
+		return nil, "", "", "", fmt.Errorf("apiserver not ready: %w", err)
 	}
-	return p, url, caFile, nil
+	return p, url, caFile, token, nil
 }
 
 // caClient is an HTTPS client that trusts only caFile.
@@ -207,7 +219,7 @@ func caClient(caFile string) (*http.Client, error) {
 }
 
 // waitHTTP polls url until it answers 200, p exits or the timeout passes.
-func waitHTTP(ctx context.Context, p *process, hc *http.Client, url string, timeout time.Duration) error {
+func waitHTTP(ctx context.Context, p *process, hc *http.Client, url, token string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
@@ -217,6 +229,9 @@ func waitHTTP(ctx context.Context, p *process, hc *http.Client, url string, time
 			}
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		resp, err := hc.Do(req)
 		if err == nil {
 			resp.Body.Close()
