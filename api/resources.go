@@ -233,6 +233,33 @@ var all = []Resource{
 
 	// node.k8s.io/v1
 	{Group: "node.k8s.io", Version: "v1", Resource: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass"},
+
+	// admissionregistration.k8s.io/v1: stored and listed (the controller-manager's
+	// ValidatingAdmissionPolicy status controller watches policies); kstack does
+	// not call webhooks or evaluate policies yet.
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Kind: "MutatingWebhookConfiguration", Categories: []string{"api-extensions"}},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations", Singular: "validatingwebhookconfiguration", Kind: "ValidatingWebhookConfiguration", Categories: []string{"api-extensions"}},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies", Singular: "validatingadmissionpolicy", Kind: "ValidatingAdmissionPolicy", Categories: []string{"api-extensions"}, Subresources: []string{"status"}},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings", Singular: "validatingadmissionpolicybinding", Kind: "ValidatingAdmissionPolicyBinding", Categories: []string{"api-extensions"}},
+
+	// certificates.k8s.io/v1: the controller-manager's CSR signing, approving and
+	// cleaning controllers and its PodCertificateRequest cleaner watch these.
+	// The CSR approval subresource is not served yet.
+	{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest", ShortNames: []string{"csr"}, Subresources: []string{"status"}},
+	{Group: "certificates.k8s.io", Version: "v1", Resource: "podcertificaterequests", Singular: "podcertificaterequest", Kind: "PodCertificateRequest", Namespaced: true, ShortNames: []string{"pcr"}, Subresources: []string{"status"}},
+
+	// resource.k8s.io/v1 (dynamic resource allocation, GA): kube-scheduler's
+	// DynamicResources plugin waits for these informers to sync before it
+	// schedules anything.
+	{Group: "resource.k8s.io", Version: "v1", Resource: "deviceclasses", Singular: "deviceclass", Kind: "DeviceClass"},
+	{Group: "resource.k8s.io", Version: "v1", Resource: "devicetaintrules", Singular: "devicetaintrule", Kind: "DeviceTaintRule", Subresources: []string{"status"}},
+	{Group: "resource.k8s.io", Version: "v1", Resource: "resourceclaims", Singular: "resourceclaim", Kind: "ResourceClaim", Namespaced: true, Subresources: []string{"status"}},
+	{Group: "resource.k8s.io", Version: "v1", Resource: "resourceclaimtemplates", Singular: "resourceclaimtemplate", Kind: "ResourceClaimTemplate", Namespaced: true},
+	{Group: "resource.k8s.io", Version: "v1", Resource: "resourceslices", Singular: "resourceslice", Kind: "ResourceSlice"},
+
+	// storagemigration.k8s.io/v1: the controller-manager's storage version
+	// migrator watches migrations.
+	{Group: "storagemigration.k8s.io", Version: "v1", Resource: "storageversionmigrations", Singular: "storageversionmigration", Kind: "StorageVersionMigration", Subresources: []string{"status"}},
 }
 
 // Resources returns the served resources in table order.

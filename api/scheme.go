@@ -18,8 +18,10 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -62,6 +64,8 @@ func init() {
 		authorizationv1.AddToScheme,
 		certificatesv1.AddToScheme,
 		admissionregistrationv1.AddToScheme,
+		resourcev1.AddToScheme,
+		storagemigrationv1.AddToScheme,
 		apidiscoveryv2.AddToScheme,
 		metav1.AddMetaToScheme,
 	} {

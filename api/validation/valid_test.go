@@ -121,6 +121,9 @@ func validFixtures() map[schema.GroupVersionKind][]runtime.Object {
 // unchanged update.
 func TestValidateCreate_ValidObjectsOfEveryKind(t *testing.T) {
 	fixtures := validFixtures()
+	for k, objs := range storedKindFixtures() {
+		fixtures[k] = objs
+	}
 	for _, r := range api.Resources() {
 		objs, ok := fixtures[r.GroupVersionKind()]
 		if !ok {
