@@ -93,3 +93,9 @@ func waitCan(t *testing.T, admin kubernetes.Interface, user string, groups []str
 		return sar.Status.Allowed, nil
 	})
 }
+
+// selfReview is a SelfSubjectAccessReview of one resource request.
+func selfReview(verb, group, resource, subresource, ns, name string) *authorizationv1.SelfSubjectAccessReview {
+	return &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource, Subresource: subresource, Namespace: ns, Name: name}}}
+}
