@@ -90,7 +90,10 @@ func TestSecurity_KubeletReachesOnlyItsNodeAndPods(t *testing.T) {
 		}
 	}
 	getSecret := func(name string) func(kubernetes.Interface) error {
-		return func(c kubernetes.Interface) error { _, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); return err }
+		return func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+			return err
+		}
 	}
 	getConfigMap := func(name string) func(kubernetes.Interface) error {
 		return func(c kubernetes.Interface) error {
@@ -133,12 +136,18 @@ func TestSecurity_KubeletReachesOnlyItsNodeAndPods(t *testing.T) {
 		{"read its pod's secret", getSecret("secret-a"), 200, &[5]string{"get", "", "secrets", "", "secret-a"}},
 		{"read a secret of a pod on b", getSecret("secret-b"), 403, &[5]string{"get", "", "secrets", "", "secret-b"}},
 		{"read a secret no pod uses", getSecret("unused"), 403, &[5]string{"get", "", "secrets", "", "unused"}},
-		{"list secrets", func(c kubernetes.Interface) error { _, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); return err }, 403, &[5]string{"list", "", "secrets", "", ""}},
+		{"list secrets", func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+			return err
+		}, 403, &[5]string{"list", "", "secrets", "", ""}},
 		{"read its pod's configmap", getConfigMap("config-a"), 200, &[5]string{"get", "", "configmaps", "", "config-a"}},
 		{"read a configmap of a pod on b", getConfigMap("config-b"), 403, &[5]string{"get", "", "configmaps", "", "config-b"}},
 		{"create its own lease", createLease("a"), 200, nil},
 		{"create node b's lease", createLease("b"), 403, nil},
-		{"read a cluster role", func(c kubernetes.Interface) error { _, err := c.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{}); return err }, 403, &[5]string{"get", "rbac.authorization.k8s.io", "clusterroles", "", "admin"}},
+		{"read a cluster role", func(c kubernetes.Interface) error {
+			_, err := c.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{})
+			return err
+		}, 403, &[5]string{"get", "rbac.authorization.k8s.io", "clusterroles", "", "admin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
