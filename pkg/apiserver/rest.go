@@ -194,7 +194,9 @@ func (s *Server) listOptions(r *http.Request, rs *resourceStore, info *RequestIn
 	switch opts.ResourceVersionMatch {
 	case "":
 	case metav1.ResourceVersionMatchNotOlderThan, metav1.ResourceVersionMatchExact:
-		if opts.ResourceVersion == "" {
+		// A watch-list (sendInitialEvents) may leave resourceVersion empty
+		// for a consistent start: client-go's reflector does.
+		if opts.ResourceVersion == "" && info.Verb != "watch" {
 			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden unless resourceVersion is provided"))
 		}
 		if pred.Continue != "" {
