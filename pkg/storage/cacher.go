@@ -268,6 +268,9 @@ func (c *Cacher) follow(ctx context.Context, wch clientv3.WatchChan, tick <-chan
 		case <-ctx.Done():
 			return false
 		case <-tick:
+			c.mu.Lock()
+			c.expireLocked(time.Now())
+			c.mu.Unlock()
 			c.mu.RLock()
 			wctx := c.wctx
 			rev := c.rev
@@ -313,6 +316,7 @@ type cacheEvent struct {
 	key string
 	rev int64
 	obj runtime.Object // the new state; for Deleted the last state at rev
+	at  time.Time      // when the cache applied it (window expiry)
 
 	prevRaw  runtime.Object // Modified: the state before, at its own rev
 	prevOnce sync.Once
@@ -329,8 +333,7 @@ type cacheEvent struct {
 func (e *cacheEvent) previous() runtime.Object {
 	e.prevOnce.Do(func() {
 		if e.prevRaw != nil {
-			e.prev = e.prevRaw.DeepCopyObject()
-			_ = setRV(e.prev, e.rev)
+			e.prev = withRV(e.prevRaw, e.rev)
 		}
 	})
 	return e.prev
@@ -341,10 +344,11 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 		return nil
 	}
 	evs := make([]*cacheEvent, 0, len(events))
+	now := time.Now()
 	c.mu.RLock()
 	for _, e := range events {
 		key := string(e.Kv.Key)
-		ev := &cacheEvent{key: key, rev: e.Kv.ModRevision}
+		ev := &cacheEvent{key: key, rev: e.Kv.ModRevision, at: now}
 		old := c.objects[key]
 		if old == nil && e.PrevKv != nil {
 			var err error
@@ -359,8 +363,7 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 				continue
 			}
 			ev.typ = watch.Deleted
-			ev.obj = old.DeepCopyObject()
-			_ = setRV(ev.obj, ev.rev)
+			ev.obj = withRV(old, ev.rev)
 		default:
 			obj, err := c.store.decode(e.Kv.Key, e.Kv.Value, e.Kv.ModRevision)
 			if err != nil {
@@ -402,8 +405,46 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 	return nil
 }
 
+// EventWindowTTL bounds how long an event stays in the window, besides its
+// size (upstream keeps about 75 s): a burst of writes, a mass deletion
+// above all, does not pin its objects in memory for long.
+const EventWindowTTL = 75 * time.Second
+
+// expireLocked drops events older than EventWindowTTL.
+func (c *Cacher) expireLocked(now time.Time) {
+	for c.wlen > 0 {
+		front := c.window[c.wstart]
+		if front.at.IsZero() || now.Sub(front.at) <= EventWindowTTL {
+			return
+		}
+		c.window[c.wstart] = nil
+		c.wstart = (c.wstart + 1) % len(c.window)
+		c.wlen--
+		c.oldest = front.rev
+		c.evicted = true
+	}
+}
+
+// withRV returns a shallow copy of obj with resourceVersion rev: the
+// cache's objects are shared and never mutated, so the copy may share
+// their maps and slices.
+func withRV(obj runtime.Object, rev int64) runtime.Object {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		cp := obj.DeepCopyObject()
+		_ = setRV(cp, rev)
+		return cp
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	out := cp.Interface().(runtime.Object)
+	_ = setRV(out, rev)
+	return out
+}
+
 // pushLocked appends ev to the event window, evicting the oldest.
 func (c *Cacher) pushLocked(ev *cacheEvent) {
+	c.expireLocked(ev.at)
 	if c.wlen == len(c.window) {
 		evicted := c.window[c.wstart]
 		c.window[c.wstart] = ev

@@ -320,3 +320,55 @@ func TestCacher_CatchesUpWithWritesToOtherResources(t *testing.T) {
 		t.Fatalf("consistent list rv %s older than etcd's %d", list.ResourceVersion, resp.Header.Revision)
 	}
 }
+
+func TestCacher_WindowExpiresOldEventsAndDeletedEventsShareTheObject(t *testing.T) {
+	c := newCacher(t)
+	first := mustCreate(t, c, pod("ns", "old"))
+	if err := c.GetList(t.Context(), c.cfg.ListKey(""), ListOptions{}, &corev1.PodList{}); err != nil {
+		t.Fatal(err)
+	}
+	// Age the window's events past the TTL, then expire them.
+	c.mu.Lock()
+	for i := 0; i < c.wlen; i++ {
+		c.window[(c.wstart+i)%len(c.window)].at = time.Now().Add(-2 * EventWindowTTL)
+	}
+	c.expireLocked(time.Now())
+	left := c.wlen
+	c.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("window holds %d events after expiry, want 0", left)
+	}
+	w, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: itoa(rvOf(t, first) - 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if ev := recv(t, w); ev.Type != watch.Error || ev.Object.(*metav1.Status).Code != 410 {
+		t.Fatalf("watch from an expired rv: got %s, want ERROR 410", eventString(ev))
+	}
+
+	// A DELETED event carries the deletion's resourceVersion on a copy
+	// that shares the cached object's contents (no deep copy).
+	w2, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: first.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Stop()
+	c.mu.RLock()
+	cached := c.objects[c.cfg.ObjectKey("ns", "old")].(*corev1.Pod)
+	c.mu.RUnlock()
+	if err := c.Delete(t.Context(), c.cfg.ObjectKey("ns", "old"), &corev1.Pod{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ev := recv(t, w2)
+	got, ok := ev.Object.(*corev1.Pod)
+	if ev.Type != watch.Deleted || !ok {
+		t.Fatalf("got %s, want DELETED", eventString(ev))
+	}
+	if got == cached || got.ResourceVersion == cached.ResourceVersion {
+		t.Fatalf("DELETED object must be a copy at the deletion's rv (cached rv %s, event rv %s)", cached.ResourceVersion, got.ResourceVersion)
+	}
+	if &got.Spec.Containers[0] != &cached.Spec.Containers[0] {
+		t.Fatalf("DELETED object should share the cached object's contents, not deep-copy them")
+	}
+}
