@@ -2,12 +2,14 @@ package integration
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/kstack/kstack/test/integration/framework"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -125,4 +127,36 @@ func TestInformer_SelectorFilteredPodInformersSeeOnlyTheirPods(t *testing.T) {
 	}
 	expectEvents(t, byLabel, "delete:pre-web")
 	expectEvents(t, byNode, "delete:pre-web")
+}
+
+// TestInformer_SyncsByWatchListWithoutAList: client-go's reflectors
+// stream their initial state with a watch-list (sendInitialEvents) by
+// default; the informer syncs with every object and never LISTs.
+func TestInformer_SyncsByWatchListWithoutAList(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ns := createNamespace(t, s.Client, "watchlist")
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := s.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(s.Client, 0, informers.WithNamespace(ns))
+	lister := factory.Core().V1().ConfigMaps().Lister()
+	inf := factory.Core().V1().ConfigMaps().Informer()
+	defer factory.Shutdown()
+	defer cancel()
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		t.Fatal("informer did not sync")
+	}
+	cms, err := lister.ConfigMaps(ns).List(labels.Everything())
+	if err != nil || len(cms) != 3 {
+		t.Fatalf("lister after sync: %v, %d config maps", err, len(cms))
+	}
+	_, _, metrics := rawGet(t, s, "/metrics", "")
+	if regexp.MustCompile(`(?m)^apiserver_request_total\{[^}]*resource="configmaps"[^}]*verb="LIST"`).MatchString(metrics) {
+		t.Fatalf("the informer fell back to LIST: the watch-list was refused")
+	}
 }
