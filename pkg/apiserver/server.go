@@ -235,6 +235,9 @@ type Server struct {
 	// tokenAuthenticators check bearer tokens (TokenReview).
 	tokenAuthenticators []authn.TokenAuthenticator
 
+	// watchEncodings shares event encodings among watchers.
+	watchEncodings encodingCache
+
 	ipAlloc   *ipAllocator
 	portAlloc *portAllocator
 

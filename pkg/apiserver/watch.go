@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/kstack/kstack/api"
@@ -91,11 +92,25 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rs *resourceStore
 			if ev.Type != watch.Error && ev.Type != watch.Bookmark {
 				first = false
 			}
-			ebuf.Reset()
-			if err := embedded.Encode(obj, &ebuf); err != nil {
-				return
+			var raw []byte
+			cacheable := choice.kind == outputObject && !rs.converts() &&
+				(ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted)
+			key := encodeKey{obj: ev.Object, mediaType: choice.info.MediaType}
+			if cacheable {
+				raw = s.watchEncodings.get(key)
 			}
-			we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: ebuf.Bytes()}}
+			if raw == nil {
+				ebuf.Reset()
+				if err := embedded.Encode(obj, &ebuf); err != nil {
+					return
+				}
+				raw = ebuf.Bytes()
+				if cacheable {
+					raw = append([]byte(nil), raw...)
+					s.watchEncodings.put(key, raw)
+				}
+			}
+			we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: raw}}
 			buf.Reset()
 			if err := outer.Encode(we, &buf); err != nil {
 				return
@@ -149,3 +164,47 @@ func (s *Server) watchObject(r *http.Request, rs *resourceStore, choice mediaCho
 }
 
 var _ = api.Scheme
+
+// encodeKey names one object's encoding: watch caches hand every watcher
+// the same object pointer for an event, so the first watcher's encoding
+// serves the others.
+type encodeKey struct {
+	obj       runtime.Object
+	mediaType string
+}
+
+// encodingCache keeps the encodings of the most recent watch events
+// (bounded, first in first out), so fan-out to many watchers encodes each
+// event once per media type instead of once per watcher.
+type encodingCache struct {
+	mu      sync.Mutex
+	entries map[encodeKey][]byte
+	order   []encodeKey
+	next    int
+}
+
+const encodingCacheSize = 1024
+
+func (c *encodingCache) get(k encodeKey) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[k]
+}
+
+func (c *encodingCache) put(k encodeKey, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[encodeKey][]byte, encodingCacheSize)
+		c.order = make([]encodeKey, encodingCacheSize)
+	}
+	if _, ok := c.entries[k]; ok {
+		return
+	}
+	if old := c.order[c.next]; old.obj != nil {
+		delete(c.entries, old)
+	}
+	c.order[c.next] = k
+	c.next = (c.next + 1) % encodingCacheSize
+	c.entries[k] = b
+}
