@@ -54,6 +54,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err := s.bootstrapPolicy(ctx); err != nil {
 		return fmt.Errorf("default RBAC policy: %w", err)
 	}
+	if err := s.publishConfigMaps(ctx); err != nil {
+		return fmt.Errorf("kube-system configmaps: %w", err)
+	}
 	if err := s.repairAllocators(ctx); err != nil {
 		return fmt.Errorf("repair service allocators: %w", err)
 	}
