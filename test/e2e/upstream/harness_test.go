@@ -176,6 +176,16 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
+// hasFlag reports whether the apiserver was started with the flag name.
+func (c *cluster) hasFlag(name string) bool {
+	for _, f := range c.apiserverFlags {
+		if strings.HasPrefix(f, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // path is the file name in the cluster's directory.
 func (c *cluster) path(name string) string { return filepath.Join(c.dir, name) }
 
@@ -246,6 +256,7 @@ func startProcess(t *testing.T, name, bin string, args []string, logPath string)
 	}()
 	t.Cleanup(func() {
 		p.stop(t)
+		saveArtifact(t, logPath)
 		if t.Failed() {
 			t.Logf("%s log (last 40 lines of %s):\n%s", name, logPath, tail(logPath, 40))
 		}
@@ -436,4 +447,23 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// saveArtifact copies the file at path into $KSTACK_UPSTREAM_ARTIFACTS, when set, so
+// the full logs outlive the test's temp dir.
+func saveArtifact(t *testing.T, path string) {
+	dir := os.Getenv("KSTACK_UPSTREAM_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+	}
+	if err != nil {
+		t.Logf("save %s to %s: %v", path, dir, err)
+	}
 }
