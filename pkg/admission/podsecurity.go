@@ -835,4 +835,3 @@ func restrictedVolumeType(s corev1.VolumeSource) string {
 	}
 	return "unknown"
 }
-

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/api"
+	"github.com/kstack/kstack/pkg/admission"
 	"github.com/kstack/kstack/pkg/apiserver/audit"
 	"github.com/kstack/kstack/pkg/apiserver/openapi"
 	"github.com/kstack/kstack/pkg/auth"
@@ -238,6 +239,10 @@ type Server struct {
 	// watchEncodings shares event encodings among watchers.
 	watchEncodings encodingCache
 
+	// admission runs the ServiceAccount, LimitRanger, PodSecurity and
+	// ResourceQuota plugins (pkg/admission); see admission.go.
+	admission *admission.Chain
+
 	ipAlloc   *ipAllocator
 	portAlloc *portAllocator
 
@@ -329,6 +334,7 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		return nil, err
 	}
 	s.installHooks()
+	s.admission = admission.NewChain(s.cfg.admissionEnabled, admissionStore{s})
 	if err := s.setupAuthentication(); err != nil {
 		return nil, err
 	}
