@@ -40,6 +40,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		if err := s.ensure(ctx, "", "namespaces", ns); err != nil {
 			return fmt.Errorf("namespace %s: %w", name, err)
 		}
+		if err := s.ensureNamespaceDefaults(ctx, name); err != nil {
+			return err
+		}
 	}
 	for _, name := range []string{"system-node-critical", "system-cluster-critical"} {
 		pc := systemPriorityClass(name)

@@ -9,6 +9,7 @@ import (
 	"github.com/kstack/kstack/api/attrs"
 	"github.com/kstack/kstack/api/defaulting"
 	"github.com/kstack/kstack/api/validation"
+	"github.com/kstack/kstack/pkg/admission"
 	"github.com/kstack/kstack/pkg/storage"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +24,7 @@ import (
 
 // serveResource dispatches a resource request to its verb.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *RequestInfo) {
+	r = r.WithContext(withWarningSink(r.Context(), func(msgs []string) { addWarnings(w, msgs) }))
 	rs, ok := s.lookup(info.APIGroup, info.APIVersion, info.Resource)
 	if !ok {
 		writeError(w, r, apierrors.NewNotFound(schemaGR(info.APIGroup, info.Resource), ""))
@@ -332,6 +334,10 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 			return nil, err
 		}
 	}
+	admissionAttrs := s.admissionAttributes(ctx, rs, admission.Create, "", obj, nil, dryRun)
+	if err := s.admit(ctx, admissionAttrs); err != nil {
+		return nil, err
+	}
 	if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(rs.servedGVK.GroupKind(), accessor.GetName(), errs)
 	}
@@ -342,6 +348,9 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 		if err := s.admitNamespace(ctx, accessor.GetNamespace()); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.validateAdmission(ctx, admissionAttrs); err != nil {
+		return nil, err
 	}
 	var finish func(bool)
 	if rs.hooks != nil && rs.hooks.beginCreate != nil {
@@ -361,6 +370,9 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !dryRun && rs.res.Group == "" && rs.res.Resource == "namespaces" {
+		s.afterNamespaceCreate(ctx, out)
 	}
 	return rs.fromStorage(out)
 }
@@ -558,6 +570,10 @@ func (s *Server) doUpdate(ctx context.Context, rs *resourceStore, namespace, nam
 				return nil, err
 			}
 		}
+		admissionAttrs := s.admissionAttributes(ctx, rs, admission.Update, sub, obj, existing, dryRun)
+		if err := s.admit(ctx, admissionAttrs); err != nil {
+			return nil, err
+		}
 		var errs field.ErrorList
 		if sub == "status" {
 			errs = validation.ValidateStatusUpdate(obj, existing)
@@ -568,6 +584,9 @@ func (s *Server) doUpdate(ctx context.Context, rs *resourceStore, namespace, nam
 			return nil, apierrors.NewInvalid(rs.servedGVK.GroupKind(), name, errs)
 		}
 		if err := s.admitNode(ctx, obj, existing); err != nil {
+			return nil, err
+		}
+		if err := s.validateAdmission(ctx, admissionAttrs); err != nil {
 			return nil, err
 		}
 		if rs.hooks != nil && rs.hooks.beginUpdate != nil {
