@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kstack/kstack/api"
 	"github.com/kstack/kstack/test/integration/framework"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -152,5 +153,50 @@ func TestObservability_ServerSidePrintingAndMetadataOnly(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"kind":"PartialObjectMetadataList"`) || strings.Contains(body, `"containers"`) ||
 		!strings.Contains(hdr.Get("Content-Type"), "application/json") {
 		t.Fatalf("raw metadata list: %d %q %.300s", code, hdr.Get("Content-Type"), body)
+	}
+}
+
+// TestObservability_EveryResourcePrintsAsTable lists every listable
+// resource as a Table (kubectl get's request), and checks rows for what
+// the server bootstraps.
+func TestObservability_EveryResourcePrintsAsTable(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	rows := map[string]int{}
+	for _, r := range api.Resources() {
+		if !r.AllowsVerb("list") {
+			continue
+		}
+		prefix := "/apis/" + r.Group + "/" + r.Version
+		if r.Group == "" {
+			prefix = "/api/v1"
+		}
+		table := &metav1.Table{}
+		err := s.Client.CoreV1().RESTClient().Get().AbsPath(prefix, r.Resource).
+			SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Do(t.Context()).Into(table)
+		if err != nil {
+			t.Errorf("%s %s as Table: %v", r.GroupVersion(), r.Resource, err)
+			continue
+		}
+		// Every table has a Name column (events put it last, as upstream).
+		hasName := false
+		for _, c := range table.ColumnDefinitions {
+			hasName = hasName || c.Name == "Name"
+		}
+		if !hasName {
+			t.Errorf("%s %s columns %+v", r.GroupVersion(), r.Resource, table.ColumnDefinitions)
+		}
+		for _, row := range table.Rows {
+			// Upstream's IPAddress printer sends an age cell it has no
+			// column for; kstack matches it.
+			if len(row.Cells) != len(table.ColumnDefinitions) && r.Resource != "ipaddresses" {
+				t.Errorf("%s %s row has %d cells for %d columns", r.GroupVersion(), r.Resource, len(row.Cells), len(table.ColumnDefinitions))
+			}
+		}
+		rows[r.GroupVersion().String()+"/"+r.Resource] = len(table.Rows)
+	}
+	for _, want := range []string{"v1/namespaces", "v1/services", "v1/endpoints", "scheduling.k8s.io/v1/priorityclasses"} {
+		if rows[want] == 0 {
+			t.Errorf("%s table has no rows", want)
+		}
 	}
 }
