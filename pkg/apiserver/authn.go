@@ -104,6 +104,8 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.authenticator.Authenticate(r)
 		if err != nil {
+			ar := r.WithContext(withRequestInfo(r.Context(), parseRequestInfo(r)))
+			s.auditor.FailedAuthentication(ar, auditAttrs(ar), http.StatusUnauthorized, attemptedAuthMethods(r))
 			w.Header().Set("WWW-Authenticate", `Basic realm="kubernetes-master"`)
 			writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
@@ -126,6 +128,25 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// attemptedAuthMethods is the message of a failed authentication's audit
+// event: the credentials the request carried, as upstream words it.
+func attemptedAuthMethods(r *http.Request) string {
+	var methods []string
+	if _, _, ok := r.BasicAuth(); ok {
+		methods = append(methods, "basic")
+	}
+	if _, ok := authn.BearerToken(r); ok {
+		methods = append(methods, "bearer")
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		methods = append(methods, "x509")
+	}
+	if len(methods) == 0 {
+		return "Authentication failed, no credentials provided"
+	}
+	return "Authentication failed, attempted: " + strings.Join(methods, ", ")
 }
 
 // withAuthorization answers 403 to what the authorizers do not allow.

@@ -10,6 +10,7 @@ import (
 	"github.com/kstack/kstack/api/defaulting"
 	"github.com/kstack/kstack/api/validation"
 	"github.com/kstack/kstack/pkg/admission"
+	"github.com/kstack/kstack/pkg/apiserver/audit"
 	"github.com/kstack/kstack/pkg/storage"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -275,6 +276,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rs *resourceStor
 		return
 	}
 	addWarnings(w, warnings)
+	if m, err := meta.Accessor(obj); err == nil {
+		audit.EntryFrom(ctx).SetObjectName(m.GetName())
+	}
 	out, err := s.createObject(ctx, rs, info.Namespace, obj, dryRun)
 	if err != nil {
 		writeError(w, r, err)

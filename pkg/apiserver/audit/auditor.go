@@ -240,6 +240,20 @@ func (e *Entry) SetImpersonatedUser(u *auth.User) {
 	e.ev.ImpersonatedUser = userInfo(u)
 }
 
+// SetObjectName completes the event's objectRef with the name of the
+// request's object when the URL had none (a create), as upstream does from
+// the decoded request object. Safe on a nil Entry.
+func (e *Entry) SetObjectName(name string) {
+	if e == nil || name == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ev.ObjectRef != nil && e.ev.ObjectRef.Name == "" {
+		e.ev.ObjectRef.Name = name
+	}
+}
+
 // ID returns the event's audit ID.
 func (e *Entry) ID() types.UID { return e.ev.AuditID }
 
@@ -263,33 +277,61 @@ func (a *Auditor) Begin(r *http.Request, attrs Attrs) *Entry {
 		return nil
 	}
 	e := &Entry{a: a, d: d, longRunning: attrs.LongRunning || attrs.Verb == "watch"}
-	id := r.Header.Get(HeaderAuditID)
-	if id == "" {
-		id = uuid.NewString()
-	}
-	now := metav1.NewMicroTime(a.now())
-	e.ev = Event{
-		Kind: EventKind, APIVersion: EventAPIVersion,
-		Level: d.Level, AuditID: types.UID(id),
-		RequestURI: r.URL.RequestURI(), Verb: attrs.Verb,
-		SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
-		RequestReceivedTimestamp: now,
-	}
-	if attrs.User != nil {
-		e.ev.User = *userInfo(attrs.User)
-	}
-	e.ev.ImpersonatedUser = userInfo(attrs.ImpersonatedUser)
-	if attrs.ResourceRequest {
-		e.ev.ObjectRef = &ObjectReference{
-			Resource: attrs.Resource, Namespace: attrs.Namespace, Name: attrs.Name,
-			APIGroup: attrs.APIGroup, APIVersion: attrs.APIVersion, Subresource: attrs.Subresource,
-		}
-	}
+	e.ev = a.newEvent(r, &attrs, d.Level)
 	if d.Level.GreaterOrEqual(LevelRequest) && !e.longRunning && r.Body != nil && r.Body != http.NoBody {
 		e.ev.RequestObject = readBody(r, d.OmitManagedFields)
 	}
 	e.emit(StageRequestReceived)
 	return e
+}
+
+// newEvent is the event of r before any stage: who, what, when.
+func (a *Auditor) newEvent(r *http.Request, attrs *Attrs, level Level) Event {
+	id := r.Header.Get(HeaderAuditID)
+	if id == "" {
+		id = uuid.NewString()
+	}
+	ev := Event{
+		Kind: EventKind, APIVersion: EventAPIVersion,
+		Level: level, AuditID: types.UID(id),
+		RequestURI: r.URL.RequestURI(), Verb: attrs.Verb,
+		SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
+		RequestReceivedTimestamp: metav1.NewMicroTime(a.now()),
+	}
+	if attrs.User != nil {
+		ev.User = *userInfo(attrs.User)
+	}
+	ev.ImpersonatedUser = userInfo(attrs.ImpersonatedUser)
+	if attrs.ResourceRequest {
+		ev.ObjectRef = &ObjectReference{
+			Resource: attrs.Resource, Namespace: attrs.Namespace, Name: attrs.Name,
+			APIGroup: attrs.APIGroup, APIVersion: attrs.APIVersion, Subresource: attrs.Subresource,
+		}
+	}
+	return ev
+}
+
+// FailedAuthentication records a request that failed authentication, as
+// upstream's failed-authentication audit does: at the level the policy
+// gives the request without a user, one ResponseStarted event (unless
+// omitted) with no user, no bodies, the code and message. Safe on a nil
+// Auditor.
+func (a *Auditor) FailedAuthentication(r *http.Request, attrs Attrs, code int, message string) {
+	if a == nil {
+		return
+	}
+	attrs.User, attrs.ImpersonatedUser = nil, nil
+	if attrs.Path == "" {
+		attrs.Path = r.URL.Path
+	}
+	d := a.policy.Evaluate(&attrs)
+	if d.Level == LevelNone || d.Level.rank() < 0 {
+		return
+	}
+	e := &Entry{a: a, d: d}
+	e.ev = a.newEvent(r, &attrs, d.Level)
+	e.ev.ResponseStatus = &metav1.Status{Code: int32(code), Message: message}
+	e.emit(StageResponseStarted)
 }
 
 // readBody reads r's body, puts an equivalent reader back, and returns the
