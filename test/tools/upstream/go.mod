@@ -1,8 +1,12 @@
+// Module upstream builds upstream kube-scheduler and kube-controller-manager at a
+// pinned Kubernetes release for kstack's compatibility test (test/e2e/upstream),
+// via hack/build-upstream-control-plane.sh. It is separate from the main module so
+// k8s.io/kubernetes' dependencies never leak into kstack.
 module github.com/kstack/kstack/test/tools/upstream
 
 go 1.26.0
 
-require k8s.io/kubernetes v1.37.2
+require k8s.io/kubernetes v1.37.2 // indirect
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -158,6 +162,9 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// k8s.io/kubernetes requires its staging repositories at v0.0.0 and replaces them
+// with ./staging, which the module proxy cannot follow: pin each one to the
+// release's matching v0.X.Y tag (the list is k8s.io/kubernetes@v1.37.2's go.mod).
 replace (
 	k8s.io/api => k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.37.2
