@@ -9,7 +9,10 @@ import (
 
 	"github.com/kstack/kstack/test/integration/framework"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestList_PaginatesWithLimitAndContinue pages through 120 config maps
@@ -194,4 +197,68 @@ func TestList_LabelAndFieldSelectors(t *testing.T) {
 		_, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app in (web"})
 		wantStatus(t, err, 400)
 	})
+}
+
+// TestList_FieldSelectorsOfOtherKinds covers the field labels kubectl and
+// controllers use beyond pods: secrets by type, nodes by
+// spec.unschedulable, namespaces by status.phase, services by spec.type,
+// events by involvedObject (core) and regarding (events.k8s.io).
+func TestList_FieldSelectorsOfOtherKinds(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	c := s.Client
+	ns := createNamespace(t, c, "fields")
+	mustNil := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustNil(c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tls"}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")}}, metav1.CreateOptions{}))
+	mustNil(c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "plain"}}, metav1.CreateOptions{}))
+	mustNil(c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cordoned"}, Spec: corev1.NodeSpec{Unschedulable: true}}, metav1.CreateOptions{}))
+	mustNil(c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "open"}}, metav1.CreateOptions{}))
+	mustNil(c.CoreV1().Services(ns).Create(ctx, newService("np", corev1.ServiceTypeNodePort, 0), metav1.CreateOptions{}))
+	mustNil(c.CoreV1().Services(ns).Create(ctx, newService("cip", "", 0), metav1.CreateOptions{}))
+	for _, name := range []string{"web-0", "web-1"} {
+		mustNil(c.CoreV1().Events(ns).Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: name + ".ev"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name, UID: types.UID("uid-" + name)},
+			Reason: "Pulled", Message: "m", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "kubelet"}}, metav1.CreateOptions{}))
+	}
+	names := func(items any) string {
+		l, _ := meta.ExtractList(items.(runtime.Object))
+		var out []string
+		for _, o := range l {
+			out = append(out, o.(metav1.Object).GetName())
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	type lister func(metav1.ListOptions) (runtime.Object, error)
+	cases := []struct {
+		name, field, want string
+		list              lister
+	}{
+		{"secrets by type", "type=kubernetes.io/tls", "tls", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Secrets(ns).List(ctx, o) }},
+		{"nodes by unschedulable", "spec.unschedulable=true", "cordoned", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Nodes().List(ctx, o) }},
+		{"namespaces by phase and name", "status.phase=Active,metadata.name=" + ns, ns, func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Namespaces().List(ctx, o) }},
+		{"services by type", "spec.type=NodePort", "np", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Services(ns).List(ctx, o) }},
+		{"core events by involvedObject", "involvedObject.name=web-1,involvedObject.kind=Pod", "web-1.ev", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Events(ns).List(ctx, o) }},
+		{"core events by involvedObject.uid", "involvedObject.uid=uid-web-0", "web-0.ev", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Events(ns).List(ctx, o) }},
+		{"events.k8s.io by regarding", "regarding.name=web-0", "web-0.ev", func(o metav1.ListOptions) (runtime.Object, error) { return c.EventsV1().Events(ns).List(ctx, o) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, rv := range []string{"", "0"} {
+				got, err := tc.list(metav1.ListOptions{FieldSelector: tc.field, ResourceVersion: rv})
+				if err != nil {
+					t.Fatalf("rv=%q: %v", rv, err)
+				}
+				if n := names(got); n != tc.want {
+					t.Fatalf("rv=%q: got %s, want %s", rv, n, tc.want)
+				}
+			}
+		})
+	}
 }

@@ -180,3 +180,33 @@ func TestServices_NodePortAllocation(t *testing.T) {
 		t.Fatalf("nodePort released by type change: %v", err)
 	}
 }
+
+// TestServices_NodePortsSurviveRestart: node ports held before an
+// apiserver restart are still refused after it, and new ones differ.
+func TestServices_NodePortsSurviveRestart(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	held := map[int32]bool{}
+	for i := range 10 {
+		svc, err := s.Client.CoreV1().Services("default").Create(ctx, newService(fmt.Sprintf("np%d", i), corev1.ServiceTypeNodePort, 0), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held[svc.Spec.Ports[0].NodePort] = true
+	}
+	s = s.Restart(t, framework.Options{})
+	for p := range held {
+		_, err := s.Client.CoreV1().Services("default").Create(ctx, newService(fmt.Sprintf("want%d", p), corev1.ServiceTypeNodePort, p), metav1.CreateOptions{})
+		wantStatus(t, err, 422)
+	}
+	for i := range 10 {
+		svc, err := s.Client.CoreV1().Services("default").Create(ctx, newService(fmt.Sprintf("new%d", i), corev1.ServiceTypeNodePort, 0), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := svc.Spec.Ports[0].NodePort; held[p] {
+			t.Fatalf("after restart %s got held node port %d", svc.Name, p)
+		}
+		held[svc.Spec.Ports[0].NodePort] = true
+	}
+}
