@@ -224,7 +224,7 @@ func TestList_FieldSelectorsOfOtherKinds(t *testing.T) {
 	for _, name := range []string{"web-0", "web-1"} {
 		mustNil(c.CoreV1().Events(ns).Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: name + ".ev"},
 			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name, UID: types.UID("uid-" + name)},
-			Reason: "Pulled", Message: "m", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "kubelet"}}, metav1.CreateOptions{}))
+			Reason:         "Pulled", Message: "m", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "kubelet"}}, metav1.CreateOptions{}))
 	}
 	names := func(items any) string {
 		l, _ := meta.ExtractList(items.(runtime.Object))
