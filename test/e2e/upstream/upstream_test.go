@@ -124,6 +124,15 @@ func TestUpstreamControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 		})
 	}
 
+	// With --use-service-account-credentials each controller runs as its own
+	// service account in kube-system, with a token from the TokenRequest API.
+	for _, sa := range []string{"deployment-controller", "replicaset-controller"} {
+		waitFor(t, "ServiceAccount kube-system/"+sa, func(ctx context.Context) (bool, error) {
+			_, err := cs.CoreV1().ServiceAccounts("kube-system").Get(ctx, sa, metav1.GetOptions{})
+			return err == nil, err
+		})
+	}
+
 	// The node IPAM controller gives the node a pod CIDR from --cluster-cidr.
 	waitFor(t, "node spec.podCIDR from the node IPAM controller", func(ctx context.Context) (bool, error) {
 		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
