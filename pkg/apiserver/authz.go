@@ -232,7 +232,7 @@ func (s *Server) authorize(r *http.Request, a auth.Attributes) error {
 // rbacHooks guard writes of roles and bindings against privilege
 // escalation.
 func (s *Server) rbacHooks(resource string) *hooks {
-	check := func(ctx context.Context, obj runtime.Object) error {
+	check := func(ctx context.Context, obj, old runtime.Object) error {
 		u := auth.UserFrom(ctx)
 		if u == nil {
 			return nil // the server's own bootstrap writes
@@ -241,7 +241,15 @@ func (s *Server) rbacHooks(resource string) *hooks {
 		case *rbacv1.Role:
 			return authz.CheckRoleEscalation(ctx, s.authorizer, s.rbac, u, "roles", o.Namespace, o.Name, o.Rules)
 		case *rbacv1.ClusterRole:
-			return authz.CheckRoleEscalation(ctx, s.authorizer, s.rbac, u, "clusterroles", "", o.Name, o.Rules)
+			if err := authz.CheckRoleEscalation(ctx, s.authorizer, s.rbac, u, "clusterroles", "", o.Name, o.Rules); err != nil {
+				return err
+			}
+			// An aggregationRule gathers any permission: setting, changing
+			// or dropping one takes full authority, as upstream.
+			if oldRole, _ := old.(*rbacv1.ClusterRole); o.AggregationRule != nil || (oldRole != nil && oldRole.AggregationRule != nil) {
+				return authz.CheckAggregationRule(ctx, s.authorizer, s.rbac, u, o.Name)
+			}
+			return nil
 		case *rbacv1.RoleBinding:
 			return authz.CheckBindingEscalation(ctx, s.authorizer, s.rbac, s.rbac, u, "rolebindings", o.Namespace, o.Name, o.RoleRef)
 		case *rbacv1.ClusterRoleBinding:
@@ -251,10 +259,10 @@ func (s *Server) rbacHooks(resource string) *hooks {
 	}
 	return &hooks{
 		beginCreate: func(ctx context.Context, obj runtime.Object, _ bool) (func(bool), error) {
-			return nil, check(ctx, obj)
+			return nil, check(ctx, obj, nil)
 		},
-		beginUpdate: func(ctx context.Context, obj, _ runtime.Object, _ bool) (func(bool), error) {
-			return nil, check(ctx, obj)
+		beginUpdate: func(ctx context.Context, obj, old runtime.Object, _ bool) (func(bool), error) {
+			return nil, check(ctx, obj, old)
 		},
 	}
 }

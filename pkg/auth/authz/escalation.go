@@ -280,3 +280,32 @@ func CompactString(r rbacv1.PolicyRule) string {
 	add("Verbs", r.Verbs)
 	return "{" + strings.Join(parts, ", ") + "}"
 }
+
+// fullAuthority is cluster-admin's rules: what an aggregationRule may
+// gather.
+var fullAuthority = []rbacv1.PolicyRule{
+	{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}},
+	{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}},
+}
+
+// CheckAggregationRule guards a create or update of a ClusterRole named
+// name that has (or had) an aggregationRule: since the rule can gather any
+// permission, as upstream it is allowed only to system:masters, to users
+// who may "escalate" that role, and to users who hold every permission
+// (cluster-admin). The error is a Forbidden API status ready to return.
+func CheckAggregationRule(ctx context.Context, authz auth.Authorizer, rl RuleLister, u *auth.User, name string) error {
+	if u != nil && u.InGroup(auth.SystemPrivileged) {
+		return nil
+	}
+	if allowed(ctx, authz, auth.Attributes{
+		User: u, Verb: "escalate", ResourceRequest: true, APIGroup: rbacv1.GroupName,
+		APIVersion: "v1", Resource: "clusterroles", Name: name,
+	}) {
+		return nil
+	}
+	if err := ConfirmNoEscalation(ctx, rl, u, "", fullAuthority); err != nil {
+		return apierrors.NewForbidden(schema.GroupResource{Group: rbacv1.GroupName, Resource: "clusterroles"}, name,
+			errors.New("must have cluster-admin privileges to use the aggregationRule"))
+	}
+	return nil
+}

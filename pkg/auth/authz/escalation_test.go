@@ -158,3 +158,41 @@ func TestRulesFor(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAggregationRule(t *testing.T) {
+	x := bootstrapIndex(t)
+	// dora may escalate the clusterrole "agg" only.
+	x.Upsert(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "agg-escalator"}, Rules: []rbacv1.PolicyRule{
+		{Verbs: []string{"escalate"}, APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles"}, ResourceNames: []string{"agg"}},
+	}})
+	x.Upsert(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "dora"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "agg-escalator"},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: "dora"}}})
+	x.Upsert(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ada"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: "ada"}}})
+	a := authz.NewRBAC(x)
+	cases := []struct {
+		name    string
+		user    *auth.User
+		role    string
+		wantErr bool
+	}{
+		{"edit user in a namespace", user("bob"), "agg", true},
+		{"escalate on that role", user("dora"), "agg", false},
+		{"escalate on another role", user("dora"), "other", true},
+		{"bound to cluster-admin", user("ada"), "agg", false},
+		{"system:masters", user("root", auth.SystemPrivileged), "agg", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := authz.CheckAggregationRule(context.Background(), a, a, c.user, c.role)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, c.wantErr)
+			}
+			if err != nil && (!apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "must have cluster-admin privileges to use the aggregationRule")) {
+				t.Fatalf("error %v, want upstream's Forbidden", err)
+			}
+		})
+	}
+}
