@@ -8,5 +8,9 @@
 // Node, and both components hold their leader-election Leases.
 //
 // The test skips when a binary is missing, unless KSTACK_REQUIRE_UPSTREAM is set, in
-// which case missing binaries fail it.
+// which case missing binaries fail it. KSTACK_APISERVER_BIN, KSTACK_KUBE_SCHEDULER_BIN
+// and KSTACK_KUBE_CONTROLLER_MANAGER_BIN override the binaries' paths;
+// KSTACK_UPSTREAM_ARTIFACTS names a directory to keep the three logs in. Error lines
+// that are not about authorization are printed in the test log, not failed on: they
+// list what our apiserver still lacks (server-side apply, for one).
 package upstream
