@@ -1,0 +1,112 @@
+package controllermanager
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kstack/kstack/pkg/controller/replicaset"
+)
+
+// Runner is a started controller's loop; it returns when ctx ends.
+type Runner func(ctx context.Context)
+
+// Constructor builds a controller from the shared context (informers are
+// registered here and started by the controller-manager afterwards).
+type Constructor func(ctx context.Context, cc *Context) (Runner, error)
+
+// Registration describes one controller.
+type Registration struct {
+	// Name is the canonical name for --controllers ("replicaset-controller").
+	Name string
+	// Aliases are the short names upstream also accepts ("replicaset").
+	Aliases []string
+	// ServiceAccount is its identity in kube-system with
+	// --use-service-account-credentials.
+	ServiceAccount string
+	// DisabledByDefault leaves it out of "*".
+	DisabledByDefault bool
+	New               Constructor
+}
+
+// registry is every controller this binary knows, by canonical name.
+var registry = map[string]Registration{}
+
+func register(r Registration) { registry[r.Name] = r }
+
+func init() {
+	register(Registration{Name: "replicaset-controller", Aliases: []string{"replicaset"}, ServiceAccount: "replicaset-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("replicaset-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := replicaset.New(client, cc.Informers.Apps().V1().ReplicaSets(), cc.Informers.Core().V1().Pods(),
+				replicaset.WithRecorder(cc.Recorder(ctx, client, "replicaset-controller")))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentReplicaSetSyncs) }, nil
+		}})
+}
+
+// KnownControllers lists the canonical names, sorted.
+func KnownControllers() []string {
+	var out []string
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// canonical maps a name or alias to the canonical name.
+func canonical(name string) (string, bool) {
+	if _, ok := registry[name]; ok {
+		return name, true
+	}
+	for n, r := range registry {
+		for _, a := range r.Aliases {
+			if a == name {
+				return n, true
+			}
+		}
+	}
+	return "", false
+}
+
+// EnabledControllers resolves --controllers (upstream syntax: "*" is the
+// default set, "foo" enables foo, "-foo" disables it; an explicit choice
+// wins over "*") to sorted canonical names.
+func EnabledControllers(spec []string) ([]string, error) {
+	star := false
+	on, off := map[string]bool{}, map[string]bool{}
+	for _, s := range spec {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "*":
+			star = true
+		case strings.HasPrefix(s, "-"):
+			n, ok := canonical(s[1:])
+			if !ok {
+				return nil, fmt.Errorf("--controllers: unknown controller %q (known: %s)", s[1:], strings.Join(KnownControllers(), ", "))
+			}
+			off[n] = true
+		case s != "":
+			n, ok := canonical(s)
+			if !ok {
+				return nil, fmt.Errorf("--controllers: unknown controller %q (known: %s)", s, strings.Join(KnownControllers(), ", "))
+			}
+			on[n] = true
+		}
+	}
+	var out []string
+	for n, r := range registry {
+		if off[n] {
+			continue
+		}
+		if on[n] || (star && !r.DisabledByDefault) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
