@@ -215,6 +215,11 @@ func TestSecurity_AuthenticationMatrix(t *testing.T) {
 		{"expired client cert", certConfig(t, s, s.PKI.CA, "jane", now.Add(-48*time.Hour), time.Hour), 401, "", nil},
 		{"client cert not yet valid", certConfig(t, s, s.PKI.CA, "jane", now.Add(2*time.Hour), time.Hour), 401, "", nil},
 		{"client cert from another CA with the same name", certConfig(t, s, anotherCA, "kubernetes-admin", now, time.Hour), 401, "", nil},
+		{"serving cert (no client auth usage) as a client cert", func() *rest.Config {
+			c := s.AnonymousConfig()
+			c.CertFile, c.KeyFile = s.PKI.ServingCertFile, s.PKI.ServingKeyFile
+			return c
+		}(), 401, "", nil},
 		{"static token with groups", bearerConfig(s, "static-token-1"), 200, "alice", []string{"ops", "dev", "system:authenticated"}},
 		{"static token without groups", bearerConfig(s, "static-token-2"), 200, "bob", []string{"system:authenticated"}},
 		{"unknown static token", bearerConfig(s, "static-token-3"), 401, "", nil},

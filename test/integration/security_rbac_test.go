@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -126,6 +127,8 @@ func TestSecurity_ViewAndEditRoles(t *testing.T) {
 			{"list pods", "list", "", "pods", "", ns, listPods(ns), 200},
 			{"list pods in another namespace", "list", "", "pods", "", other, listPods(other), 403},
 			{"list pods in all namespaces", "list", "", "pods", "", "", listPods(""), 403},
+			{"watch pods", "watch", "", "pods", "", ns, watchIn(ctx, ns, "pods"), 200},
+			{"watch secrets", "watch", "", "secrets", "", ns, watchIn(ctx, ns, "secrets"), 403},
 			{"get secret", "get", "", "secrets", "s1", ns, getSecret, 403},
 			{"list secrets", "list", "", "secrets", "", ns, listSecrets, 403},
 			{"create pod", "create", "", "pods", "", ns, createPod("vic-pod"), 403},
@@ -389,5 +392,22 @@ func TestSecurity_Impersonation(t *testing.T) {
 				t.Errorf("impersonated groups %q, want %q + system:authenticated", u.Groups, tt.cfg.Impersonate.Groups)
 			}
 		})
+	}
+}
+
+// watchIn starts and stops a watch of pods or secrets in ns.
+func watchIn(ctx context.Context, ns, resource string) func(kubernetes.Interface) error {
+	return func(c kubernetes.Interface) error {
+		var w watch.Interface
+		var err error
+		if resource == "pods" {
+			w, err = c.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+		} else {
+			w, err = c.CoreV1().Secrets(ns).Watch(ctx, metav1.ListOptions{})
+		}
+		if err == nil {
+			w.Stop()
+		}
+		return err
 	}
 }
