@@ -226,7 +226,9 @@ func markDeleting(obj runtime.Object, grace int64, graceful bool, add []string) 
 		g := grace
 		acc.SetDeletionGracePeriodSeconds(&g)
 		acc.SetGeneration(acc.GetGeneration() + 1)
-	} else if graceful && acc.GetDeletionGracePeriodSeconds() != nil && grace < *acc.GetDeletionGracePeriodSeconds() {
+	} else if acc.GetDeletionGracePeriodSeconds() != nil && grace < *acc.GetDeletionGracePeriodSeconds() {
+		// Only shortening: down to 0 for a forced delete of a pod its
+		// finalizers still hold (the last finalizer's removal then deletes).
 		ts := metav1.NewTime(now.Add(time.Duration(grace) * time.Second))
 		acc.SetDeletionTimestamp(&ts)
 		g := grace

@@ -618,8 +618,11 @@ func (s *Server) doUpdate(ctx context.Context, rs *resourceStore, namespace, nam
 	if err != nil {
 		return nil, err
 	}
-	// An object being deleted whose last finalizer is gone is deleted now.
-	if acc, aerr := meta.Accessor(out); aerr == nil && acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !dryRun {
+	// An object being deleted whose last finalizer is gone is deleted now,
+	// unless a graceful deletion (a pod's grace period) is still running:
+	// that ends with the kubelet's delete, as upstream.
+	if acc, aerr := meta.Accessor(out); aerr == nil && acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !dryRun &&
+		(acc.GetDeletionGracePeriodSeconds() == nil || *acc.GetDeletionGracePeriodSeconds() == 0) {
 		if rs.hooks == nil || rs.hooks.readyToDelete == nil || rs.hooks.readyToDelete(out) {
 			uid := acc.GetUID()
 			if derr := rs.storage.Delete(ctx, key, rs.cfg.NewFunc(), &storage.Preconditions{UID: &uid}, nil); derr == nil {
