@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // TestLifecycle_DryRunWritesNothing runs create, update, patch and delete
@@ -243,5 +244,85 @@ func TestLifecycle_DeletePreconditions(t *testing.T) {
 	}
 	if err := cms.Delete(ctx, "pre", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion}}); err != nil {
 		t.Fatalf("delete with matching preconditions: %v", err)
+	}
+}
+
+// TestLifecycle_GracefulPodDeletionAsTheKubeletSeesIt watches a bound pod
+// through a graceful delete: MODIFIED with deletionTimestamp, status
+// updates still allowed while terminating, then the kubelet's final
+// delete (grace 0, UID precondition) is DELETED.
+func TestLifecycle_GracefulPodDeletionAsTheKubeletSeesIt(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	pods := s.Client.CoreV1().Pods("default")
+	p := newPod("term", nil)
+	p.Spec.NodeName = "n1"
+	p, err := pods.Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=n1", ResourceVersion: p.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if err := pods.Delete(ctx, "term", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, w)
+	got := ev.Object.(*corev1.Pod)
+	if ev.Type != watch.Modified || got.DeletionTimestamp == nil || *got.DeletionGracePeriodSeconds != 30 {
+		t.Fatalf("first event %s deletionTimestamp %v grace %v", ev.Type, got.DeletionTimestamp, got.DeletionGracePeriodSeconds)
+	}
+	got.Status.Phase = corev1.PodSucceeded
+	if _, err := pods.UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("status update of a terminating pod: %v", err)
+	}
+	if ev := nextEvent(t, w); ev.Type != watch.Modified || ev.Object.(*corev1.Pod).Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("status event %s %v", ev.Type, ev.Object)
+	}
+	// A stale UID precondition does not delete.
+	err = pods.Delete(ctx, "term", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: ptr(types.UID("other"))}})
+	wantStatus(t, err, 409)
+	if err := pods.Delete(ctx, "term", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: &p.UID}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, w); ev.Type != watch.Deleted || ev.Object.(*corev1.Pod).Name != "term" {
+		t.Fatalf("final event %s %v", ev.Type, ev.Object)
+	}
+}
+
+// TestLifecycle_GracefulPodWithFinalizer: a bound pod with a finalizer,
+// deleted gracefully and then forced (grace 0), waits for its finalizer;
+// removing it deletes the pod.
+func TestLifecycle_GracefulPodWithFinalizer(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	pods := s.Client.CoreV1().Pods("default")
+	p := newPod("held", nil)
+	p.Spec.NodeName = "n1"
+	p.Finalizers = []string{"example.com/hold"}
+	if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "held", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pods.Get(ctx, "held", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("finalizer did not hold the pod: %v", err)
+	}
+	if got.DeletionGracePeriodSeconds == nil || *got.DeletionGracePeriodSeconds != 0 {
+		t.Fatalf("forced delete left grace %v", got.DeletionGracePeriodSeconds)
+	}
+	got.Finalizers = nil
+	if _, err := pods.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Get(ctx, "held", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("after removing the finalizer: %v, want NotFound", err)
 	}
 }

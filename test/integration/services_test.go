@@ -210,3 +210,57 @@ func TestServices_NodePortsSurviveRestart(t *testing.T) {
 		held[svc.Spec.Ports[0].NodePort] = true
 	}
 }
+
+// TestServices_RangeLimitsAndTypeChanges: a full range is a 500 that
+// says so, a node port outside the range is 422, and changing a Service
+// from ClusterIP to NodePort allocates a node port and keeps its IP.
+func TestServices_RangeLimitsAndTypeChanges(t *testing.T) {
+	// A /29 has six usable addresses; the kubernetes Service takes one.
+	s := framework.Start(t, framework.Options{ServiceClusterIPRange: "10.123.0.0/29"})
+	ctx := t.Context()
+	svcs := s.Client.CoreV1().Services("default")
+	var first *corev1.Service
+	for i := range 5 {
+		svc, err := svcs.Create(ctx, newService(fmt.Sprintf("fill%d", i), "", 0), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("service %d of 5: %v", i, err)
+		}
+		if first == nil {
+			first = svc
+		}
+	}
+	_, err := svcs.Create(ctx, newService("overflow", "", 0), metav1.CreateOptions{})
+	se := wantStatus(t, err, 500)
+	if !strings.Contains(se.ErrStatus.Message, "range is full") {
+		t.Fatalf("full range message %q", se.ErrStatus.Message)
+	}
+	// Headless Services need no address even then.
+	h := newService("headless", "", 0)
+	h.Spec.ClusterIP = corev1.ClusterIPNone
+	if _, err := svcs.Create(ctx, h, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("headless in a full range: %v", err)
+	}
+	_, err = svcs.Create(ctx, func() *corev1.Service {
+		x := newService("badport", corev1.ServiceTypeNodePort, 20000)
+		x.Spec.ClusterIP = corev1.ClusterIPNone
+		return x
+	}(), metav1.CreateOptions{})
+	wantStatus(t, err, 422)
+
+	first.Spec.Type = corev1.ServiceTypeNodePort
+	np, err := svcs.Update(ctx, first, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if np.Spec.ClusterIP != first.Spec.ClusterIP || np.Spec.Ports[0].NodePort < 30000 {
+		t.Fatalf("ClusterIP->NodePort: ip %s (was %s) nodePort %d", np.Spec.ClusterIP, first.Spec.ClusterIP, np.Spec.Ports[0].NodePort)
+	}
+	// Deleting a Service frees its IP for the next create.
+	if err := svcs.Delete(ctx, "fill1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a freed address is reused", func(ctx context.Context) (bool, error) {
+		_, err := svcs.Create(ctx, newService("reuse", "", 0), metav1.CreateOptions{})
+		return err == nil, nil
+	})
+}
