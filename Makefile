@@ -38,9 +38,13 @@ build: ## Build every binary under cmd/ into _output/bin/.
 kubectl-upstream: ## Build the upstream kubectl used by the acceptance tests into _output/tools/.
 	hack/build-upstream-kubectl.sh
 
+.PHONY: upstream-control-plane
+upstream-control-plane: ## Build upstream kube-scheduler and kube-controller-manager (v1.37) for the compatibility test into _output/tools/.
+	hack/build-upstream-control-plane.sh
+
 .PHONY: test
-test: build kubectl-upstream ## Run unit, integration and kubectl acceptance tests (no skips).
-	KSTACK_REQUIRE_E2E=1 go test -timeout $(TEST_TIMEOUT) $(GOTEST_FLAGS) ./...
+test: build kubectl-upstream upstream-control-plane ## Run unit, integration and acceptance tests (upstream kubectl, scheduler, controller-manager; no skips).
+	KSTACK_REQUIRE_E2E=1 KSTACK_REQUIRE_UPSTREAM=1 go test -timeout $(TEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 
 .PHONY: verify
 verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
@@ -49,6 +53,7 @@ verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
 	go vet ./...
 	go mod tidy -diff
 	cd test/tools && go vet ./... && go mod tidy -diff
+	cd test/tools/upstream && go mod tidy -diff
 
 .PHONY: fuzz
 fuzz: ## Run every Fuzz* target for FUZZTIME (default 10s) each.
