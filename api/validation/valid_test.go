@@ -125,6 +125,9 @@ func TestValidateCreate_ValidObjectsOfEveryKind(t *testing.T) {
 		fixtures[k] = objs
 	}
 	for _, r := range api.Resources() {
+		if r.Virtual {
+			continue // reviews and bindings are answered, never stored or validated here
+		}
 		objs, ok := fixtures[r.GroupVersionKind()]
 		if !ok {
 			t.Errorf("no valid fixture for %s", r.GroupVersionKind())

@@ -23,11 +23,20 @@ func TestSmoke_InformerSeesConfigMapLifecycle(t *testing.T) {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	inf := factory.Core().V1().ConfigMaps().Informer()
 	events := make(chan string, 10)
-	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// The server publishes configmaps of its own (kube-system, every
+	// namespace's kube-root-ca.crt): follow only the test's.
+	mine := func(obj any) bool {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		cm, ok := obj.(*corev1.ConfigMap)
+		return ok && cm.Name == "c1"
+	}
+	inf.AddEventHandler(cache.FilteringResourceEventHandler{FilterFunc: mine, Handler: cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { events <- "add:" + obj.(*corev1.ConfigMap).Name },
 		UpdateFunc: func(_, obj any) { events <- "update:" + obj.(*corev1.ConfigMap).Data["k"] },
 		DeleteFunc: func(obj any) { events <- "delete" },
-	})
+	}})
 	defer factory.Shutdown()
 	defer cancel() // stop the informers before Shutdown waits for them
 	factory.Start(ctx.Done())
