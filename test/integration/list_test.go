@@ -262,3 +262,51 @@ func TestList_FieldSelectorsOfOtherKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestList_PaginationWithASelectorFillsPages pages 25 at a time through
+// the 60 of 120 config maps a label selects: full pages until the last,
+// every selected object once, and no remainingItemCount (upstream cannot
+// count what a selector would drop).
+func TestList_PaginationWithASelectorFillsPages(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	ns := createNamespace(t, s.Client, "paging-sel")
+	cms := s.Client.CoreV1().ConfigMaps(ns)
+	for i := range 120 {
+		l := map[string]string{"parity": "odd"}
+		if i%2 == 0 {
+			l["parity"] = "even"
+		}
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i), Labels: l}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	cont := ""
+	var sizes []int
+	for {
+		list, err := cms.List(ctx, metav1.ListOptions{Limit: 25, Continue: cont, LabelSelector: "parity=even"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(list.Items))
+		for _, cm := range list.Items {
+			names = append(names, cm.Name)
+		}
+		if list.RemainingItemCount != nil {
+			t.Fatalf("remainingItemCount %d with a label selector", *list.RemainingItemCount)
+		}
+		if list.Continue == "" {
+			break
+		}
+		cont = list.Continue
+	}
+	if fmt.Sprint(sizes) != "[25 25 10]" || len(names) != 60 {
+		t.Fatalf("page sizes %v, %d names", sizes, len(names))
+	}
+	for i, n := range names {
+		if n != fmt.Sprintf("cm-%03d", 2*i) {
+			t.Fatalf("item %d is %s", i, n)
+		}
+	}
+}
