@@ -119,6 +119,13 @@ func (s *Server) admit(ctx context.Context, a *admission.Attributes) error {
 	if a == nil {
 		return nil
 	}
+	// NamespaceLifecycle comes first in upstream's chain: a missing
+	// namespace is a 404 before any plugin looks into it.
+	if a.Operation == admission.Create && a.Namespace != "" && s.cfg.admissionEnabled("NamespaceLifecycle") {
+		if err := s.admitNamespace(ctx, a.Namespace); err != nil {
+			return err
+		}
+	}
 	if err := s.admission.Admit(ctx, a); err != nil {
 		return err
 	}

@@ -260,7 +260,7 @@ func (s *Server) admitNode(ctx context.Context, obj, old runtime.Object) error {
 // serveOIDC answers the service-account issuer discovery documents.
 func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	if s.signer == nil || len(s.cfg.ServiceAccountIssuers) == 0 {
-		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		writeError(w, r, errNoSuchPath)
 		return
 	}
 	jwksURI := s.cfg.ServiceAccountJWKSURI
@@ -270,7 +270,7 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	}
 	config, jwks, err := authn.DiscoveryDocuments(s.cfg.ServiceAccountIssuers[0], jwksURI, s.saKeys)
 	if err != nil {
-		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		writeError(w, r, errNoSuchPath)
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")

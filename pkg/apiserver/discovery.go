@@ -9,7 +9,6 @@ import (
 
 	"github.com/kstack/kstack/api"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -190,19 +189,19 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, info *Re
 	case len(parts) == 2 && parts[0] == "apis":
 		g, ok := d.groups[parts[1]]
 		if !ok {
-			writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+			writeError(w, r, errNoSuchPath)
 			return
 		}
 		writeDiscovery(w, r, g)
 	case len(parts) == 3 && parts[0] == "apis":
 		list, ok := d.resourceLists[schema.GroupVersion{Group: parts[1], Version: parts[2]}]
 		if !ok {
-			writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+			writeError(w, r, errNoSuchPath)
 			return
 		}
 		writeDiscovery(w, r, list)
 	default:
-		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		writeError(w, r, errNoSuchPath)
 	}
 }
 

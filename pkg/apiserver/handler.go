@@ -43,7 +43,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("/", s.serveRoot)
 	m.PathPrefix("/api").HandlerFunc(s.serveAPI)
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		writeError(w, r, errNoSuchPath)
 	})
 	m.HandleFunc("/.well-known/openid-configuration", s.serveOIDC)
 	m.HandleFunc("/openid/v1/jwks", s.serveOIDC)
@@ -155,7 +155,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // serveRoot lists the server's paths, as upstream's "/" does.
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
-		writeError(w, r, apierrors.NewNotFound(schemaGR("", ""), ""))
+		writeError(w, r, errNoSuchPath)
 		return
 	}
 	paths := []string{"/api", "/api/v1", "/apis"}

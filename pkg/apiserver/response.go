@@ -164,3 +164,12 @@ func gvkOf(obj runtime.Object, gv schema.GroupVersion) schema.GroupVersionKind {
 	}
 	return gvks[0]
 }
+
+// errNoSuchPath is upstream's answer for a path nothing serves.
+var errNoSuchPath = &apierrors.StatusError{ErrStatus: metav1.Status{
+	Status:  metav1.StatusFailure,
+	Code:    http.StatusNotFound,
+	Reason:  metav1.StatusReasonNotFound,
+	Message: "the server could not find the requested resource",
+	Details: &metav1.StatusDetails{},
+}}

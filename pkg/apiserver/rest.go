@@ -28,7 +28,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *Req
 	r = r.WithContext(withWarningSink(r.Context(), func(msgs []string) { addWarnings(w, msgs) }))
 	rs, ok := s.lookup(info.APIGroup, info.APIVersion, info.Resource)
 	if !ok {
-		writeError(w, r, apierrors.NewNotFound(schemaGR(info.APIGroup, info.Resource), ""))
+		writeError(w, r, errNoSuchPath)
 		return
 	}
 	res := rs.res
