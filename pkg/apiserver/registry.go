@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/kstack/kstack/api/defaulting"
 	"github.com/kstack/kstack/pkg/storage"
@@ -59,10 +61,47 @@ func (s *Server) getNamespace(ctx context.Context, name string) (*corev1.Namespa
 	ns := &corev1.Namespace{}
 	key := rs.key("", name)
 	err := rs.storage.Get(ctx, key, storage.GetOptions{ResourceVersion: "0"}, ns)
+	if err == nil && ns.Status.Phase == corev1.NamespaceActive && s.deletedNamespaces.has(name) {
+		// Deleted a moment ago: the cache may not show it terminating yet.
+		ns = &corev1.Namespace{}
+		err = rs.storage.Get(ctx, key, storage.GetOptions{}, ns)
+	}
 	if apierrors.IsNotFound(err) {
 		err = rs.storage.Get(ctx, key, storage.GetOptions{}, ns)
 	}
 	return ns, err
+}
+
+// recentSet remembers names for a while (upstream's NamespaceLifecycle
+// "force live lookup" cache). The zero value is ready to use.
+type recentSet struct {
+	mu    sync.Mutex
+	names map[string]time.Time
+}
+
+// recentTTL is how long a deleted namespace is read live.
+const recentTTL = 30 * time.Second
+
+func (r *recentSet) add(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.names == nil {
+		r.names = map[string]time.Time{}
+	}
+	now := time.Now()
+	for n, at := range r.names {
+		if now.Sub(at) > recentTTL {
+			delete(r.names, n)
+		}
+	}
+	r.names[name] = now
+}
+
+func (r *recentSet) has(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.names[name]
+	return ok && time.Since(at) <= recentTTL
 }
 
 // immortalNamespaces may not be deleted, as upstream's NamespaceLifecycle
@@ -105,7 +144,9 @@ func (s *Server) namespaceHooks() *hooks {
 			return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
 		},
 		beginDelete: func(obj runtime.Object) {
-			obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
+			ns := obj.(*corev1.Namespace)
+			ns.Status.Phase = corev1.NamespaceTerminating
+			s.deletedNamespaces.add(ns.Name)
 		},
 		readyToDelete: func(obj runtime.Object) bool {
 			return len(obj.(*corev1.Namespace).Spec.Finalizers) == 0

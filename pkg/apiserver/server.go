@@ -239,6 +239,10 @@ type Server struct {
 	// watchEncodings shares event encodings among watchers.
 	watchEncodings encodingCache
 
+	// deletedNamespaces are namespaces this server marked for deletion
+	// lately: admission reads them live, not from a cache that may lag.
+	deletedNamespaces recentSet
+
 	// admission runs the ServiceAccount, LimitRanger, PodSecurity and
 	// ResourceQuota plugins (pkg/admission); see admission.go.
 	admission *admission.Chain
