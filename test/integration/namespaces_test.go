@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -84,5 +85,25 @@ func TestNamespaces_Lifecycle(t *testing.T) {
 		if ns, err := nss.Get(ctx, name, metav1.GetOptions{}); err != nil || ns.DeletionTimestamp != nil {
 			t.Fatalf("%s after refused delete: %v %v", name, err, ns.DeletionTimestamp)
 		}
+	}
+}
+
+// TestNamespaces_CreateRightAfterDeleteIsRefused deletes namespaces and
+// at once creates content in them: the admission check must see the
+// deletion even if its cache has not caught up yet.
+func TestNamespaces_CreateRightAfterDeleteIsRefused(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	for i := range 20 {
+		name := fmt.Sprintf("race-%d", i)
+		createNamespace(t, s.Client, name)
+		if err := s.Client.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Client.CoreV1().ConfigMaps(name).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{})
+		if err == nil {
+			t.Fatalf("round %d: created content in a namespace deleted just before", i)
+		}
+		wantStatus(t, err, 403)
 	}
 }
