@@ -32,9 +32,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, rs *resourceStore
 	pt := types.PatchType(ct)
 	switch pt {
 	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+	case types.ApplyYAMLPatchType:
+	case types.ApplyCBORPatchType:
 		writeError(w, r, newStatusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
-			"server-side apply is not supported by this server yet: use client-side apply (kubectl apply without --server-side) or a json, merge or strategic merge patch"))
+			"apply patches in CBOR are not supported: send application/apply-patch+yaml"))
 		return
 	default:
 		writeError(w, r, newStatusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
@@ -54,6 +55,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, rs *resourceStore
 	body, err := readBody(r)
 	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if pt == types.ApplyYAMLPatchType {
+		s.applyPatch(w, r, rs, info, sub, choice, dryRun, body)
 		return
 	}
 	var jp jsonpatch.Patch

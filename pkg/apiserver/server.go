@@ -236,6 +236,8 @@ type Server struct {
 	// tokenAuthenticators check bearer tokens (TokenReview).
 	tokenAuthenticators []authn.TokenAuthenticator
 
+	// fieldManagers serve server-side apply.
+	fieldManagers fieldManagers
 	// watchEncodings shares event encodings among watchers.
 	watchEncodings encodingCache
 
