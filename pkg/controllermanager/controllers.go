@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kstack/kstack/pkg/controller/deployment"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
 )
 
@@ -45,6 +46,17 @@ func init() {
 			c := replicaset.New(client, cc.Informers.Apps().V1().ReplicaSets(), cc.Informers.Core().V1().Pods(),
 				replicaset.WithRecorder(cc.Recorder(ctx, client, "replicaset-controller")))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentReplicaSetSyncs) }, nil
+		}})
+	register(Registration{Name: "deployment-controller", Aliases: []string{"deployment"}, ServiceAccount: "deployment-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("deployment-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := deployment.New(client, i.Apps().V1().Deployments(), i.Apps().V1().ReplicaSets(), i.Core().V1().Pods(),
+				deployment.WithRecorder(cc.Recorder(ctx, client, "deployment-controller")))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentDeploymentSyncs) }, nil
 		}})
 }
 

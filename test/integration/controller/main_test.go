@@ -120,7 +120,7 @@ func (c *cluster) markReady(ctx context.Context, pod *corev1.Pod) error {
 func podTemplate(labels map[string]string, image string) corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: labels},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
 	}
 }
 
@@ -133,4 +133,35 @@ func replicaSet(name string, replicas int32, labels map[string]string) *appsv1.R
 			Template: podTemplate(labels, "busybox:1"),
 		},
 	}
+}
+
+// autoReady plays the kubelet for ns: every pod that appears is marked
+// Running and Ready, until the test ends.
+func (c *cluster) autoReady(t *testing.T, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := c.client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("watch pods: %v", err)
+	}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok || pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodRunning {
+				continue
+			}
+			_ = c.markReady(ctx, pod)
+		}
+	}()
+}
+
+func isReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
