@@ -239,7 +239,12 @@ func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
 		class = systemPriorityClass(name)
 	case name != "":
 		pc := &schedulingv1.PriorityClass{}
-		if err := rs.storage.Get(ctx, rs.key("", name), storage.GetOptions{ResourceVersion: "0"}, pc); err != nil {
+		err := rs.storage.Get(ctx, rs.key("", name), storage.GetOptions{ResourceVersion: "0"}, pc)
+		if apierrors.IsNotFound(err) {
+			// Created a moment ago, perhaps: the cache may lag; read live.
+			err = rs.storage.Get(ctx, rs.key("", name), storage.GetOptions{}, pc)
+		}
+		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return apierrors.NewForbidden(schemaGR("", "pods"), pod.Name, fmt.Errorf("no PriorityClass with name %s was found", name))
 			}
