@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/kstack/kstack/test/integration/framework"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -325,4 +327,31 @@ func TestLifecycle_GracefulPodWithFinalizer(t *testing.T) {
 	if _, err := pods.Get(ctx, "held", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("after removing the finalizer: %v, want NotFound", err)
 	}
+}
+
+// TestLifecycle_PodRightAfterItsPriorityClass creates a PriorityClass and
+// at once a pod using it: admission must find the class and copy its
+// priority, even before its cache has caught up.
+func TestLifecycle_PodRightAfterItsPriorityClass(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	for i := range 20 {
+		name := fmt.Sprintf("prio-%d", i)
+		if _, err := s.Client.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: int32(1000 + i)}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p := newPod(name, nil)
+		p.Spec.PriorityClassName = name
+		got, err := s.Client.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if got.Spec.Priority == nil || *got.Spec.Priority != int32(1000+i) {
+			t.Fatalf("round %d: priority %v", i, got.Spec.Priority)
+		}
+	}
+	p := newPod("nope", nil)
+	p.Spec.PriorityClassName = "missing"
+	_, err := s.Client.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	wantStatus(t, err, 403)
 }
