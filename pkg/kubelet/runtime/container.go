@@ -1,0 +1,327 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// SandboxConfig describes a pod sandbox.
+type SandboxConfig struct {
+	Labels    map[string]string // pod labels; kind and netns are added
+	Image     string            // the pause image
+	Hostname  string
+	NetNSPath string // /run/netns/<id>, already configured by CNI
+}
+
+// ContainerConfig describes an app or init container.
+type ContainerConfig struct {
+	Labels    map[string]string // pod and container labels; kind, sandbox and log path are added
+	Image     Image
+	Sandbox   Container // the running sandbox whose namespaces are joined
+	NetNSPath string
+
+	Command, Args []string // the pod's command/args (nil: the image's)
+	Env           []string // KEY=VALUE, after the image's
+	WorkingDir    string
+	Mounts        []specs.Mount
+	LogPath       string // CRI-format log file
+
+	CPUShares   uint64
+	CPUQuota    int64 // microseconds per CPUPeriod; 0: unlimited
+	CPUPeriod   uint64
+	MemoryLimit int64 // bytes; 0: unlimited
+}
+
+// NewID returns a random 64-hex-digit container ID.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// RunSandbox creates and starts a pod's pause container and returns it.
+func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container, error) {
+	img, err := r.EnsureImage(ctx, cfg.Image, false, false)
+	if err != nil {
+		return Container{}, fmt.Errorf("sandbox image: %w", err)
+	}
+	labels := copyLabels(cfg.Labels)
+	labels[LabelKind] = KindSandbox
+	labels[LabelNetNS] = cfg.NetNSPath
+	labels[LabelImageID] = img.ID
+	id := NewID()
+	specOpts := []oci.SpecOpts{
+		oci.WithImageConfig(img.img),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.NetNSPath}),
+		oci.WithHostname(cfg.Hostname),
+	}
+	return r.createAndStart(ctx, id, img, labels, specOpts, "")
+}
+
+// StartContainer creates and starts an app container in cfg.Sandbox's
+// namespaces and returns it.
+func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Container, error) {
+	if cfg.Sandbox.Pid == 0 {
+		return Container{}, errors.New("sandbox is not running")
+	}
+	ic, err := cfg.Image.img.Spec(ctx)
+	if err != nil {
+		return Container{}, fmt.Errorf("image config of %s: %w", cfg.Image.Ref, err)
+	}
+	args := ProcessArgs(ic.Config.Entrypoint, ic.Config.Cmd, cfg.Command, cfg.Args)
+	if len(args) == 0 {
+		return Container{}, fmt.Errorf("no command specified and image %s has none", cfg.Image.Ref)
+	}
+	labels := copyLabels(cfg.Labels)
+	labels[LabelKind] = KindContainer
+	labels[LabelSandboxID] = cfg.Sandbox.ID
+	labels[LabelLogPath] = cfg.LogPath
+	labels[LabelImageID] = cfg.Image.ID
+	proc := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", cfg.Sandbox.Pid, t) }
+	specOpts := []oci.SpecOpts{
+		oci.WithImageConfig(cfg.Image.img),
+		oci.WithProcessArgs(args...),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.NetNSPath}),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: proc("ipc")}),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: proc("uts")}),
+		oci.WithMounts(cfg.Mounts),
+	}
+	if len(cfg.Env) > 0 {
+		specOpts = append(specOpts, oci.WithEnv(cfg.Env))
+	}
+	if cfg.WorkingDir != "" {
+		specOpts = append(specOpts, oci.WithProcessCwd(cfg.WorkingDir))
+	}
+	if cfg.CPUShares > 0 {
+		specOpts = append(specOpts, oci.WithCPUShares(cfg.CPUShares))
+	}
+	if cfg.CPUQuota > 0 {
+		specOpts = append(specOpts, oci.WithCPUCFS(cfg.CPUQuota, cfg.CPUPeriod))
+	}
+	if cfg.MemoryLimit > 0 {
+		specOpts = append(specOpts, oci.WithMemoryLimit(uint64(cfg.MemoryLimit)))
+	}
+	return r.createAndStart(ctx, NewID(), cfg.Image, labels, specOpts, cfg.LogPath)
+}
+
+// createAndStart creates the container and its task, starts it and records
+// the start time; on failure nothing is left behind.
+func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labels map[string]string, specOpts []oci.SpecOpts, logPath string) (_ Container, retErr error) {
+	c, err := r.client.NewContainer(ctx, id,
+		client.WithImage(img.img),
+		client.WithNewSnapshot(id, img.img),
+		client.WithContainerLabels(labels),
+		client.WithNewSpec(specOpts...),
+	)
+	if err != nil {
+		return Container{}, fmt.Errorf("create container: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			// A failed NewTask or Start leaves the container and its snapshot.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = r.Remove(cctx, id)
+		}
+	}()
+	creator := cio.NullIO
+	if logPath != "" {
+		creator = func(string) (cio.IO, error) {
+			fifos, err := r.newFIFOs(id)
+			if err != nil {
+				return nil, err
+			}
+			return r.attachLog(id, fifos, logPath)
+		}
+	}
+	task, err := c.NewTask(ctx, creator)
+	if err != nil {
+		return Container{}, fmt.Errorf("create task: %w", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return Container{}, fmt.Errorf("start task: %w", err)
+	}
+	started := time.Now()
+	labels[LabelStartedAt] = started.UTC().Format(time.RFC3339Nano)
+	if _, err := c.SetLabels(ctx, map[string]string{LabelStartedAt: labels[LabelStartedAt]}); err != nil {
+		return Container{}, fmt.Errorf("record start time: %w", err)
+	}
+	return Container{ID: id, Labels: labels, Image: img.Ref, CreatedAt: started, StartedAt: started, State: StateRunning, Pid: task.Pid()}, nil
+}
+
+// newFIFOs makes a container's stdout and stderr FIFO paths under its own
+// directory, removed when the IO is closed.
+func (r *Runtime) newFIFOs(id string) (*cio.FIFOSet, error) {
+	dir := r.fifoDir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return cio.NewFIFOSet(cio.Config{
+		Stdout: filepath.Join(dir, "stdout"),
+		Stderr: filepath.Join(dir, "stderr"),
+	}, func() error { return os.RemoveAll(dir) }), nil
+}
+
+// Reattach resumes copying a running container's output to its log, after
+// a kubelet restart. A container already attached is left alone.
+func (r *Runtime) Reattach(ctx context.Context, c Container) error {
+	logPath := c.Labels[LabelLogPath]
+	if logPath == "" || c.State != StateRunning {
+		return nil
+	}
+	r.mu.Lock()
+	_, ok := r.ios[c.ID]
+	r.mu.Unlock()
+	if ok {
+		return nil
+	}
+	cont, err := r.client.LoadContainer(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", c.ID, err)
+	}
+	_, err = cont.Task(ctx, func(fifos *cio.FIFOSet) (cio.IO, error) {
+		return r.attachLog(c.ID, fifos, logPath)
+	})
+	if err != nil {
+		return fmt.Errorf("reattach to container %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Stop signals the container's task with SIGTERM, then SIGKILL after grace,
+// and waits for it to exit. A missing or stopped task is not an error.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("task of %s: %w", id, err)
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("wait for %s: %w", id, err)
+	}
+	st, err := task.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("status of %s: %w", id, err)
+	}
+	if st.Status == client.Stopped {
+		return nil
+	}
+	if st.Status == client.Created {
+		// Never started: nothing to stop gracefully.
+		grace = 0
+	}
+	if grace > 0 {
+		if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("SIGTERM %s: %w", id, err)
+		}
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-exited:
+			return nil
+		case <-timer.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL, client.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("SIGKILL %s: %w", id, err)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("container %s did not exit 10s after SIGKILL", id)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Remove kills the container's task if needed, deletes it, the container
+// and its snapshot, and closes its log. A missing container is not an error.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	defer r.closeIO(id)
+	c, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	if task, err := c.Task(ctx, nil); err == nil {
+		if err := r.Stop(ctx, id, 0); err != nil {
+			return err
+		}
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete task %s: %w", id, err)
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("task of %s: %w", id, err)
+	}
+	if err := c.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	return nil
+}
+
+func (r *Runtime) closeIO(id string) {
+	r.mu.Lock()
+	dio := r.ios[id]
+	delete(r.ios, id)
+	r.mu.Unlock()
+	if dio != nil {
+		_ = dio.Close()
+	}
+	_ = os.RemoveAll(r.fifoDir(id))
+}
+
+// ProcessArgs is the container's argv from the image's entrypoint and cmd
+// and the pod's command and args, as upstream: command replaces the
+// entrypoint and drops the image's cmd; args replace cmd.
+func ProcessArgs(entrypoint, cmd, command, args []string) []string {
+	var out []string
+	switch {
+	case len(command) > 0:
+		out = append(out, command...)
+		out = append(out, args...)
+	case len(args) > 0:
+		out = append(out, entrypoint...)
+		out = append(out, args...)
+	default:
+		out = append(out, entrypoint...)
+		out = append(out, cmd...)
+	}
+	return out
+}
+
+func copyLabels(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in)+4)
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+

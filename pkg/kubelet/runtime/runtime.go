@@ -1,0 +1,194 @@
+// Package runtime runs a kubelet's pod sandboxes and containers on
+// containerd through its Go client.
+//
+// A pod is a sandbox container running the pause image, which owns the
+// pod's IPC and UTS namespaces and sits in the network namespace the kubelet
+// created (and CNI configured) at /run/netns/<id>; every app container joins
+// those three namespaces. Each container carries labels (pod UID, name and
+// namespace, container name, restart count) so a restarted kubelet finds and
+// adopts what runs. stdout and stderr reach the kubelet through FIFOs and are
+// written as CRI-format log files.
+//
+// Only the kubelet's own containerd namespace is touched: runc's state is
+// host-global per namespace, so two kubelets on one machine must use two
+// namespaces.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+)
+
+// Labels every kstack container carries.
+const (
+	LabelPodUID        = "io.kubernetes.pod.uid"
+	LabelPodName       = "io.kubernetes.pod.name"
+	LabelPodNamespace  = "io.kubernetes.pod.namespace"
+	LabelContainerName = "io.kubernetes.container.name"
+	LabelRestartCount  = "io.kubernetes.container.restartCount"
+	// LabelKind is KindSandbox or KindContainer.
+	LabelKind = "kstack.io/kind"
+	// LabelAttempt counts a pod's sandboxes (0 for the first).
+	LabelAttempt = "kstack.io/sandbox-attempt"
+	// LabelNetNS is a sandbox's network namespace path.
+	LabelNetNS = "kstack.io/netns"
+	// LabelSandboxID ties an app container to its sandbox.
+	LabelSandboxID = "kstack.io/sandbox-id"
+	// LabelLogPath is where the container's CRI-format log goes.
+	LabelLogPath = "kstack.io/log-path"
+	// LabelImageID is the image's manifest digest.
+	LabelImageID = "kstack.io/image-id"
+	// LabelStartedAt is set (RFC3339Nano) once the task started.
+	LabelStartedAt = "kstack.io/started-at"
+	// LabelSpecHash lets the kubelet notice a changed container spec.
+	LabelSpecHash = "kstack.io/spec-hash"
+
+	KindSandbox   = "sandbox"
+	KindContainer = "container"
+)
+
+// State is a container's lifecycle state as the kubelet sees it.
+type State string
+
+// Container states.
+const (
+	StateCreated State = "created" // no task, or a task never started
+	StateRunning State = "running"
+	StateExited  State = "exited"
+	StateUnknown State = "unknown"
+)
+
+// Container is one containerd container with its task's state.
+type Container struct {
+	ID         string
+	Labels     map[string]string
+	Image      string
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero when never started
+	FinishedAt time.Time // zero unless exited
+	State      State
+	ExitCode   int
+	Pid        uint32
+}
+
+// RestartCount is the container's restart count label.
+func (c Container) RestartCount() int {
+	n, _ := strconv.Atoi(c.Labels[LabelRestartCount])
+	return n
+}
+
+// Runtime is a containerd client bound to one namespace.
+type Runtime struct {
+	client    *client.Client
+	namespace string
+	fifoRoot  string
+
+	mu  sync.Mutex
+	ios map[string]*cio.DirectIO // container ID -> attached stdio
+}
+
+// New connects to containerd at address (a unix socket path) and works in
+// namespace; stateDir holds the FIFOs (it must survive a kubelet restart,
+// e.g. <root-dir>/fifo).
+func New(ctx context.Context, address, namespace, stateDir string) (*Runtime, error) {
+	if namespace == "" {
+		return nil, errors.New("a containerd namespace is required")
+	}
+	c, err := client.New(address, client.WithDefaultNamespace(namespace), client.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connect to containerd at %s: %w", address, err)
+	}
+	r := &Runtime{client: c, namespace: namespace, fifoRoot: stateDir, ios: map[string]*cio.DirectIO{}}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("runtime state dir: %w", err)
+	}
+	return r, nil
+}
+
+// Close closes the connection (running containers keep running).
+func (r *Runtime) Close() error { return r.client.Close() }
+
+// Namespace is the containerd namespace the runtime works in.
+func (r *Runtime) Namespace() string { return r.namespace }
+
+// Version is containerd's version, e.g. "1.6.20".
+func (r *Runtime) Version(ctx context.Context) (string, error) {
+	v, err := r.client.Version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("containerd version: %w", err)
+	}
+	return v.Version, nil
+}
+
+// List returns the kstack containers (sandboxes and app containers), of
+// one pod when podUID is set, oldest first.
+func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) {
+	filter := fmt.Sprintf("labels.%q", LabelKind)
+	if podUID != "" {
+		filter = fmt.Sprintf("labels.%q==%q", LabelPodUID, podUID)
+	}
+	cs, err := r.client.Containers(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []Container
+	for _, c := range cs {
+		info, err := c.Info(ctx)
+		if errdefs.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.ID(), err)
+		}
+		if info.Labels[LabelKind] == "" {
+			continue
+		}
+		ct := Container{ID: c.ID(), Labels: info.Labels, Image: info.Image, CreatedAt: info.CreatedAt, State: StateCreated}
+		if s := info.Labels[LabelStartedAt]; s != "" {
+			ct.StartedAt, _ = time.Parse(time.RFC3339Nano, s)
+		}
+		task, err := c.Task(ctx, nil)
+		switch {
+		case errdefs.IsNotFound(err):
+		case err != nil:
+			ct.State = StateUnknown
+		default:
+			st, err := task.Status(ctx)
+			if err != nil {
+				ct.State = StateUnknown
+				break
+			}
+			ct.Pid = task.Pid()
+			switch st.Status {
+			case client.Running, client.Paused, client.Pausing:
+				ct.State = StateRunning
+			case client.Stopped:
+				ct.State = StateExited
+				ct.ExitCode = int(st.ExitStatus)
+				ct.FinishedAt = st.ExitTime
+			case client.Created:
+				ct.State = StateCreated
+			default:
+				ct.State = StateUnknown
+			}
+		}
+		out = append(out, ct)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// fifoDir is where a container's stdio FIFOs live.
+func (r *Runtime) fifoDir(id string) string { return filepath.Join(r.fifoRoot, id) }
