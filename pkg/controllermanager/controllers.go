@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/kstack/kstack/pkg/controller/deployment"
+	"github.com/kstack/kstack/pkg/controller/garbagecollector"
+	"github.com/kstack/kstack/pkg/controller/namespace"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
 )
 
@@ -57,6 +59,39 @@ func init() {
 			c := deployment.New(client, i.Apps().V1().Deployments(), i.Apps().V1().ReplicaSets(), i.Core().V1().Pods(),
 				deployment.WithRecorder(cc.Recorder(ctx, client, "deployment-controller")))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentDeploymentSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "garbage-collector-controller", Aliases: []string{"garbagecollector"}, ServiceAccount: "generic-garbage-collector",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			md, err := cc.MetadataClient("generic-garbage-collector")
+			if err != nil {
+				return nil, err
+			}
+			disc, err := cc.Discovery("generic-garbage-collector")
+			if err != nil {
+				return nil, err
+			}
+			c := garbagecollector.New(md, disc, cc.MetadataInformers)
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentGCSyncs) }, nil
+		}})
+	register(Registration{Name: "namespace-controller", Aliases: []string{"namespace"}, ServiceAccount: "namespace-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("namespace-controller")
+			if err != nil {
+				return nil, err
+			}
+			md, err := cc.MetadataClient("namespace-controller")
+			if err != nil {
+				return nil, err
+			}
+			disc, err := cc.Discovery("namespace-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := namespace.New(client, md, disc, cc.Informers.Core().V1().Namespaces())
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentNamespaceSyncs) }, nil
 		}})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/kstack/kstack/test/integration/framework"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -165,3 +166,5 @@ func isReady(p *corev1.Pod) bool {
 	}
 	return false
 }
+
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
