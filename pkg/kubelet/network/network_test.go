@@ -1,0 +1,46 @@
+package network
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestRenderConflist(t *testing.T) {
+	cfg := Config{Bridge: "kstack0", Name: "kstack", DataDir: "/var/lib/kstack/n1/ipam", MTU: 1400}
+	data, err := RenderConflist(cfg, "10.244.1.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       "kstack",
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": "kstack0", "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": float64(1400),
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  []any{[]any{map[string]any{"subnet": "10.244.1.0/24"}}},
+					"routes":  []any{map[string]any{"dst": "0.0.0.0/0"}},
+					"dataDir": "/var/lib/kstack/n1/ipam",
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]any{"portMappings": true}},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("conflist:\n%s", data)
+	}
+}
+
+func TestRenderConflist_RejectsBadCIDRs(t *testing.T) {
+	for _, cidr := range []string{"", "10.244.1.0", "10.244.1.5/24", "nonsense/8"} {
+		if _, err := RenderConflist(Config{}, cidr); err == nil {
+			t.Errorf("RenderConflist(%q) succeeded", cidr)
+		}
+	}
+}
