@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/kstack/kstack/pkg/controller/deployment"
+	"github.com/kstack/kstack/pkg/controller/endpoint"
+	"github.com/kstack/kstack/pkg/controller/endpointslice"
 	"github.com/kstack/kstack/pkg/controller/garbagecollector"
 	"github.com/kstack/kstack/pkg/controller/namespace"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
@@ -92,6 +94,29 @@ func init() {
 			}
 			c := namespace.New(client, md, disc, cc.Informers.Core().V1().Namespaces())
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentNamespaceSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "endpointslice-controller", Aliases: []string{"endpointslice"}, ServiceAccount: "endpointslice-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("endpointslice-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers.Core().V1()
+			c := endpointslice.New(client, i.Services(), i.Pods(), i.Nodes(), cc.Informers.Discovery().V1().EndpointSlices())
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentServiceEndpointSyncs) }, nil
+		}})
+	register(Registration{Name: "endpoints-controller", Aliases: []string{"endpoint"}, ServiceAccount: "endpoint-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("endpoint-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers.Core().V1()
+			c := endpoint.New(client, i.Services(), i.Pods(), i.Endpoints())
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentEndpointSyncs) }, nil
 		}})
 }
 

@@ -157,8 +157,14 @@ func TestNamespace_DeletionEmptiesAndRemovesIt(t *testing.T) {
 		return apierrors.IsNotFound(err), nil
 	})
 	for _, check := range []func() (int, error){
-		func() (int, error) { l, err := c.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); return lenOr(l, err) },
-		func() (int, error) { l, err := c.client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); return lenOr(l, err) },
+		func() (int, error) {
+			l, err := c.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+			return lenOr(l, err)
+		},
+		func() (int, error) {
+			l, err := c.client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+			return lenOr(l, err)
+		},
 	} {
 		if n, err := check(); err != nil || n != 0 {
 			t.Errorf("left in the removed namespace: %d (%v)", n, err)
