@@ -1,0 +1,377 @@
+package proxy
+
+import (
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+)
+
+// defaultStickySeconds is upstream's default ClientIP affinity timeout.
+const defaultStickySeconds = 10800
+
+// Tracker keeps the Services and EndpointSlices seen by the informers.
+// Its event handlers only update maps under a lock, mark the Service
+// changed and call onChange (which requests a sync); Snapshot, called by
+// the sync, turns changed Services into ServicePorts and Endpoints.
+type Tracker struct {
+	nodeName string
+	onChange func()
+
+	mu       sync.Mutex
+	services map[types.NamespacedName]*v1.Service
+	slices   map[types.NamespacedName]map[string]*discovery.EndpointSlice
+	changed  map[types.NamespacedName]bool
+	triggers []int64
+	// derived state, recomputed for changed Services only
+	ports map[types.NamespacedName][]*ServicePort
+	eps   map[types.NamespacedName]map[ServicePortName][]Endpoint
+}
+
+// NewTracker returns a tracker for the node nodeName; onChange (may be
+// nil) is called after every change, without the lock held.
+func NewTracker(nodeName string, onChange func()) *Tracker {
+	return &Tracker{
+		nodeName: nodeName,
+		onChange: onChange,
+		services: map[types.NamespacedName]*v1.Service{},
+		slices:   map[types.NamespacedName]map[string]*discovery.EndpointSlice{},
+		changed:  map[types.NamespacedName]bool{},
+		ports:    map[types.NamespacedName][]*ServicePort{},
+		eps:      map[types.NamespacedName]map[ServicePortName][]Endpoint{},
+	}
+}
+
+// Register adds the tracker's handlers to Service and EndpointSlice
+// informers.
+func (t *Tracker) Register(services, slices cache.SharedInformer) error {
+	if _, err := services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { t.setService(o, false) },
+		UpdateFunc: func(_, o any) { t.setService(o, false) },
+		DeleteFunc: func(o any) { t.setService(o, true) },
+	}); err != nil {
+		return err
+	}
+	_, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { t.setSlice(o, false) },
+		UpdateFunc: func(_, o any) { t.setSlice(o, false) },
+		DeleteFunc: func(o any) { t.setSlice(o, true) },
+	})
+	return err
+}
+
+func unwrap(o any) any {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		return d.Obj
+	}
+	return o
+}
+
+func (t *Tracker) setService(o any, deleted bool) {
+	svc, ok := unwrap(o).(*v1.Service)
+	if !ok {
+		return
+	}
+	if deleted {
+		t.DeleteService(svc)
+	} else {
+		t.UpdateService(svc)
+	}
+}
+
+func (t *Tracker) setSlice(o any, deleted bool) {
+	s, ok := unwrap(o).(*discovery.EndpointSlice)
+	if !ok {
+		return
+	}
+	if deleted {
+		t.DeleteSlice(s)
+	} else {
+		t.UpdateSlice(s)
+	}
+}
+
+// UpdateService records an added or changed Service.
+func (t *Tracker) UpdateService(svc *v1.Service) {
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	t.mu.Lock()
+	t.services[key] = svc
+	t.changed[key] = true
+	t.mu.Unlock()
+	t.notify()
+}
+
+// DeleteService forgets a Service.
+func (t *Tracker) DeleteService(svc *v1.Service) {
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	t.mu.Lock()
+	delete(t.services, key)
+	t.changed[key] = true
+	t.mu.Unlock()
+	t.notify()
+}
+
+// UpdateSlice records an added or changed EndpointSlice (IPv4 only; others
+// are ignored).
+func (t *Tracker) UpdateSlice(s *discovery.EndpointSlice) {
+	key, ok := sliceService(s)
+	if !ok || s.AddressType != discovery.AddressTypeIPv4 {
+		return
+	}
+	t.mu.Lock()
+	if t.slices[key] == nil {
+		t.slices[key] = map[string]*discovery.EndpointSlice{}
+	}
+	t.slices[key][s.Name] = s
+	t.changed[key] = true
+	t.addTrigger(s)
+	t.mu.Unlock()
+	t.notify()
+}
+
+// DeleteSlice forgets an EndpointSlice.
+func (t *Tracker) DeleteSlice(s *discovery.EndpointSlice) {
+	key, ok := sliceService(s)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	if m := t.slices[key]; m != nil {
+		delete(m, s.Name)
+		if len(m) == 0 {
+			delete(t.slices, key)
+		}
+	}
+	t.changed[key] = true
+	t.mu.Unlock()
+	t.notify()
+}
+
+func (t *Tracker) addTrigger(s *discovery.EndpointSlice) {
+	v, ok := s.Annotations[v1.EndpointsLastChangeTriggerTime]
+	if !ok {
+		return
+	}
+	if ts, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		t.triggers = append(t.triggers, ts.UnixNano())
+	}
+}
+
+func (t *Tracker) notify() {
+	if t.onChange != nil {
+		t.onChange()
+	}
+}
+
+func sliceService(s *discovery.EndpointSlice) (types.NamespacedName, bool) {
+	name := s.Labels[discovery.LabelServiceName]
+	if name == "" {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: s.Namespace, Name: name}, true
+}
+
+// Snapshot returns the current state and the Services changed since the
+// previous Snapshot, and clears the change set. The maps are new; the
+// values must not be modified.
+func (t *Tracker) Snapshot() *Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for key := range t.changed {
+		svc := t.services[key]
+		if svc == nil {
+			delete(t.ports, key)
+			delete(t.eps, key)
+			continue
+		}
+		ports := servicePorts(svc)
+		if len(ports) == 0 {
+			delete(t.ports, key)
+			delete(t.eps, key)
+			continue
+		}
+		t.ports[key] = ports
+		t.eps[key] = endpointsFor(ports, t.slices[key], t.nodeName)
+	}
+	snap := &Snapshot{
+		Services:     make(map[ServicePortName]*ServicePort, len(t.ports)),
+		Endpoints:    make(map[ServicePortName][]Endpoint, len(t.ports)),
+		Changed:      t.changed,
+		TriggerTimes: t.triggers,
+	}
+	for key, ports := range t.ports {
+		for _, p := range ports {
+			snap.Services[p.Name] = p
+		}
+		for name, eps := range t.eps[key] {
+			snap.Endpoints[name] = eps
+		}
+	}
+	t.changed = map[types.NamespacedName]bool{}
+	t.triggers = nil
+	return snap
+}
+
+// servicePorts converts a Service to its ports; headless, ExternalName and
+// non-IPv4 Services have none.
+func servicePorts(svc *v1.Service) []*ServicePort {
+	if svc.Spec.Type == v1.ServiceTypeExternalName {
+		return nil
+	}
+	clusterIP := ""
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	for _, ip := range ips {
+		if p := net.ParseIP(ip); p != nil && p.To4() != nil {
+			clusterIP = p.String()
+			break
+		}
+	}
+	if clusterIP == "" {
+		return nil
+	}
+	sticky := int32(0)
+	if svc.Spec.SessionAffinity == v1.ServiceAffinityClientIP {
+		sticky = defaultStickySeconds
+		if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+			sticky = *c.ClientIP.TimeoutSeconds
+		}
+	}
+	var externalIPs, lbIPs []string
+	for _, ip := range svc.Spec.ExternalIPs {
+		if p := net.ParseIP(ip); p != nil && p.To4() != nil {
+			externalIPs = append(externalIPs, p.String())
+		}
+	}
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if p := net.ParseIP(ing.IP); p != nil && p.To4() != nil {
+			lbIPs = append(lbIPs, p.String())
+		}
+	}
+	usesNodePorts := svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer
+	var out []*ServicePort
+	for _, sp := range svc.Spec.Ports {
+		p := &ServicePort{
+			Name: ServicePortName{
+				NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
+				Port:           sp.Name,
+				Protocol:       sp.Protocol,
+			},
+			ClusterIP:           clusterIP,
+			Port:                sp.Port,
+			Protocol:            sp.Protocol,
+			ExternalIPs:         externalIPs,
+			LoadBalancerIPs:     lbIPs,
+			StickyMaxAgeSeconds: sticky,
+			InternalPolicyLocal: svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal,
+		}
+		if p.Protocol == "" {
+			p.Protocol = v1.ProtocolTCP
+			p.Name.Protocol = v1.ProtocolTCP
+		}
+		if usesNodePorts {
+			p.NodePort = sp.NodePort
+		}
+		if p.ExternallyAccessible() && svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal {
+			p.ExternalPolicyLocal = true
+			p.HealthCheckNodePort = svc.Spec.HealthCheckNodePort
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// endpointsFor maps each Service port to its endpoints in the slices,
+// matching slice ports by name and protocol.
+func endpointsFor(ports []*ServicePort, slices map[string]*discovery.EndpointSlice, nodeName string) map[ServicePortName][]Endpoint {
+	out := map[ServicePortName][]Endpoint{}
+	names := make([]string, 0, len(slices))
+	for n := range slices {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, p := range ports {
+		seen := map[string]bool{}
+		var eps []Endpoint
+		for _, n := range names {
+			s := slices[n]
+			for _, sp := range s.Ports {
+				name, proto := "", v1.ProtocolTCP
+				if sp.Name != nil {
+					name = *sp.Name
+				}
+				if sp.Protocol != nil {
+					proto = *sp.Protocol
+				}
+				if name != p.Name.Port || proto != p.Protocol || sp.Port == nil {
+					continue
+				}
+				for _, e := range s.Endpoints {
+					ep := endpoint(e, *sp.Port, nodeName)
+					if ep.IP == "" || seen[ep.String()] {
+						continue
+					}
+					seen[ep.String()] = true
+					eps = append(eps, ep)
+				}
+			}
+		}
+		if len(eps) == 0 {
+			continue
+		}
+		sort.Slice(eps, func(i, j int) bool {
+			a, b := net.ParseIP(eps[i].IP).To4(), net.ParseIP(eps[j].IP).To4()
+			if c := compareIP(a, b); c != 0 {
+				return c < 0
+			}
+			return eps[i].Port < eps[j].Port
+		})
+		out[p.Name] = eps
+	}
+	return out
+}
+
+func compareIP(a, b net.IP) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+// endpoint converts a slice endpoint with upstream's condition defaults:
+// ready unset means ready, serving unset follows ready, terminating unset
+// means not terminating.
+func endpoint(e discovery.Endpoint, port int32, nodeName string) Endpoint {
+	if len(e.Addresses) == 0 {
+		return Endpoint{}
+	}
+	ip := net.ParseIP(e.Addresses[0]).To4()
+	if ip == nil {
+		return Endpoint{}
+	}
+	ep := Endpoint{IP: ip.String(), Port: port, Ready: true}
+	if e.Conditions.Ready != nil {
+		ep.Ready = *e.Conditions.Ready
+	}
+	ep.Serving = ep.Ready
+	if e.Conditions.Serving != nil {
+		ep.Serving = *e.Conditions.Serving
+	}
+	if e.Conditions.Terminating != nil {
+		ep.Terminating = *e.Conditions.Terminating
+	}
+	if e.NodeName != nil {
+		ep.NodeName = *e.NodeName
+		ep.IsLocal = nodeName != "" && *e.NodeName == nodeName
+	}
+	return ep
+}
