@@ -55,6 +55,7 @@ func doRaw(t *testing.T, s *framework.Server, method, path, contentType string, 
 // oversized, mismatched and invalid requests: each gets the upstream
 // code, and its body is a metav1.Status carrying that code.
 func TestBadInput_ErrorsAreStatusesWithTheRightCodes(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	const cms = "/api/v1/namespaces/default/configmaps"
 	big := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"k":"` + strings.Repeat("x", 3*1024*1024+10) + `"}}`
@@ -117,6 +118,7 @@ func TestBadInput_ErrorsAreStatusesWithTheRightCodes(t *testing.T) {
 // TestBadInput_InvalidObjectListsFieldCauses checks the 422 body names
 // each invalid field.
 func TestBadInput_InvalidObjectListsFieldCauses(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	body := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":-1,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"other"}},"spec":{"containers":[{"name":"app"}]}}}}`
 	r := doRaw(t, s, "POST", "/apis/apps/v1/namespaces/default/deployments", "application/json", []byte(body))
@@ -141,6 +143,7 @@ func TestBadInput_InvalidObjectListsFieldCauses(t *testing.T) {
 // TestBadInput_FieldValidationWarnAcceptsWithWarningHeader creates with an
 // unknown field under Warn (the default): 201 with a Warning header.
 func TestBadInput_FieldValidationWarnAcceptsWithWarningHeader(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	for _, q := range []string{"?fieldValidation=Warn", ""} {
 		name := "warn" + strings.TrimPrefix(strings.ToLower(q), "?fieldvalidation=")

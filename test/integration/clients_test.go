@@ -27,6 +27,7 @@ import (
 // namespace controller's kinds of informers (metadata-only watch, and
 // unstructured) sync and see changes.
 func TestClients_MetadataAndDynamicInformers(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -170,6 +171,7 @@ func TestClients_LeaderElectionOverLeases(t *testing.T) {
 // events.k8s.io/v1 broadcaster, as controllers do; they read back through
 // core/v1 too.
 func TestClients_EventRecorderWritesEventsV1(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

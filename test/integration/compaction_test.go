@@ -37,6 +37,7 @@ func compactEtcd(t *testing.T, s *framework.Server) {
 // ERROR event with 410 Expired, and a list continued with a token from
 // before the compaction gets 410 too.
 func TestCompaction_WatchFromCompactedRVAndExpiredContinueAre410(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "compact")
@@ -92,6 +93,7 @@ func TestCompaction_WatchFromCompactedRVAndExpiredContinueAre410(t *testing.T) {
 // own compactor on a short interval: a continue token from before two
 // compaction rounds stops working.
 func TestCompaction_PeriodicCompactorExpiresOldRevisions(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{CompactionInterval: 300 * time.Millisecond})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "compactor")

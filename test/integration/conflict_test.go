@@ -66,6 +66,7 @@ var manyRetries = wait.Backoff{Steps: 500, Duration: 5 * time.Millisecond, Facto
 // TestConflict_StaleResourceVersionUpdateIs409 updates with a
 // resourceVersion another write already replaced.
 func TestConflict_StaleResourceVersionUpdateIs409(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	cms := s.Client.CoreV1().ConfigMaps("default")

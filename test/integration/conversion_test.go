@@ -17,6 +17,7 @@ import (
 // (stored as v2), in JSON and protobuf, with field selectors in the served
 // version's own terms: every event carries the served kind, converted.
 func TestConversion_WatchesOfSharedStorageServeTheirOwnVersion(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	proto, err := kubernetes.NewForConfig(s.ProtobufConfig())

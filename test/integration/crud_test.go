@@ -347,6 +347,7 @@ func newEventsV1(name, ns string) *eventsv1.Event {
 // update, patch and delete through client-go's typed clients for every
 // resource of every served group, once per wire encoding.
 func TestCRUD_EveryServedResourceInJSONAndProtobuf(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	proto, err := kubernetes.NewForConfig(s.ProtobufConfig())
 	if err != nil {
@@ -368,6 +369,7 @@ func TestCRUD_EveryServedResourceInJSONAndProtobuf(t *testing.T) {
 // TestCRUD_HPAReadThroughAutoscalingV1AndV2 writes an HPA as v2 and reads
 // and updates the same object as v1.
 func TestCRUD_HPAReadThroughAutoscalingV1AndV2(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "hpa")
@@ -403,6 +405,7 @@ func TestCRUD_HPAReadThroughAutoscalingV1AndV2(t *testing.T) {
 // TestCRUD_EventSeenThroughEventsV1AndCoreV1 writes an events.k8s.io/v1
 // event and reads it as a core/v1 event, and the other way round.
 func TestCRUD_EventSeenThroughEventsV1AndCoreV1(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "events")

@@ -22,6 +22,7 @@ import (
 // reads discovery with client-go (aggregated discovery, its default) and
 // checks it against the resource table.
 func TestDiscovery_EveryServedResourceIsListedWithShortNamesAndCategories(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	dc, err := discovery.NewDiscoveryClientForConfig(s.Config)
 	if err != nil {
@@ -109,6 +110,7 @@ func TestDiscovery_EveryServedResourceIsListedWithShortNamesAndCategories(t *tes
 // TestDiscovery_AggregatedAndLegacyDocuments asks for the aggregated
 // discovery document by Accept header and for the legacy documents.
 func TestDiscovery_AggregatedAndLegacyDocuments(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	hc, err := rest.HTTPClientFor(s.Config)
 	if err != nil {
@@ -148,6 +150,7 @@ func TestDiscovery_AggregatedAndLegacyDocuments(t *testing.T) {
 // TestDynamicClient_CRUDOnUnstructuredDeployment drives the dynamic
 // client (JSON, unstructured) through create, get, list, patch, delete.
 func TestDynamicClient_CRUDOnUnstructuredDeployment(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	dyn, err := dynamic.NewForConfig(s.Config)

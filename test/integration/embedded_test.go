@@ -13,6 +13,7 @@ import (
 // TestEmbeddedEtcd_CRUDAndWatch runs the CRUD and watch basics against
 // the in-process etcd the apiserver can use instead of the etcd binary.
 func TestEmbeddedEtcd_CRUDAndWatch(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{EmbeddedEtcd: true})
 	ctx := t.Context()
 	client, err := kubernetes.NewForConfig(s.ProtobufConfig())

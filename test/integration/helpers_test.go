@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -102,4 +104,17 @@ func rawGetJSON(t *testing.T, s *framework.Server, path string, out any) error {
 // memoryCached wraps a discovery client in client-go's memory cache.
 func memoryCached(dc discovery.DiscoveryInterface) discovery.CachedDiscoveryInterface {
 	return memory.NewMemCacheClient(dc)
+}
+
+// TestMain lets more of the parallel tests run at once than the default
+// GOMAXPROCS: each mostly waits for its own etcd to start, not for CPU.
+// An explicit -parallel wins.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "4")
+	}
+	os.Exit(m.Run())
 }

@@ -68,6 +68,7 @@ func expectEvents(t *testing.T, events <-chan string, want ...string) {
 // (spec.nodeName=n1) over protobuf: objects entering the selection are
 // added, leaving it deleted, and everything else is invisible.
 func TestInformer_SelectorFilteredPodInformersSeeOnlyTheirPods(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	client, err := kubernetes.NewForConfig(s.ProtobufConfig())
@@ -132,6 +133,7 @@ func TestInformer_SelectorFilteredPodInformersSeeOnlyTheirPods(t *testing.T) {
 // stream their initial state with a watch-list (sendInitialEvents) by
 // default; the informer syncs with every object and never LISTs.
 func TestInformer_SyncsByWatchListWithoutAList(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

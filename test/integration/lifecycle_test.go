@@ -18,6 +18,7 @@ import (
 // with dryRun=All: each answers with the object it would write, and the
 // stored state never changes (a dry-run Service takes no ClusterIP).
 func TestLifecycle_DryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "dryrun")
@@ -85,6 +86,7 @@ func TestLifecycle_DryRunWritesNothing(t *testing.T) {
 // TestLifecycle_GenerateNameGivesUniqueNames creates from one
 // generateName prefix several times.
 func TestLifecycle_GenerateNameGivesUniqueNames(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	seen := map[string]bool{}
 	for range 5 {
@@ -103,6 +105,7 @@ func TestLifecycle_GenerateNameGivesUniqueNames(t *testing.T) {
 // a finalizer: it stays, marked with deletionTimestamp, until the
 // finalizer is removed, and then it is gone.
 func TestLifecycle_FinalizerHoldsDeletionUntilRemoved(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	cms := s.Client.CoreV1().ConfigMaps("default")
@@ -137,6 +140,7 @@ func TestLifecycle_FinalizerHoldsDeletionUntilRemoved(t *testing.T) {
 // on delete (deletionTimestamp, grace period) until deleted again with
 // gracePeriodSeconds=0; an unbound pod goes at once.
 func TestLifecycle_GracefulPodDeletion(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "graceful")
@@ -191,6 +195,7 @@ func TestLifecycle_GracefulPodDeletion(t *testing.T) {
 // TestLifecycle_PropagationPolicyAddsFinalizers deletes with Orphan and
 // Foreground: the object stays with the garbage collector's finalizer.
 func TestLifecycle_PropagationPolicyAddsFinalizers(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "propagation")
@@ -230,6 +235,7 @@ func TestLifecycle_PropagationPolicyAddsFinalizers(t *testing.T) {
 // TestLifecycle_DeletePreconditions: a UID or resourceVersion that does
 // not match is 409 and nothing is deleted.
 func TestLifecycle_DeletePreconditions(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	cms := s.Client.CoreV1().ConfigMaps("default")
@@ -254,6 +260,7 @@ func TestLifecycle_DeletePreconditions(t *testing.T) {
 // updates still allowed while terminating, then the kubelet's final
 // delete (grace 0, UID precondition) is DELETED.
 func TestLifecycle_GracefulPodDeletionAsTheKubeletSeesIt(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	pods := s.Client.CoreV1().Pods("default")
@@ -298,6 +305,7 @@ func TestLifecycle_GracefulPodDeletionAsTheKubeletSeesIt(t *testing.T) {
 // deleted gracefully and then forced (grace 0), waits for its finalizer;
 // removing it deletes the pod.
 func TestLifecycle_GracefulPodWithFinalizer(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	pods := s.Client.CoreV1().Pods("default")
@@ -333,6 +341,7 @@ func TestLifecycle_GracefulPodWithFinalizer(t *testing.T) {
 // at once a pod using it: admission must find the class and copy its
 // priority, even before its cache has caught up.
 func TestLifecycle_PodRightAfterItsPriorityClass(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	for i := range 20 {

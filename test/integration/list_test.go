@@ -19,6 +19,7 @@ import (
 // 25 at a time: every object once, in name order, with remainingItemCount
 // counting down and one resourceVersion for all pages.
 func TestList_PaginatesWithLimitAndContinue(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "paging")
@@ -124,6 +125,7 @@ func podNames(l *corev1.PodList) string {
 // operator and the supported field selectors, from etcd and from the
 // cache (resourceVersion=0).
 func TestList_LabelAndFieldSelectors(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "selectors")
@@ -223,6 +225,7 @@ func TestList_LabelAndFieldSelectors(t *testing.T) {
 // spec.unschedulable, namespaces by status.phase, services by spec.type,
 // events by involvedObject (core) and regarding (events.k8s.io).
 func TestList_FieldSelectorsOfOtherKinds(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	c := s.Client
@@ -287,6 +290,7 @@ func TestList_FieldSelectorsOfOtherKinds(t *testing.T) {
 // every selected object once, and no remainingItemCount (upstream cannot
 // count what a selector would drop).
 func TestList_PaginationWithASelectorFillsPages(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "paging-sel")

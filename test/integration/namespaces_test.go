@@ -15,6 +15,7 @@ import (
 // content into missing and terminating namespaces, the kubernetes
 // finalizer and finalize, and the immortal default namespace.
 func TestNamespaces_Lifecycle(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	nss := s.Client.CoreV1().Namespaces()
@@ -92,6 +93,7 @@ func TestNamespaces_Lifecycle(t *testing.T) {
 // at once creates content in them: the admission check must see the
 // deletion even if its cache has not caught up yet.
 func TestNamespaces_CreateRightAfterDeleteIsRefused(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	for i := range 20 {

@@ -41,6 +41,7 @@ func rawGet(t *testing.T, s *framework.Server, path, accept string) (int, http.H
 // metrics the project promises (including long-running requests while a
 // watch is open) and /version.
 func TestObservability_HealthMetricsVersion(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	for _, path := range []string{"/healthz", "/livez", "/readyz", "/readyz/etcd", "/livez/etcd", "/healthz/etcd"} {
@@ -96,6 +97,7 @@ func TestObservability_HealthMetricsVersion(t *testing.T) {
 // Table (kubectl get's columns) and as PartialObjectMetadata through the
 // metadata client.
 func TestObservability_ServerSidePrintingAndMetadataOnly(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "printing")
@@ -160,6 +162,7 @@ func TestObservability_ServerSidePrintingAndMetadataOnly(t *testing.T) {
 // resource as a Table (kubectl get's request), and checks rows for what
 // the server bootstraps.
 func TestObservability_EveryResourcePrintsAsTable(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	rows := map[string]int{}
 	for _, r := range api.Resources() {

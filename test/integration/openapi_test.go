@@ -11,6 +11,7 @@ import (
 // TestOpenAPI_V2AndV3AsClientGoReadsThem fetches the OpenAPI documents
 // the way kubectl does (v2 as protobuf, v3 per group version).
 func TestOpenAPI_V2AndV3AsClientGoReadsThem(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	dc, err := discovery.NewDiscoveryClientForConfig(s.Config)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 // TestSemantics_UpstreamRESTRules checks the smaller REST rules clients
 // rely on, one subtest each, on one server.
 func TestSemantics_UpstreamRESTRules(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ns := createNamespace(t, s.Client, "semantics")
 	cms := s.Client.CoreV1().ConfigMaps(ns)

@@ -101,6 +101,7 @@ func TestServices_ConcurrentCreatesGetDistinctClusterIPsThatSurviveRestart(t *te
 // TestServices_ClusterIPRequestAndRelease requests a free ClusterIP, is
 // refused a taken one, and gets the IP back after deleting its holder.
 func TestServices_ClusterIPRequestAndRelease(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	svcs := s.Client.CoreV1().Services("default")
@@ -137,6 +138,7 @@ func TestServices_ClusterIPRequestAndRelease(t *testing.T) {
 // range, may request a free one, are refused a taken one, and a deleted
 // Service's port can be requested again.
 func TestServices_NodePortAllocation(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	svcs := s.Client.CoreV1().Services("default")
@@ -184,6 +186,7 @@ func TestServices_NodePortAllocation(t *testing.T) {
 // TestServices_NodePortsSurviveRestart: node ports held before an
 // apiserver restart are still refused after it, and new ones differ.
 func TestServices_NodePortsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	held := map[int32]bool{}
@@ -215,6 +218,7 @@ func TestServices_NodePortsSurviveRestart(t *testing.T) {
 // says so, a node port outside the range is 422, and changing a Service
 // from ClusterIP to NodePort allocates a node port and keeps its IP.
 func TestServices_RangeLimitsAndTypeChanges(t *testing.T) {
+	t.Parallel()
 	// A /29 has six usable addresses; the kubernetes Service takes one.
 	s := framework.Start(t, framework.Options{ServiceClusterIPRange: "10.123.0.0/29"})
 	ctx := t.Context()

@@ -23,6 +23,7 @@ import (
 // keeps spec, a main write keeps status, and generation counts spec
 // changes only.
 func TestSubresources_StatusAndMainUpdatesTouchOnlyTheirHalf(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	deps := s.Client.AppsV1().Deployments("default")
@@ -76,6 +77,7 @@ func TestSubresources_StatusAndMainUpdatesTouchOnlyTheirHalf(t *testing.T) {
 // writes replicas through the scale subresource, with typed clients and
 // client-go's polymorphic scale client.
 func TestSubresources_ScaleOfDeploymentsReplicaSetsStatefulSets(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := "default"
@@ -170,6 +172,7 @@ func TestSubresources_ScaleOfDeploymentsReplicaSetsStatefulSets(t *testing.T) {
 // TestSubresources_PodBindingTwiceConflicts binds a pod, and a second
 // binding is a 409 that leaves the first node.
 func TestSubresources_PodBindingTwiceConflicts(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	pods := s.Client.CoreV1().Pods("default")
@@ -208,6 +211,7 @@ func TestSubresources_PodBindingTwiceConflicts(t *testing.T) {
 // without a budget (deleted), then one covered by a budget allowing no
 // disruption (429), then allowing one (deleted, budget spent).
 func TestSubresources_EvictionHonoursPodDisruptionBudget(t *testing.T) {
+	t.Parallel()
 	s := framework.Start(t, framework.Options{})
 	ctx := t.Context()
 	ns := createNamespace(t, s.Client, "evict")

@@ -51,6 +51,7 @@ func describeCM(ev watch.Event) string {
 // is down, restarts the first and resumes the watch from the last
 // resourceVersion seen: exactly the writes made since arrive, in order.
 func TestWatch_ResumeAfterRestartMissesAndRepeatsNothing(t *testing.T) {
+	t.Parallel()
 	a := framework.Start(t, framework.Options{})
 	b := framework.Start(t, framework.Options{EtcdEndpoints: a.EtcdEndpoints})
 	ctx := t.Context()
