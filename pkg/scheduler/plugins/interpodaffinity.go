@@ -216,46 +216,52 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 		return framework.AsStatus(err)
 	}
 	node := ni.Node
-	for k, v := range node.Labels {
-		if s.existingAnti[tpPair{k, v}] > 0 {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
-		}
+	if !s.satisfiesAffinity(pod, node) {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
 	}
 	for _, t := range s.pod.RequiredAntiAffinityTerms {
 		if v, ok := node.Labels[t.TopologyKey]; ok && s.anti[tpPair{t.TopologyKey, v}] > 0 {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
 		}
 	}
+	for k, v := range node.Labels {
+		if s.existingAnti[tpPair{k, v}] > 0 {
+			return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
+		}
+	}
+	return nil
+}
+
+// satisfiesAffinity checks the incoming pod's required affinity terms on
+// node: each term's topology pair must hold a matching pod, except for the
+// first pod of a group that matches its own terms while no pod matches
+// them anywhere.
+func (s *affinityFilterState) satisfiesAffinity(pod *corev1.Pod, node *corev1.Node) bool {
 	if len(s.pod.RequiredAffinityTerms) == 0 {
-		return nil
+		return true
 	}
 	satisfied := true
 	for _, t := range s.pod.RequiredAffinityTerms {
 		v, ok := node.Labels[t.TopologyKey]
 		if !ok {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+			return false
 		}
 		if s.affinity[tpPair{t.TopologyKey, v}] <= 0 {
 			satisfied = false
 		}
 	}
 	if satisfied {
-		return nil
+		return true
 	}
-	// The first pod of a group that selects itself may go anywhere with
-	// the topology keys, as long as no pod matches the terms yet.
-	if len(s.affinity) == 0 || allZero(s.affinity) {
-		self := true
-		for _, t := range s.pod.RequiredAffinityTerms {
-			if !t.Matches(pod, s.nsLabels) {
-				self = false
-			}
-		}
-		if self {
-			return nil
+	if !allZero(s.affinity) {
+		return false
+	}
+	for _, t := range s.pod.RequiredAffinityTerms {
+		if !t.Matches(pod, s.nsLabels) {
+			return false
 		}
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+	return true
 }
 
 func allZero(m map[tpPair]int) bool {

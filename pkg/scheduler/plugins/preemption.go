@@ -20,8 +20,8 @@ import (
 
 // Preemption messages, as upstream.
 const (
-	msgNoVictims     = "No preemption victims found for incoming pod."
-	msgNotHelpful    = "Preemption is not helpful for scheduling."
+	msgNoVictims     = "No preemption victims found for incoming pod"
+	msgNotHelpful    = "Preemption is not helpful for scheduling"
 	msgPolicyNever   = "not eligible due to preemptionPolicy=Never."
 	msgTerminatingOn = "not eligible due to a terminating pod on the nominated node."
 )
