@@ -107,11 +107,23 @@ func TestWatch_ResumeAfterRestartMissesAndRepeatsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w2.Stop()
+	// A filtered resume sees only its objects (metadata.name=c).
+	wc, err := a2.Client.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: lastRV, FieldSelector: "metadata.name=c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Stop()
 	update(a2, "c", "2")
 	for _, want := range []string{"MODIFIED a=2", "ADDED c=1", "DELETED b=1", "MODIFIED c=2"} {
 		if got := describeCM(nextEvent(t, w2)); got != want {
 			t.Fatalf("after restart: got %q, want %q", got, want)
 		}
 	}
+	for _, want := range []string{"ADDED c=1", "MODIFIED c=2"} {
+		if got := describeCM(nextEvent(t, wc)); got != want {
+			t.Fatalf("filtered after restart: got %q, want %q", got, want)
+		}
+	}
 	noEvent(t, w2, 300*time.Millisecond)
+	noEvent(t, wc, 100*time.Millisecond)
 }
