@@ -1,0 +1,394 @@
+// Command scheduler benchmarks the kstack scheduler: it starts etcd, the
+// kstack apiserver and the scheduler binary as separate processes (so the
+// scheduler's RSS is its own), creates N fake Ready nodes (cpu 32, memory
+// 128Gi, pods 110) and M pods with small requests before the scheduler
+// starts, then --live more pods while it runs, and reports pods/s from the
+// first to the last binding, per-pod latency and the scheduler's RSS.
+//
+//	go run ./test/bench/scheduler                          # 500 nodes x 5,000 pods
+//	go run ./test/bench/scheduler --nodes 5000 --pods 10000
+//	go run ./test/bench/scheduler --quick                  # 100 x 1,000
+//
+// It prints a markdown table; docs/benchmarks.md keeps the results.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+type options struct {
+	nodes, pods, live int
+	quick, keep       bool
+	etcdBin           string
+	qps               int
+	clients           int
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.nodes, "nodes", 500, "Number of fake Ready nodes.")
+	flag.IntVar(&o.pods, "pods", 5000, "Pods created before the scheduler starts.")
+	flag.IntVar(&o.live, "live", -1, "Pods created while the scheduler runs (default: pods/5).")
+	flag.BoolVar(&o.quick, "quick", false, "Smoke run: 100 nodes, 1,000 pods.")
+	flag.BoolVar(&o.keep, "keep", false, "Keep the temp dir (logs, etcd data).")
+	flag.StringVar(&o.etcdBin, "etcd-bin", "etcd", "etcd binary to start (3.5.13 or later).")
+	flag.IntVar(&o.qps, "scheduler-qps", 1000, "The scheduler's --kube-api-qps (burst is twice that).")
+	flag.IntVar(&o.clients, "clients", 50, "Concurrent clients creating nodes and pods.")
+	flag.Parse()
+	if o.quick {
+		o.nodes, o.pods = 100, 1000
+	}
+	if o.live < 0 {
+		o.live = o.pods / 5
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// goBuild builds a command of the module the benchmark runs in.
+func goBuild(ctx context.Context, pkg, out string) error {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "sched-bench-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	} else {
+		logf("temp dir %s", dir)
+	}
+	apiBin, schedBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "scheduler")
+	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/scheduler": schedBin} {
+		if err := goBuild(ctx, pkg, bin); err != nil {
+			return err
+		}
+	}
+	etcd, etcdURL, err := startEtcd(ctx, o.etcdBin, dir)
+	if err != nil {
+		return err
+	}
+	defer etcd.stop()
+	api, url, caFile, token, err := startAPIServer(ctx, apiBin, dir, etcdURL)
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile},
+		QPS: -1, UserAgent: "kstack-bench"}
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(dir, "scheduler.kubeconfig")
+	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority: %s\nusers:\n- name: u\n  user:\n    token: %s\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n", url, caFile, token)
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		return err
+	}
+
+	ns := "sched-bench"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := parallel(ctx, o.clients, o.nodes, func(i int) error {
+		_, err := cs.CoreV1().Nodes().Create(ctx, fakeNode(i), metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		return fmt.Errorf("create nodes: %w", err)
+	}
+	logf("created %d nodes in %v", o.nodes, time.Since(t0).Round(time.Millisecond))
+
+	rec := newRecorder(o.pods + o.live)
+	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	go rec.watch(w)
+
+	t0 = time.Now()
+	if err := parallel(ctx, o.clients, o.pods, func(i int) error {
+		_, err := cs.CoreV1().Pods(ns).Create(ctx, benchPod(fmt.Sprintf("pre-%d", i)), metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		return fmt.Errorf("create pods: %w", err)
+	}
+	logf("created %d pending pods in %v", o.pods, time.Since(t0).Round(time.Millisecond))
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	sched, err := startProcess("scheduler", dir, schedBin, "--kubeconfig="+kubeconfig, "--leader-elect=false",
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
+		"--kube-api-qps="+strconv.Itoa(o.qps), "--kube-api-burst="+strconv.Itoa(2*o.qps))
+	if err != nil {
+		return err
+	}
+	defer sched.stop()
+	schedStart := time.Now()
+
+	// Live pods: created while the scheduler works through the backlog.
+	liveDone := make(chan error, 1)
+	go func() {
+		liveDone <- parallel(ctx, o.clients/5+1, o.live, func(i int) error {
+			name := fmt.Sprintf("live-%d", i)
+			rec.created(name, time.Now())
+			_, err := cs.CoreV1().Pods(ns).Create(ctx, benchPod(name), metav1.CreateOptions{})
+			return err
+		})
+	}()
+	var peakRSS float64
+	total := o.pods + o.live
+	for rec.count() < total {
+		if err := sched.exited(); err != nil {
+			return fmt.Errorf("scheduler exited: %w\n%s", err, tail(sched.log, 20))
+		}
+		if r, err := rssMiB(sched.cmd.Process.Pid); err == nil {
+			peakRSS = math.Max(peakRSS, r)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Since(schedStart) > 30*time.Minute {
+			return fmt.Errorf("only %d/%d pods bound after 30 minutes", rec.count(), total)
+		}
+	}
+	if err := <-liveDone; err != nil {
+		return fmt.Errorf("create live pods: %w", err)
+	}
+	rss, _ := rssMiB(sched.cmd.Process.Pid)
+	peakRSS = math.Max(peakRSS, rss)
+	attemptP99 := scrapeQuantile(ctx, port, "scheduler_scheduling_attempt_duration_seconds", 0.99)
+	r := rec.result(schedStart)
+	fmt.Fprintf(out, "| nodes | pods (before + live) | pods/s first→last binding | first binding after start | live pods: create→bound p50 / p99 | attempt p99 (metric) | scheduler RSS end / peak |\n")
+	fmt.Fprintf(out, "|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(out, "| %d | %d + %d | %.0f | %v | %v / %v | %s | %.0f / %.0f MiB |\n", o.nodes, o.pods, o.live, r.podsPerSec,
+		r.firstAfterStart.Round(time.Millisecond), r.liveP50.Round(time.Millisecond), r.liveP99.Round(time.Millisecond), attemptP99, rss, peakRSS)
+	return nil
+}
+
+// parallel runs f(0..n-1) on workers goroutines, stopping at the first error.
+func parallel(ctx context.Context, workers, n int, f func(i int) error) error {
+	var mu sync.Mutex
+	var first error
+	next := 0
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil || i >= n || ctx.Err() != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+func fakeNode(i int) *corev1.Node {
+	name := fmt.Sprintf("node-%05d", i)
+	alloc := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("128Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			corev1.LabelHostname: name, corev1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%3)}},
+		Status: corev1.NodeStatus{Capacity: alloc, Allocatable: alloc,
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now()}}},
+	}
+}
+
+func benchPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "bench"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}}}}},
+	}
+}
+
+// recorder notes when each pod is first seen bound.
+type recorder struct {
+	mu        sync.Mutex
+	bound     map[string]time.Time
+	createdAt map[string]time.Time
+}
+
+func newRecorder(n int) *recorder {
+	return &recorder{bound: make(map[string]time.Time, n), createdAt: map[string]time.Time{}}
+}
+
+func (r *recorder) created(name string, t time.Time) {
+	r.mu.Lock()
+	r.createdAt[name] = t
+	r.mu.Unlock()
+}
+
+func (r *recorder) watch(w watch.Interface) {
+	for ev := range w.ResultChan() {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok || p.Spec.NodeName == "" {
+			continue
+		}
+		now := time.Now()
+		r.mu.Lock()
+		if _, seen := r.bound[p.Name]; !seen {
+			r.bound[p.Name] = now
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bound)
+}
+
+type result struct {
+	podsPerSec       float64
+	firstAfterStart  time.Duration
+	liveP50, liveP99 time.Duration
+}
+
+func (r *recorder) result(start time.Time) result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first, last time.Time
+	for _, t := range r.bound {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	var lat []time.Duration
+	for name, c := range r.createdAt {
+		if b, ok := r.bound[name]; ok {
+			lat = append(lat, b.Sub(c))
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	res := result{firstAfterStart: first.Sub(start), liveP50: pct(0.5), liveP99: pct(0.99)}
+	if d := last.Sub(first).Seconds(); d > 0 {
+		res.podsPerSec = float64(len(r.bound)-1) / d
+	}
+	return res
+}
+
+// scrapeQuantile estimates a quantile of a histogram (summed over labels)
+// from the scheduler's /metrics, as the upper bound of the bucket.
+func scrapeQuantile(ctx context.Context, port int, name string, q float64) string {
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/metrics", port), nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	buckets := map[float64]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"_bucket{") || !strings.Contains(line, `result="scheduled"`) {
+			continue
+		}
+		i := strings.Index(line, `le="`)
+		j := strings.Index(line[i+4:], `"`)
+		le, err1 := strconv.ParseFloat(line[i+4:i+4+j], 64)
+		v, err2 := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err1 == nil && err2 == nil {
+			buckets[le] += v
+		}
+	}
+	var les []float64
+	for le := range buckets {
+		les = append(les, le)
+	}
+	sort.Float64s(les)
+	if len(les) == 0 {
+		return "?"
+	}
+	total := buckets[les[len(les)-1]]
+	for _, le := range les {
+		if buckets[le] >= q*total {
+			return fmt.Sprintf("≤ %v", time.Duration(le*float64(time.Second)))
+		}
+	}
+	return "?"
+}
