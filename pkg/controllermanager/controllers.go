@@ -11,6 +11,8 @@ import (
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
 	"github.com/kstack/kstack/pkg/controller/garbagecollector"
 	"github.com/kstack/kstack/pkg/controller/namespace"
+	"github.com/kstack/kstack/pkg/controller/nodeipam"
+	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
 )
 
@@ -117,6 +119,38 @@ func init() {
 			i := cc.Informers.Core().V1()
 			c := endpoint.New(client, i.Services(), i.Pods(), i.Endpoints())
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentEndpointSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "node-lifecycle-controller", Aliases: []string{"nodelifecycle"}, ServiceAccount: "node-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("node-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			cfg := cc.Config
+			c := nodelifecycle.New(client, i.Core().V1().Nodes(), i.Coordination().V1().Leases(), i.Core().V1().Pods(), nodelifecycle.Options{
+				MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod, StartupGracePeriod: cfg.NodeStartupGracePeriod,
+				EvictionRate: cfg.NodeEvictionRate, Recorder: cc.Recorder(ctx, client, "node-controller")})
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+	register(Registration{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, ServiceAccount: "node-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			if !cc.Config.AllocateNodeCIDRs {
+				return nil, nil
+			}
+			client, err := cc.Client("node-controller")
+			if err != nil {
+				return nil, err
+			}
+			c, err := nodeipam.New(client, cc.Informers.Core().V1().Nodes(), cc.Config.ClusterCIDR, cc.Config.NodeCIDRMaskSize,
+				cc.Recorder(ctx, client, "cidrAllocator"))
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 		}})
 }
 
