@@ -20,6 +20,7 @@ import (
 
 // SandboxConfig describes a pod sandbox.
 type SandboxConfig struct {
+	ID        string            // empty: a new random ID
 	Labels    map[string]string // pod labels; kind and netns are added
 	Image     string            // the pause image
 	Hostname  string
@@ -62,7 +63,10 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 	labels[LabelKind] = KindSandbox
 	labels[LabelNetNS] = cfg.NetNSPath
 	labels[LabelImageID] = img.ID
-	id := NewID()
+	id := cfg.ID
+	if id == "" {
+		id = NewID()
+	}
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(img.img),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.NetNSPath}),

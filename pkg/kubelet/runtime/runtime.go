@@ -43,6 +43,8 @@ const (
 	LabelAttempt = "kstack.io/sandbox-attempt"
 	// LabelNetNS is a sandbox's network namespace path.
 	LabelNetNS = "kstack.io/netns"
+	// LabelPodIP is a sandbox's pod IP from CNI.
+	LabelPodIP = "kstack.io/pod-ip"
 	// LabelSandboxID ties an app container to its sandbox.
 	LabelSandboxID = "kstack.io/sandbox-id"
 	// LabelLogPath is where the container's CRI-format log goes.

@@ -1,0 +1,112 @@
+// Command kubelet is kstack's node agent: it registers the node and runs
+// the pods bound to it on containerd with CNI networking. Its flags carry
+// upstream kubelet's names and meanings.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kstack/kstack/pkg/daemon"
+	"github.com/kstack/kstack/pkg/kubelet"
+)
+
+func main() {
+	var cfg kubelet.Config
+	var nodeLabels, taints, systemReserved, kubeReserved map[string]string
+	var logFormat string
+	var verbosity int
+	fs := pflag.NewFlagSet("kubelet", pflag.ExitOnError)
+	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig file with the kubelet's credentials (system:node:<name>).")
+	fs.StringVar(&cfg.NodeName, "hostname-override", "", "The node's name (default: the hostname).")
+	fs.StringVar(&cfg.NodeIP, "node-ip", "", "The node's InternalIP (default: the source address of the default route).")
+	fs.StringToStringVar(&nodeLabels, "node-labels", nil, "Labels to add when registering the node, key=value pairs separated by commas.")
+	fs.StringToStringVar(&taints, "register-with-taints", nil, "Taints to register the node with, <key>=<value>:<effect> separated by commas.")
+	fs.StringVar(&cfg.PodCIDR, "pod-cidr", "", "The podCIDR to set on the node when it has none (normally node IPAM assigns it).")
+	fs.StringVar(&cfg.ContainerRuntimeEndpoint, "container-runtime-endpoint", "/run/containerd/containerd.sock", "containerd's socket (a path, or unix:///path).")
+	fs.StringVar(&cfg.ContainerdNamespace, "containerd-namespace", "k8s.io", "The containerd namespace the kubelet's images and containers live in; one per kubelet on a machine.")
+	fs.StringVar(&cfg.PodInfraContainerImage, "pod-infra-container-image", "kstack.local/pause:1.0", "The image of the pods' sandbox (pause) container.")
+	fs.StringVar(&cfg.RootDir, "root-dir", "/var/lib/kubelet", "Directory for the kubelet's files (pod files, FIFOs, CNI cache and IPAM).")
+	fs.StringVar(&cfg.PodLogsDir, "pod-logs-dir", "/var/log/pods", "Directory of the containers' CRI-format logs.")
+	fs.StringSliceVar(&cfg.CNIBinDirs, "cni-bin-dir", []string{"/opt/cni/bin", "/usr/lib/cni"}, "Directories of the CNI plugin binaries.")
+	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "/etc/cni/net.d", "Directory the kubelet writes its CNI conflist to.")
+	fs.StringVar(&cfg.CNIBridge, "cni-bridge", "cni0", "Name of the node's pod bridge.")
+	fs.StringSliceVar(&cfg.ClusterDNS, "cluster-dns", nil, "DNS server IPs for pods with dnsPolicy ClusterFirst.")
+	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain.")
+	fs.IntVar(&cfg.MaxPods, "max-pods", 110, "Number of pods that can run on this node.")
+	fs.StringToStringVar(&systemReserved, "system-reserved", nil, "Resources reserved for the system, e.g. cpu=200m,memory=500Mi.")
+	fs.StringToStringVar(&kubeReserved, "kube-reserved", nil, "Resources reserved for Kubernetes daemons, e.g. cpu=200m,memory=500Mi.")
+	fs.DurationVar(&cfg.NodeStatusUpdateFrequency, "node-status-update-frequency", 10*time.Second, "How often the kubelet posts the node status.")
+	fs.DurationVar(&cfg.SyncFrequency, "sync-frequency", 10*time.Second, "How often each pod is resynced.")
+	fs.IntVar(&cfg.Port, "port", 10250, "The HTTPS port (healthz, metrics). 0 disables it.")
+	fs.StringVar(&cfg.BindAddress, "address", "0.0.0.0", "The address to serve on.")
+	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
+	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2: debug).")
+	_ = fs.Parse(os.Args[1:])
+
+	daemon.SetupLogging(logFormat, verbosity)
+	if cfg.NodeName == "" {
+		cfg.NodeName, _ = os.Hostname()
+		cfg.NodeName = strings.ToLower(cfg.NodeName)
+	}
+	cfg.ContainerRuntimeEndpoint = strings.TrimPrefix(cfg.ContainerRuntimeEndpoint, "unix://")
+	cfg.NodeLabels = nodeLabels
+	var err error
+	if cfg.RegisterWithTaints, err = parseTaints(taints); err != nil {
+		fail(err)
+	}
+	if cfg.SystemReserved, err = parseResources("system-reserved", systemReserved); err != nil {
+		fail(err)
+	}
+	if cfg.KubeReserved, err = parseResources("kube-reserved", kubeReserved); err != nil {
+		fail(err)
+	}
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		fail(err)
+	}
+	if err := kubelet.Run(daemon.SignalContext(), cfg); err != nil {
+		fail(err)
+	}
+}
+
+// parseTaints reads key=value:Effect entries.
+func parseTaints(m map[string]string) ([]v1.Taint, error) {
+	var out []v1.Taint
+	for key, v := range m {
+		value, effect, ok := strings.Cut(v, ":")
+		if !ok {
+			return nil, fmt.Errorf("--register-with-taints %s=%s: want <key>=<value>:<effect>", key, v)
+		}
+		switch v1.TaintEffect(effect) {
+		case v1.TaintEffectNoSchedule, v1.TaintEffectPreferNoSchedule, v1.TaintEffectNoExecute:
+		default:
+			return nil, fmt.Errorf("--register-with-taints %s: unknown effect %q", key, effect)
+		}
+		out = append(out, v1.Taint{Key: key, Value: value, Effect: v1.TaintEffect(effect)})
+	}
+	return out, nil
+}
+
+func parseResources(flag string, m map[string]string) (v1.ResourceList, error) {
+	out := v1.ResourceList{}
+	for k, v := range m {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %s=%s: %w", flag, k, v, err)
+		}
+		out[v1.ResourceName(k)] = q
+	}
+	return out, nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "kubelet:", err)
+	os.Exit(1)
+}

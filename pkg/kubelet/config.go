@@ -1,0 +1,118 @@
+package kubelet
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+)
+
+// Config is the kubelet's configuration (upstream's flag names in
+// comments).
+type Config struct {
+	Kubeconfig string       // --kubeconfig
+	RESTConfig *rest.Config // set instead of Kubeconfig by in-process callers
+
+	NodeName           string            // --hostname-override
+	NodeIP             string            // --node-ip
+	NodeLabels         map[string]string // --node-labels
+	RegisterWithTaints []v1.Taint        // --register-with-taints
+	// PodCIDR is set on the Node at registration when it has none
+	// (--pod-cidr; with a controller-manager, node IPAM assigns it).
+	PodCIDR string
+
+	ContainerRuntimeEndpoint string // --container-runtime-endpoint: containerd's socket
+	ContainerdNamespace      string // --containerd-namespace (default k8s.io)
+	PodInfraContainerImage   string // --pod-infra-container-image
+
+	RootDir    string // --root-dir (/var/lib/kubelet)
+	PodLogsDir string // --pod-logs-dir (/var/log/pods)
+
+	CNIBinDirs []string // --cni-bin-dir
+	CNIConfDir string   // --cni-conf-dir
+	CNIBridge  string   // --cni-bridge (ours): the node's bridge name
+
+	ClusterDNS    []string // --cluster-dns
+	ClusterDomain string   // --cluster-domain
+
+	MaxPods        int             // --max-pods
+	SystemReserved v1.ResourceList // --system-reserved
+	KubeReserved   v1.ResourceList // --kube-reserved
+
+	NodeStatusUpdateFrequency time.Duration // --node-status-update-frequency
+	NodeLeaseDuration         time.Duration // 40s
+	SyncFrequency             time.Duration // --sync-frequency: per-pod resync
+
+	Port        int // --port: the kubelet's HTTPS server (health, metrics)
+	BindAddress string
+}
+
+// Default fills unset fields with upstream's defaults.
+func (c *Config) Default() {
+	if c.ContainerdNamespace == "" {
+		c.ContainerdNamespace = "k8s.io"
+	}
+	if c.PodInfraContainerImage == "" {
+		c.PodInfraContainerImage = "kstack.local/pause:1.0"
+	}
+	if c.RootDir == "" {
+		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.PodLogsDir == "" {
+		c.PodLogsDir = "/var/log/pods"
+	}
+	if len(c.CNIBinDirs) == 0 {
+		c.CNIBinDirs = []string{"/opt/cni/bin", "/usr/lib/cni"}
+	}
+	if c.CNIConfDir == "" {
+		c.CNIConfDir = "/etc/cni/net.d"
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = "cluster.local"
+	}
+	if c.MaxPods == 0 {
+		c.MaxPods = 110
+	}
+	if c.NodeStatusUpdateFrequency == 0 {
+		c.NodeStatusUpdateFrequency = 10 * time.Second
+	}
+	if c.NodeLeaseDuration == 0 {
+		c.NodeLeaseDuration = 40 * time.Second
+	}
+	if c.SyncFrequency == 0 {
+		c.SyncFrequency = 10 * time.Second
+	}
+	if c.ContainerRuntimeEndpoint == "" {
+		c.ContainerRuntimeEndpoint = "/run/containerd/containerd.sock"
+	}
+}
+
+// Validate reports the first configuration error.
+func (c *Config) Validate() error {
+	if c.Kubeconfig == "" && c.RESTConfig == nil {
+		return errors.New("--kubeconfig is required")
+	}
+	if c.NodeName == "" {
+		return errors.New("--hostname-override (the node name) is required")
+	}
+	if c.NodeIP != "" && net.ParseIP(c.NodeIP) == nil {
+		return fmt.Errorf("--node-ip %q is not an IP address", c.NodeIP)
+	}
+	if c.PodCIDR != "" {
+		if _, _, err := net.ParseCIDR(c.PodCIDR); err != nil {
+			return fmt.Errorf("--pod-cidr: %w", err)
+		}
+	}
+	for _, ip := range c.ClusterDNS {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("--cluster-dns %q is not an IP address", ip)
+		}
+	}
+	if c.MaxPods < 1 {
+		return fmt.Errorf("--max-pods must be positive, got %d", c.MaxPods)
+	}
+	return nil
+}

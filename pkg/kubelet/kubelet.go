@@ -1,0 +1,291 @@
+// Package kubelet is the node agent: it registers the Node, keeps its
+// Lease and status fresh, and runs the pods bound to the node on containerd
+// (package runtime) with CNI networking (package network).
+//
+// Data flow: a pod informer (fieldSelector spec.nodeName=<node>) and
+// containerd's task-exit events wake one worker goroutine per pod UID;
+// the worker's syncPod reads the pod from the informer's cache and the
+// pod's containers from containerd (found by their labels), converges
+// them (sandbox, init containers in order, app containers with restart
+// policy and CrashLoopBackOff, graceful kill on deletion) and writes
+// pods/status only when it changed. Everything is level-triggered: a
+// restarted kubelet re-lists, re-adopts running containers and carries on.
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/kstack/kstack/pkg/daemon"
+	"github.com/kstack/kstack/pkg/kubelet/network"
+	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/utils/clock"
+)
+
+// Backoff of crashing containers and failing image pulls, as upstream.
+const (
+	backoffInitial = 10 * time.Second
+	backoffMax     = 300 * time.Second
+)
+
+// containerRuntime runs sandboxes and containers (package runtime).
+type containerRuntime interface {
+	List(ctx context.Context, podUID string) ([]runtime.Container, error)
+	RunSandbox(ctx context.Context, cfg runtime.SandboxConfig) (runtime.Container, error)
+	StartContainer(ctx context.Context, cfg runtime.ContainerConfig) (runtime.Container, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Remove(ctx context.Context, id string) error
+}
+
+// imageService makes images present (package runtime).
+type imageService interface {
+	EnsureImage(ctx context.Context, image string, always, never bool) (runtime.Image, error)
+}
+
+// podNetwork wires sandboxes into the node's pod network (package network).
+type podNetwork interface {
+	Status() error
+	SetUp(ctx context.Context, sandboxID, netnsPath string, pod network.PodRef) (net.IP, error)
+	TearDown(ctx context.Context, sandboxID, netnsPath string, pod network.PodRef) error
+	NetNSPath(id string) string
+}
+
+// Kubelet is a running node agent.
+type Kubelet struct {
+	cfg     Config
+	client  kubernetes.Interface
+	rt      *runtime.Runtime
+	runtime containerRuntime
+	images  imageService
+	net     *network.Network
+	network podNetwork
+	pods    corelisters.PodLister
+	clock   clock.Clock
+	hostIP  string
+
+	backoff *flowcontrol.Backoff
+
+	mu      sync.Mutex
+	workers map[types.UID]*podWorker
+	owners  map[string]types.UID // container ID -> pod UID, for exit events
+	waiting map[types.UID]map[string]waitingReason
+	// pullErrors is the last pull error per image backoff key.
+	pullErrors map[string]string
+	ready      chan struct{}
+	nodeAlloc  v1.ResourceList
+}
+
+// Run starts the kubelet and blocks until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	k, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return k.Run(ctx)
+}
+
+// New connects to the apiserver and containerd.
+func New(ctx context.Context, cfg Config) (*Kubelet, error) {
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	restCfg := cfg.RESTConfig
+	if restCfg == nil {
+		var err error
+		restCfg, err = daemon.RESTConfig(daemon.ClientOptions{Kubeconfig: cfg.Kubeconfig, QPS: 50, Burst: 100, UserAgent: "kubelet/kstack"})
+		if err != nil {
+			return nil, err
+		}
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("clientset: %w", err)
+	}
+	rt, err := runtime.New(ctx, cfg.ContainerRuntimeEndpoint, cfg.ContainerdNamespace, filepath.Join(cfg.RootDir, "fifo"))
+	if err != nil {
+		return nil, err
+	}
+	netw, err := network.New(network.Config{
+		PluginDirs: cfg.CNIBinDirs,
+		ConfDir:    cfg.CNIConfDir,
+		CacheDir:   filepath.Join(cfg.RootDir, "cni-cache"),
+		DataDir:    filepath.Join(cfg.RootDir, "cni-ipam"),
+		Bridge:     cfg.CNIBridge,
+	})
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	hostIP := cfg.NodeIP
+	if hostIP == "" {
+		hostIP = defaultHostIP()
+	}
+	return &Kubelet{
+		cfg: cfg, client: client, rt: rt, runtime: rt, images: rt, net: netw, network: netw,
+		clock:      clock.RealClock{},
+		hostIP:     hostIP,
+		backoff:    flowcontrol.NewBackOff(backoffInitial, backoffMax),
+		workers:    map[types.UID]*podWorker{},
+		owners:     map[string]types.UID{},
+		waiting:    map[types.UID]map[string]waitingReason{},
+		pullErrors: map[string]string{},
+		ready:      make(chan struct{}),
+	}, nil
+}
+
+// Ready is closed once the node is registered and the pod cache synced.
+func (k *Kubelet) Ready() <-chan struct{} { return k.ready }
+
+// Run registers the node and serves pods until ctx ends. Containers keep
+// running after it returns: a restarted kubelet adopts them.
+func (k *Kubelet) Run(ctx context.Context) error {
+	defer k.rt.Close()
+	if err := k.registerNode(ctx); err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
+		}))
+	podInformer := factory.Core().V1().Pods()
+	k.pods = podInformer.Lister()
+	_, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { k.podChanged(ctx, obj) },
+		UpdateFunc: func(_, obj any) { k.podChanged(ctx, obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			k.podChanged(ctx, obj)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("pod informer: %w", err)
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
+		return ctx.Err()
+	}
+
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	if k.cfg.Port != 0 {
+		srv := daemon.NewServer(false)
+		srv.AddCheck(daemon.Check{Name: "containerd", Run: func(ctx context.Context) error {
+			_, err := k.rt.Version(ctx)
+			return err
+		}})
+		srv.AddCheck(daemon.Check{Name: "syncloop", ReadyOnly: true, Run: func(context.Context) error { return k.net.Status() }})
+		run(func(ctx context.Context) {
+			if err := srv.ListenAndServe(ctx, daemon.ServeOptions{BindAddress: k.cfg.BindAddress, Port: k.cfg.Port}); err != nil {
+				slog.Error("kubelet server", "err", err)
+			}
+		})
+	}
+	run(k.heartbeatLoop)
+	run(k.statusLoop)
+	run(func(ctx context.Context) { k.rt.WatchExits(ctx, k.containerExited) })
+	k.housekeeping(ctx)
+	run(k.housekeepingLoop)
+	close(k.ready)
+	slog.Info("kubelet running", "node", k.cfg.NodeName, "containerdNamespace", k.cfg.ContainerdNamespace)
+	<-ctx.Done()
+	factory.Shutdown()
+	wg.Wait()
+	k.mu.Lock()
+	workers := make([]*podWorker, 0, len(k.workers))
+	for _, w := range k.workers {
+		workers = append(workers, w)
+	}
+	k.mu.Unlock()
+	for _, w := range workers {
+		<-w.done
+	}
+	return nil
+}
+
+func (k *Kubelet) podChanged(ctx context.Context, obj any) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	k.wake(ctx, pod.UID, pod.Namespace, pod.Name)
+}
+
+func (k *Kubelet) containerExited(id string) {
+	k.mu.Lock()
+	uid, ok := k.owners[id]
+	w := k.workers[uid]
+	k.mu.Unlock()
+	if ok && w != nil {
+		w.poke()
+	}
+}
+
+// housekeepingLoop adopts what runs without a worker: containers of pods
+// this kubelet does not know (deleted while it was down) get a worker,
+// which cleans them up.
+func (k *Kubelet) housekeepingLoop(ctx context.Context) {
+	t := time.NewTicker(k.cfg.SyncFrequency)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			k.housekeeping(ctx)
+		}
+	}
+}
+
+func (k *Kubelet) housekeeping(ctx context.Context) {
+	cs, err := k.runtime.List(ctx, "")
+	if err != nil {
+		slog.Warn("housekeeping: list containers", "err", err)
+		return
+	}
+	for _, c := range cs {
+		if err := k.rt.Reattach(ctx, c); err != nil {
+			slog.Warn("reattach container log", "container", c.ID, "err", err)
+		}
+		uid := types.UID(c.Labels[runtime.LabelPodUID])
+		if uid == "" {
+			continue
+		}
+		k.wake(ctx, uid, c.Labels[runtime.LabelPodNamespace], c.Labels[runtime.LabelPodName])
+	}
+}
+
+// defaultHostIP is the source address of the default route.
+func defaultHostIP() string {
+	conn, err := net.Dial("udp", "192.0.2.1:9")
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}

@@ -1,0 +1,541 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kstack/kstack/pkg/kubelet/network"
+	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// defaultGracePeriod applies when neither the deletion nor the spec says.
+const defaultGracePeriod = 30 * time.Second
+
+// syncPod converges one pod: what should run (the pod from the cache)
+// against what runs (its containers in containerd), then writes the status
+// when it changed. A pod gone from the API, or being deleted, is killed;
+// a deleted pod's object is then removed with grace period 0.
+func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error) {
+	pod, err := k.pods.Pods(w.namespace).Get(w.name)
+	if err != nil || pod.UID != w.uid {
+		pod = nil
+	}
+	cs, err := k.runtime.List(ctx, string(w.uid))
+	if err != nil {
+		return syncResult{}, err
+	}
+	k.trackOwners(w.uid, cs)
+	ref := network.PodRef{Namespace: w.namespace, Name: w.name, UID: string(w.uid)}
+
+	if pod == nil || pod.DeletionTimestamp != nil {
+		if err := k.killPod(ctx, ref, cs, gracePeriod(pod), true); err != nil {
+			return syncResult{}, err
+		}
+		if pod == nil {
+			k.removePodDirs(ref)
+			return syncResult{done: true}, nil
+		}
+		err := k.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0),
+			Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return syncResult{}, fmt.Errorf("delete pod: %w", err)
+		}
+		return syncResult{}, nil
+	}
+	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+		// Finished for good: stop what is left and free the network,
+		// keeping the containers (and their logs).
+		return syncResult{}, k.killPod(ctx, ref, cs, gracePeriod(pod), false)
+	}
+
+	s := &podSync{k: k, pod: pod, ref: ref, waiting: map[string]waitingReason{}}
+	if err := s.run(ctx, cs); err != nil {
+		return syncResult{requeueAfter: s.requeue}, err
+	}
+	cs, err = k.runtime.List(ctx, string(w.uid))
+	if err != nil {
+		return syncResult{}, err
+	}
+	k.trackOwners(w.uid, cs)
+	k.mu.Lock()
+	k.waiting[w.uid] = s.waiting
+	k.mu.Unlock()
+	obs := observe(cs, s.waiting, k.hostIP)
+	obs.InitFailed = s.initFailed
+	status := computeStatus(pod, obs, rfcTime(k.clock.Now()))
+	if !statusEqual(pod.Status, status) {
+		p := pod.DeepCopy()
+		p.Status = status
+		if _, err := k.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			return syncResult{requeueAfter: time.Second}, fmt.Errorf("update pod status: %w", err)
+		}
+	}
+	return syncResult{requeueAfter: s.requeue}, nil
+}
+
+// observe groups a pod's containers: the newest sandbox, and the app
+// containers by name.
+func observe(cs []runtime.Container, waiting map[string]waitingReason, hostIP string) podObservation {
+	o := podObservation{Containers: map[string][]runtime.Container{}, Waiting: waiting, HostIP: hostIP}
+	for i := range cs {
+		c := cs[i]
+		switch c.Labels[runtime.LabelKind] {
+		case runtime.KindSandbox:
+			o.Sandbox = &c
+		case runtime.KindContainer:
+			name := c.Labels[runtime.LabelContainerName]
+			o.Containers[name] = append(o.Containers[name], c)
+		}
+	}
+	if o.Sandbox != nil && o.Sandbox.State == runtime.StateRunning {
+		o.PodIP = o.Sandbox.Labels[runtime.LabelPodIP]
+	}
+	return o
+}
+
+func (k *Kubelet) trackOwners(uid types.UID, cs []runtime.Container) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, c := range cs {
+		k.owners[c.ID] = uid
+	}
+}
+
+func gracePeriod(pod *v1.Pod) time.Duration {
+	switch {
+	case pod == nil:
+		return 0
+	case pod.DeletionGracePeriodSeconds != nil:
+		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return defaultGracePeriod
+}
+
+// killPod stops the pod's app containers (SIGTERM, SIGKILL after grace,
+// in parallel), then its sandboxes, releases the network and removes the
+// sandboxes; with removeAll also every container and the pod's files.
+func (k *Kubelet) killPod(ctx context.Context, ref network.PodRef, cs []runtime.Container, grace time.Duration, removeAll bool) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		if c.Labels[runtime.LabelKind] != runtime.KindContainer || c.State == runtime.StateExited {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = k.runtime.Stop(ctx, c.ID, grace)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Labels[runtime.LabelKind] == runtime.KindSandbox {
+			if err := k.removeSandbox(ctx, ref, c); err != nil {
+				return err
+			}
+		}
+	}
+	if !removeAll {
+		return nil
+	}
+	for _, c := range cs {
+		if c.Labels[runtime.LabelKind] == runtime.KindContainer {
+			if err := k.runtime.Remove(ctx, c.ID); err != nil {
+				return fmt.Errorf("remove container %s: %w", c.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// removeSandbox stops a sandbox, releases its IP (CNI DEL), removes its
+// network namespace and the container.
+func (k *Kubelet) removeSandbox(ctx context.Context, ref network.PodRef, sb runtime.Container) error {
+	if err := k.runtime.Stop(ctx, sb.ID, 0); err != nil {
+		return fmt.Errorf("stop sandbox %s: %w", sb.ID, err)
+	}
+	netns := sb.Labels[runtime.LabelNetNS]
+	if err := k.network.TearDown(ctx, sb.ID, netns, ref); err != nil {
+		return fmt.Errorf("sandbox %s: %w", sb.ID, err)
+	}
+	if netns != "" {
+		if err := network.RemoveNetNS(netns); err != nil {
+			return err
+		}
+	}
+	if err := k.runtime.Remove(ctx, sb.ID); err != nil {
+		return fmt.Errorf("remove sandbox %s: %w", sb.ID, err)
+	}
+	return nil
+}
+
+func (k *Kubelet) podDir(uid string) string { return filepath.Join(k.cfg.RootDir, "pods", uid) }
+
+func (k *Kubelet) podLogDir(ref network.PodRef) string {
+	return filepath.Join(k.cfg.PodLogsDir, ref.Namespace+"_"+ref.Name+"_"+ref.UID)
+}
+
+func (k *Kubelet) removePodDirs(ref network.PodRef) {
+	_ = os.RemoveAll(k.podDir(ref.UID))
+	_ = os.RemoveAll(k.podLogDir(ref))
+}
+
+// podSync is one sync of a live pod.
+type podSync struct {
+	k          *Kubelet
+	pod        *v1.Pod
+	ref        network.PodRef
+	waiting    map[string]waitingReason
+	requeue    time.Duration
+	initFailed bool
+}
+
+func (s *podSync) requeueIn(d time.Duration) {
+	if d > 0 && (s.requeue == 0 || d < s.requeue) {
+		s.requeue = d
+	}
+}
+
+func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
+	obs := observe(cs, nil, s.k.hostIP)
+	sb, err := s.ensureSandbox(ctx, cs)
+	if err != nil || sb == nil {
+		return err
+	}
+	podIP := sb.Labels[runtime.LabelPodIP]
+
+	// Init containers, one at a time, in order.
+	initDone := true
+	for i := range s.pod.Spec.InitContainers {
+		c := &s.pod.Spec.InitContainers[i]
+		l := obs.latest(c.Name)
+		if l != nil && l.State == runtime.StateExited && l.ExitCode == 0 {
+			continue
+		}
+		initDone = false
+		switch {
+		case l == nil:
+			err = s.start(ctx, c, 0, *sb, podIP)
+		case l.State == runtime.StateRunning:
+		case l.State == runtime.StateExited:
+			if s.pod.Spec.RestartPolicy == v1.RestartPolicyNever {
+				s.initFailed = true
+				break
+			}
+			err = s.restart(ctx, c, *l, *sb, podIP)
+		default:
+			err = s.replace(ctx, c, *l, *sb, podIP)
+		}
+		break
+	}
+	if err != nil || !initDone {
+		return err
+	}
+
+	var errs []error
+	for i := range s.pod.Spec.Containers {
+		c := &s.pod.Spec.Containers[i]
+		l := obs.latest(c.Name)
+		switch {
+		case l == nil:
+			errs = append(errs, s.start(ctx, c, 0, *sb, podIP))
+		case l.State == runtime.StateRunning:
+		case l.State == runtime.StateExited:
+			if shouldRestart(s.pod.Spec.RestartPolicy, l.ExitCode) {
+				errs = append(errs, s.restart(ctx, c, *l, *sb, podIP))
+			}
+		default:
+			errs = append(errs, s.replace(ctx, c, *l, *sb, podIP))
+		}
+	}
+	errs = append(errs, s.prune(ctx, obs))
+	return errors.Join(errs...)
+}
+
+func shouldRestart(policy v1.RestartPolicy, exitCode int) bool {
+	switch policy {
+	case v1.RestartPolicyNever:
+		return false
+	case v1.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+// ensureSandbox returns the running sandbox, creating one (after cleaning
+// up dead ones and the containers that lived in them) when there is none.
+// It returns nil without error when the network is not ready yet.
+func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*runtime.Container, error) {
+	var live *runtime.Container
+	attempt := 0
+	for i := range cs {
+		c := cs[i]
+		if c.Labels[runtime.LabelKind] != runtime.KindSandbox {
+			continue
+		}
+		if n, _ := strconv.Atoi(c.Labels[runtime.LabelAttempt]); n >= attempt {
+			attempt = n + 1
+		}
+		if c.State == runtime.StateRunning && live == nil {
+			live = &c
+			continue
+		}
+		if err := s.k.removeSandbox(ctx, s.ref, c); err != nil {
+			return nil, err
+		}
+	}
+	if live != nil {
+		return live, nil
+	}
+	if err := s.k.network.Status(); err != nil {
+		s.requeueIn(2 * time.Second)
+		return nil, nil
+	}
+	// App containers of a dead sandbox lost their network: stop them.
+	for _, c := range cs {
+		if c.Labels[runtime.LabelKind] == runtime.KindContainer && c.State == runtime.StateRunning {
+			if err := s.k.runtime.Stop(ctx, c.ID, gracePeriod(s.pod)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	id := runtime.NewID()
+	netns := s.k.network.NetNSPath(id)
+	if err := network.CreateNetNS(netns); err != nil {
+		return nil, err
+	}
+	ip, err := s.k.network.SetUp(ctx, id, netns, s.ref)
+	if err != nil {
+		_ = network.RemoveNetNS(netns)
+		return nil, err
+	}
+	if err := s.k.writePodFiles(s.pod, ip.String()); err != nil {
+		_ = s.k.network.TearDown(ctx, id, netns, s.ref)
+		_ = network.RemoveNetNS(netns)
+		return nil, err
+	}
+	labels := podLabels(s.pod)
+	labels[runtime.LabelPodIP] = ip.String()
+	labels[runtime.LabelAttempt] = strconv.Itoa(attempt)
+	sb, err := s.k.runtime.RunSandbox(ctx, runtime.SandboxConfig{
+		ID: id, Labels: labels, Image: s.k.cfg.PodInfraContainerImage, Hostname: podHostname(s.pod), NetNSPath: netns,
+	})
+	if err != nil {
+		_ = s.k.network.TearDown(ctx, id, netns, s.ref)
+		_ = network.RemoveNetNS(netns)
+		return nil, fmt.Errorf("run sandbox: %w", err)
+	}
+	s.k.trackOwners(s.pod.UID, []runtime.Container{sb})
+	return &sb, nil
+}
+
+// restart starts the next instance of an exited container unless it is
+// in CrashLoopBackOff (10 s doubling to 5 min since its last exit).
+func (s *podSync) restart(ctx context.Context, c *v1.Container, last runtime.Container, sb runtime.Container, podIP string) error {
+	key := string(s.pod.UID) + "/" + c.Name
+	if s.k.backoff.IsInBackOffSince(key, last.FinishedAt) {
+		delay := s.k.backoff.Get(key)
+		s.waiting[c.Name] = waitingReason{Reason: "CrashLoopBackOff",
+			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, s.pod.Name, s.pod.Namespace, s.pod.UID)}
+		s.requeueIn(delay - s.k.clock.Since(last.FinishedAt) + 100*time.Millisecond)
+		return nil
+	}
+	s.k.backoff.Next(key, last.FinishedAt)
+	return s.start(ctx, c, last.RestartCount()+1, sb, podIP)
+}
+
+// replace removes an instance that never ran properly and starts anew.
+func (s *podSync) replace(ctx context.Context, c *v1.Container, old runtime.Container, sb runtime.Container, podIP string) error {
+	if err := s.k.runtime.Remove(ctx, old.ID); err != nil {
+		return err
+	}
+	return s.start(ctx, c, old.RestartCount(), sb, podIP)
+}
+
+// start pulls the image if needed, resolves env and mounts and runs the
+// container. Failures a user must fix become waiting reasons, not errors.
+func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, sb runtime.Container, podIP string) error {
+	img, ok := s.pullImage(ctx, c)
+	if !ok {
+		return nil
+	}
+	s.k.mu.Lock()
+	alloc := s.k.nodeAlloc
+	s.k.mu.Unlock()
+	env, err := containerEnv(ctx, s.pod, c, envContext{PodIP: podIP, HostIP: s.k.hostIP, NodeAllocatable: alloc}, apiGetter{s.k})
+	if err != nil {
+		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		return nil
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	command := expandAll(c.Command, vars)
+	args := expandAll(c.Args, vars)
+	labels := podLabels(s.pod)
+	labels[runtime.LabelContainerName] = c.Name
+	labels[runtime.LabelRestartCount] = strconv.Itoa(restartCount)
+	shares, quota, period, mem := cgroupResources(c)
+	dir := s.k.podDir(string(s.pod.UID))
+	_, err = s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
+		Labels:     labels,
+		Image:      img,
+		Sandbox:    sb,
+		NetNSPath:  sb.Labels[runtime.LabelNetNS],
+		Command:    command,
+		Args:       args,
+		Env:        env,
+		WorkingDir: c.WorkingDir,
+		Mounts: []specs.Mount{
+			{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(dir, "etc-hosts"), Options: []string{"rbind", "rw"}},
+			{Destination: "/etc/resolv.conf", Type: "bind", Source: filepath.Join(dir, "resolv.conf"), Options: []string{"rbind", "rw"}},
+			{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname"), Options: []string{"rbind", "rw"}},
+		},
+		LogPath:     filepath.Join(s.k.podLogDir(s.ref), c.Name, strconv.Itoa(restartCount)+".log"),
+		CPUShares:   shares,
+		CPUQuota:    quota,
+		CPUPeriod:   period,
+		MemoryLimit: mem,
+	})
+	if err != nil {
+		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}
+		return fmt.Errorf("start container %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// pullImage makes the container's image present per its pull policy; a
+// failed pull is ErrImagePull, then ImagePullBackOff until the backoff
+// (10 s doubling to 5 min) allows the next attempt.
+func (s *podSync) pullImage(ctx context.Context, c *v1.Container) (runtime.Image, bool) {
+	key := "image/" + string(s.pod.UID) + "/" + c.Name + "/" + c.Image
+	now := s.k.clock.Now()
+	if s.k.backoff.IsInBackOffSince(key, now) {
+		s.k.mu.Lock()
+		last := s.k.pullErrors[key]
+		s.k.mu.Unlock()
+		s.waiting[c.Name] = waitingReason{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q: %s", c.Image, last)}
+		s.requeueIn(s.k.backoff.Get(key))
+		return runtime.Image{}, false
+	}
+	policy := c.ImagePullPolicy
+	img, err := s.k.images.EnsureImage(ctx, c.Image, policy == v1.PullAlways, policy == v1.PullNever)
+	switch {
+	case err == nil:
+		s.k.mu.Lock()
+		delete(s.k.pullErrors, key)
+		s.k.mu.Unlock()
+		return img, true
+	case errors.Is(err, runtime.ErrImageNeverPull):
+		s.waiting[c.Name] = waitingReason{Reason: "ErrImageNeverPull", Message: err.Error()}
+	default:
+		s.k.backoff.Next(key, now)
+		s.k.mu.Lock()
+		s.k.pullErrors[key] = err.Error()
+		s.k.mu.Unlock()
+		s.waiting[c.Name] = waitingReason{Reason: "ErrImagePull", Message: err.Error()}
+		s.requeueIn(s.k.backoff.Get(key))
+	}
+	return runtime.Image{}, false
+}
+
+// prune removes exited instances older than the previous one of each
+// container (the previous one is kept for lastState and logs --previous).
+func (s *podSync) prune(ctx context.Context, obs podObservation) error {
+	for _, insts := range obs.Containers {
+		for i := 0; i < len(insts)-2; i++ {
+			if insts[i].State == runtime.StateExited {
+				if err := s.k.runtime.Remove(ctx, insts[i].ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func podLabels(pod *v1.Pod) map[string]string {
+	return map[string]string{
+		runtime.LabelPodUID:       string(pod.UID),
+		runtime.LabelPodName:      pod.Name,
+		runtime.LabelPodNamespace: pod.Namespace,
+	}
+}
+
+func podHostname(pod *v1.Pod) string {
+	h := pod.Spec.Hostname
+	if h == "" {
+		h = pod.Name
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+func expandAll(in []string, vars map[string]string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = expand(s, vars)
+	}
+	return out
+}
+
+// cgroupResources maps requests and limits to cgroup settings as upstream:
+// cpu shares from the request (1024 per CPU, at least 2), a CFS quota from
+// the limit over a 100 ms period, the memory limit in bytes.
+func cgroupResources(c *v1.Container) (shares uint64, quota int64, period uint64, memory int64) {
+	cpuReq, hasReq := c.Resources.Requests[v1.ResourceCPU]
+	cpuLim, hasLim := c.Resources.Limits[v1.ResourceCPU]
+	if !hasReq && hasLim {
+		cpuReq, hasReq = cpuLim, true
+	}
+	shares = 2
+	if hasReq {
+		shares = max(uint64(cpuReq.MilliValue())*1024/1000, 2)
+	}
+	if hasLim {
+		period = 100000
+		quota = max(cpuLim.MilliValue()*int64(period)/1000, 1000)
+	}
+	if m, ok := c.Resources.Limits[v1.ResourceMemory]; ok {
+		memory = m.Value()
+	}
+	return shares, quota, period, memory
+}
+
+// apiGetter reads ConfigMaps and Secrets from the apiserver.
+type apiGetter struct{ k *Kubelet }
+
+func (g apiGetter) ConfigMap(ctx context.Context, namespace, name string) (*v1.ConfigMap, error) {
+	return g.k.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (g apiGetter) Secret(ctx context.Context, namespace, name string) (*v1.Secret, error) {
+	return g.k.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+}
