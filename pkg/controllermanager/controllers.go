@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/kstack/kstack/pkg/controller/nodeipam"
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
+	"github.com/kstack/kstack/pkg/controller/rootcacertpublisher"
+	"github.com/kstack/kstack/pkg/controller/serviceaccount"
 )
 
 // Runner is a started controller's loop; it returns when ctx ends.
@@ -152,6 +155,54 @@ func init() {
 			}
 			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 		}})
+}
+
+func init() {
+	register(Registration{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, ServiceAccount: "service-account-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("service-account-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := serviceaccount.New(client, cc.Informers.Core().V1().Namespaces(), cc.Informers.Core().V1().ServiceAccounts())
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentServiceAccountSyncs) }, nil
+		}})
+	register(Registration{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, ServiceAccount: "root-ca-cert-publisher",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			ca, err := cc.rootCA()
+			if err != nil {
+				return nil, err
+			}
+			client, err := cc.Client("root-ca-cert-publisher")
+			if err != nil {
+				return nil, err
+			}
+			c, err := rootcacertpublisher.New(client, ca, cc.Informers.Core().V1().Namespaces(), cc.Informers.Core().V1().ConfigMaps())
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+}
+
+// rootCA is --root-ca-file, or else the CA the controller-manager trusts
+// for the apiserver (as upstream falls back to its kubeconfig's CA).
+func (cc *Context) rootCA() ([]byte, error) {
+	if f := cc.Config.RootCAFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--root-ca-file: %w", err)
+		}
+		return b, nil
+	}
+	tls := cc.builder.root.TLSClientConfig
+	if len(tls.CAData) > 0 {
+		return tls.CAData, nil
+	}
+	if tls.CAFile != "" {
+		return os.ReadFile(tls.CAFile)
+	}
+	return nil, nil
 }
 
 // KnownControllers lists the canonical names, sorted.
