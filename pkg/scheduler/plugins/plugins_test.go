@@ -24,7 +24,7 @@ type fakeHandle struct {
 }
 
 func (h *fakeHandle) SnapshotSharedLister() framework.SharedLister { return h.snap }
-func (h *fakeHandle) ClientSet() kubernetes.Interface               { return nil }
+func (h *fakeHandle) ClientSet() kubernetes.Interface              { return nil }
 func (h *fakeHandle) SharedInformerFactory() informers.SharedInformerFactory {
 	return nil
 }

@@ -368,7 +368,7 @@ func scrapeQuantile(ctx context.Context, port int, name string, q float64) strin
 		if !strings.HasPrefix(line, name+"_bucket{") || !strings.Contains(line, `result="scheduled"`) {
 			continue
 		}
-		i := strings.Index(line, `le="`)
+		i := strings.Index(line, `,le="`) + 1
 		j := strings.Index(line[i+4:], `"`)
 		le, err1 := strconv.ParseFloat(line[i+4:i+4+j], 64)
 		v, err2 := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
