@@ -235,6 +235,42 @@ func TestSemantics_UpstreamRESTRules(t *testing.T) {
 			t.Fatalf("deployment table: columns %q rows %+v", got, table.Rows)
 		}
 	})
+	t.Run("watch timeoutSeconds ends the watch", func(t *testing.T) {
+		w, err := cms.Watch(t.Context(), metav1.ListOptions{TimeoutSeconds: ptr(int64(1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case _, ok := <-w.ResultChan():
+				if !ok {
+					return
+				}
+			case <-deadline:
+				t.Fatal("watch with timeoutSeconds=1 still open after 10s")
+			}
+		}
+	})
+	t.Run("deletecollection of pods is graceful for bound pods", func(t *testing.T) {
+		for _, n := range []string{"gc-bound", "gc-free"} {
+			p := newPod(n, map[string]string{"gc": "yes"})
+			if n == "gc-bound" {
+				p.Spec.NodeName = "n1"
+			}
+			if _, err := pods.Create(t.Context(), p, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pods.DeleteCollection(t.Context(), metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "gc=yes"}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := pods.List(t.Context(), metav1.ListOptions{LabelSelector: "gc=yes"})
+		if err != nil || len(l.Items) != 1 || l.Items[0].Name != "gc-bound" || l.Items[0].DeletionTimestamp == nil {
+			t.Fatalf("after deletecollection: %v %s", err, podNames(l))
+		}
+	})
 	t.Run("namespaced resource via a cluster path and cluster resource via a namespace are 404", func(t *testing.T) {
 		err := s.Client.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/" + ns + "/nodes/n1").Do(t.Context()).Error()
 		wantStatus(t, err, 404)
