@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -267,5 +268,45 @@ func TestSubresources_EvictionHonoursPodDisruptionBudget(t *testing.T) {
 	}
 	if _, ok := pdb.Status.DisruptedPods["guarded"]; !ok {
 		t.Fatalf("disruptedPods misses the evicted pod: %v", pdb.Status.DisruptedPods)
+	}
+}
+
+// TestSubresources_NodeStatusAsTheKubeletWritesIt: a node registers with
+// its status, heartbeats with a strategic-merge patch of nodes/status
+// (conditions merge by type), and a spec update (cordon) keeps status.
+func TestSubresources_NodeStatusAsTheKubeletWritesIt(t *testing.T) {
+	t.Parallel()
+	s := framework.Start(t, framework.Options{})
+	ctx := t.Context()
+	nodes := s.Client.CoreV1().Nodes()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{
+		Capacity:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourcePods: resource.MustParse("110")},
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady"}},
+		Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.11"}},
+	}}
+	created, err := nodes.Create(ctx, n, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Status.Capacity.Cpu().String() != "2" || len(created.Status.Conditions) != 1 {
+		t.Fatalf("status on register: %+v", created.Status)
+	}
+	patch := `{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady"},{"type":"MemoryPressure","status":"False","reason":"KubeletHasSufficientMemory"}]}}`
+	got, err := nodes.Patch(ctx, "n1", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Status.Conditions) != 2 || got.Status.Conditions[0].Type != corev1.NodeReady || got.Status.Conditions[0].Status != corev1.ConditionTrue ||
+		len(got.Status.Addresses) != 1 {
+		t.Fatalf("status after heartbeat: %+v", got.Status)
+	}
+	got.Spec.Unschedulable = true
+	got.Status = corev1.NodeStatus{}
+	cordoned, err := nodes.Update(ctx, got, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cordoned.Spec.Unschedulable || len(cordoned.Status.Conditions) != 2 || cordoned.Status.Capacity.Pods().Value() != 110 {
+		t.Fatalf("cordon: unschedulable %v status %+v", cordoned.Spec.Unschedulable, cordoned.Status)
 	}
 }
