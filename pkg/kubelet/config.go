@@ -34,6 +34,8 @@ type Config struct {
 	CNIBinDirs []string // --cni-bin-dir
 	CNIConfDir string   // --cni-conf-dir
 	CNIBridge  string   // --cni-bridge (ours): the node's bridge name
+	// NetNSDir is where pod network namespaces are mounted (/run/netns).
+	NetNSDir string
 
 	ClusterDNS    []string // --cluster-dns
 	ClusterDomain string   // --cluster-domain

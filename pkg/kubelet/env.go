@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"math"
+	"slices"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -23,7 +23,7 @@ type objectGetter interface {
 
 // envContext is what field references resolve against.
 type envContext struct {
-	PodIP, HostIP string
+	PodIP, HostIP   string
 	NodeAllocatable v1.ResourceList
 }
 

@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		CacheDir:   filepath.Join(cfg.RootDir, "cni-cache"),
 		DataDir:    filepath.Join(cfg.RootDir, "cni-ipam"),
 		Bridge:     cfg.CNIBridge,
+		NetNSDir:   cfg.NetNSDir,
 	})
 	if err != nil {
 		rt.Close()

@@ -328,4 +328,3 @@ func copyLabels(in map[string]string) map[string]string {
 	}
 	return out
 }
-
