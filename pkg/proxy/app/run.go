@@ -78,6 +78,8 @@ func Run(ctx context.Context, cfg Config) error {
 	nodeLister := nodeFactory.Core().V1().Nodes().Lister()
 	nodeInformer := nodeFactory.Core().V1().Nodes().Informer()
 
+	serviceHealth := proxy.NewServiceHealth(nil)
+	defer serviceHealth.Close()
 	var tracker *proxy.Tracker
 	var nodesChanged atomic.Bool
 	nodesChanged.Store(true)
@@ -86,6 +88,10 @@ func Run(ctx context.Context, cfg Config) error {
 		snap := tracker.Snapshot()
 		if err := proxier.Sync(snap); err != nil {
 			return err
+		}
+		if err := serviceHealth.Sync(proxy.HealthChecks(snap)); err != nil {
+			// Not a rules failure: logged, retried on the next sync.
+			slog.Error("health check node ports", "err", err)
 		}
 		if podRoutes != nil && nodesChanged.Swap(false) {
 			nodes, err := nodeLister.List(labels.Everything())

@@ -191,6 +191,9 @@ func (n *node) addBackend(t testing.TB, name string) *backend {
 	host, peer := fmt.Sprintf("kv%s%d", n.id, n.n), fmt.Sprintf("kp%s%d", n.id, n.n)
 	inNS(t, n.ns, "ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", "/run/netns/"+b.ns)
 	inNS(t, n.ns, "ip", "link", "set", host, "master", "br0", "up")
+	// As the CNI bridge plugin's hairpinMode: a pod reaching itself
+	// through its Service is bridged back out of its own port.
+	inNS(t, n.ns, "ip", "link", "set", host, "type", "bridge_slave", "hairpin", "on")
 	inNS(t, b.ns, "ip", "addr", "add", b.ip+"/24", "dev", peer)
 	inNS(t, b.ns, "ip", "link", "set", peer, "up")
 	inNS(t, b.ns, "ip", "route", "add", "default", "via", "10.244.0.1")

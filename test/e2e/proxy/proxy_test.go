@@ -84,7 +84,7 @@ func startKubeProxy(t *testing.T, s *framework.Server, n *node) func() {
 	}
 	cmd := exec.Command("nsenter", "--net=/run/netns/"+n.ns, "--", kubeProxyBin,
 		"--kubeconfig", kubeconfig, "--hostname-override", "node-a", "--cluster-cidr", "10.244.0.0/16",
-		"--iptables-min-sync-period", "100ms", "--iptables-sync-period", "30s",
+		"--iptables-min-sync-period", "100ms", "--iptables-sync-period", "30s", "--pod-routes",
 		"--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249", "-v", "4")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -277,6 +277,70 @@ func TestKubeProxy(t *testing.T) {
 		if len(got) != 1 {
 			t.Errorf("30 requests with ClientIP affinity reached %v, want one backend", got)
 		}
+	})
+
+	t.Run("HairpinPodReachesItsOwnService", func(t *testing.T) {
+		svc := createService(t, c, "kp", "self")
+		setEndpoints(t, c, svc, map[*backend]bool{b1: true})
+		url := "http://" + svc.Spec.ClusterIP + ":80/"
+		eventually(t, "b1 reaches its own Service", func() error {
+			body, err := get(clientIn(b1.ns), url)
+			if err == nil && body != "b1" {
+				err = fmt.Errorf("answer %q", body)
+			}
+			return err
+		})
+	})
+
+	t.Run("ExternalTrafficPolicyLocalHealthCheckNodePort", func(t *testing.T) {
+		svc := createService(t, c, "kp", "local", func(s *v1.Service) {
+			// Only LoadBalancer Services get a health-check node port.
+			s.Spec.Type = v1.ServiceTypeLoadBalancer
+			s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+		})
+		if svc.Spec.HealthCheckNodePort == 0 {
+			t.Fatal("the apiserver allocated no spec.healthCheckNodePort")
+		}
+		hc := fmt.Sprintf("http://%s:%d/", n.ip, svc.Spec.HealthCheckNodePort)
+		setEndpoints(t, c, svc, map[*backend]bool{b1: true})
+		eventually(t, "health check reports a local endpoint", func() error {
+			body, err := client.Get(hc)
+			if err == nil && !strings.Contains(body, `"localEndpoints":1`) {
+				err = fmt.Errorf("answer %s", body)
+			}
+			return err
+		})
+		url := fmt.Sprintf("http://%s:%d/", n.ip, svc.Spec.Ports[0].NodePort)
+		eventually(t, "node port answers", func() error { _, err := client.Get(url); return err })
+	})
+
+	t.Run("PodRoutesFollowNodes", func(t *testing.T) {
+		ctx := context.Background()
+		nb := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-b"}, Spec: v1.NodeSpec{PodCIDR: "10.244.1.0/24"}}
+		nb, err := c.CoreV1().Nodes().Create(ctx, nb, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: "192.168.77.2"}}
+		if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, nb, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := "10.244.1.0/24 via 192.168.77.2"
+		eventually(t, "route to node-b's pods", func() error {
+			if out := inNS(t, n.ns, "ip", "route", "show", "proto", "66"); !strings.Contains(out, want) {
+				return fmt.Errorf("routes: %q", out)
+			}
+			return nil
+		})
+		if err := c.CoreV1().Nodes().Delete(ctx, "node-b", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "route gone with node-b", func() error {
+			if out := inNS(t, n.ns, "ip", "route", "show", "proto", "66"); strings.Contains(out, "10.244.1.0/24") {
+				return fmt.Errorf("routes: %q", out)
+			}
+			return nil
+		})
 	})
 
 	t.Run("HealthzAndMetrics", func(t *testing.T) {
