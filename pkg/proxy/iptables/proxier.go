@@ -80,6 +80,8 @@ type Proxier struct {
 	// used are the endpoints each Service port used ("ip:port"), for
 	// conntrack cleanup of UDP.
 	used map[proxy.ServicePortName][]proxy.Endpoint
+	// top are the rules of the top-level chains ("table/chain").
+	top map[string][]byte
 	// hashes memoizes chain-name hashes.
 	hashes map[string]string
 }
@@ -211,7 +213,7 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 			}
 		}
 	}
-	p.chains = r.chains
+	p.chains, p.top = r.chains, r.top
 	p.synced, p.needFull, p.stale = true, false, map[string]bool{}
 	if full {
 		p.lastFull = start
@@ -288,15 +290,26 @@ type rendered struct {
 	natTopRules int
 	filterRules int
 	used        map[proxy.ServicePortName][]proxy.Endpoint
+	top         map[string][]byte
 }
 
-// ruleWriter accumulates one table's chain declarations and rules.
+// ruleWriter accumulates one table's chain declarations and rules; the
+// top-level chains (KUBE-SERVICES, ...) each get their own buffer, so a
+// partial sync can leave out those that did not change.
 type ruleWriter struct {
 	decls, rules bytes.Buffer
+	topOrder     []string
+	top          map[string]*bytes.Buffer
 	count        map[string]int
 }
 
-func newRuleWriter() *ruleWriter { return &ruleWriter{count: map[string]int{}} }
+func newRuleWriter(top ...string) *ruleWriter {
+	w := &ruleWriter{topOrder: top, top: map[string]*bytes.Buffer{}, count: map[string]int{}}
+	for _, c := range top {
+		w.top[c] = &bytes.Buffer{}
+	}
+	return w
+}
 
 func (w *ruleWriter) declare(chain string) {
 	fmt.Fprintf(&w.decls, ":%s - [0:0]\n", chain)
@@ -304,18 +317,39 @@ func (w *ruleWriter) declare(chain string) {
 
 // add writes "-A chain args..." quoting arguments with spaces.
 func (w *ruleWriter) add(chain string, args ...string) {
-	w.rules.WriteString("-A ")
-	w.rules.WriteString(chain)
+	b := &w.rules
+	if t, ok := w.top[chain]; ok {
+		b = t
+	}
+	b.WriteString("-A ")
+	b.WriteString(chain)
 	for _, a := range args {
-		w.rules.WriteByte(' ')
+		b.WriteByte(' ')
 		if strings.ContainsAny(a, " \t") {
-			w.rules.WriteString(strconv.Quote(a))
+			b.WriteString(strconv.Quote(a))
 		} else {
-			w.rules.WriteString(a)
+			b.WriteString(a)
 		}
 	}
-	w.rules.WriteByte('\n')
+	b.WriteByte('\n')
 	w.count[chain]++
+}
+
+// write appends the table to b: the top-level chains (except those in
+// skip), then the per-Service declarations and rules.
+func (w *ruleWriter) write(b *bytes.Buffer, skip map[string]bool) {
+	for _, c := range w.topOrder {
+		if !skip[c] {
+			fmt.Fprintf(b, ":%s - [0:0]\n", c)
+		}
+	}
+	b.Write(w.decls.Bytes())
+	for _, c := range w.topOrder {
+		if !skip[c] {
+			b.Write(w.top[c].Bytes())
+		}
+	}
+	b.Write(w.rules.Bytes())
 }
 
 func comment(c string) []string { return []string{"-m", "comment", "--comment", c} }
@@ -343,13 +377,8 @@ func (p *Proxier) hash(key string, f func() string) string {
 // top-level chains in full; per-Service nat chains for every Service when
 // full, else for changed ones; stale chains flushed and deleted.
 func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *rendered {
-	filter, nat := newRuleWriter(), newRuleWriter()
-	for _, c := range []string{kubeServices, kubeExternalServices, kubeForward, kubeNodePorts} {
-		filter.declare(c)
-	}
-	for _, c := range []string{kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq} {
-		nat.declare(c)
-	}
+	filter := newRuleWriter(kubeServices, kubeExternalServices, kubeForward, kubeNodePorts)
+	nat := newRuleWriter(kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq)
 	out := &rendered{chains: map[string]int{}, used: map[proxy.ServicePortName][]proxy.Endpoint{}}
 
 	names := make([]proxy.ServicePortName, 0, len(snap.Services))
@@ -409,13 +438,25 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 		nat.declare(c)
 	}
 
+	// A partial sync leaves out top-level chains whose rules are what the
+	// kernel already has (most endpoint changes touch none of them).
+	out.top = map[string][]byte{}
+	skip := func(table string, w *ruleWriter) map[string]bool {
+		m := map[string]bool{}
+		for _, c := range w.topOrder {
+			key := table + "/" + c
+			out.top[key] = w.top[c].Bytes()
+			if !full && p.top != nil && bytes.Equal(p.top[key], out.top[key]) {
+				m[c] = true
+			}
+		}
+		return m
+	}
 	var b bytes.Buffer
 	b.WriteString("*filter\n")
-	b.Write(filter.decls.Bytes())
-	b.Write(filter.rules.Bytes())
+	filter.write(&b, skip("filter", filter))
 	b.WriteString("COMMIT\n*nat\n")
-	b.Write(nat.decls.Bytes())
-	b.Write(nat.rules.Bytes())
+	nat.write(&b, skip("nat", nat))
 	for _, c := range gone {
 		fmt.Fprintf(&b, "-X %s\n", c)
 	}

@@ -44,6 +44,11 @@ COMMIT
 :KUBE-SEP-364TS3XFXQB4PFXD - [0:0]
 :KUBE-SEP-6GKE6Q433RAEGOKZ - [0:0]
 -A KUBE-SERVICES -m comment --comment "ns/a:p cluster IP" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 -j KUBE-SVC-ZOE7WQMSI2YE7I74
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
 -A KUBE-SVC-ZOE7WQMSI2YE7I74 -m comment --comment "ns/a:p cluster IP" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-ZOE7WQMSI2YE7I74 -m comment --comment "ns/a:p -> 10.244.1.2:8080" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-364TS3XFXQB4PFXD
 -A KUBE-SVC-ZOE7WQMSI2YE7I74 -m comment --comment "ns/a:p -> 10.244.2.2:8080" -j KUBE-SEP-6GKE6Q433RAEGOKZ
@@ -51,11 +56,6 @@ COMMIT
 -A KUBE-SEP-364TS3XFXQB4PFXD -m comment --comment ns/a:p -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:8080
 -A KUBE-SEP-6GKE6Q433RAEGOKZ -m comment --comment ns/a:p -s 10.244.2.2/32 -j KUBE-MARK-MASQ
 -A KUBE-SEP-6GKE6Q433RAEGOKZ -m comment --comment ns/a:p -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:8080
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
--A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
--A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
 COMMIT
 `
 
@@ -279,8 +279,10 @@ func TestSync_PartialSyncRewritesOnlyChangedService(t *testing.T) {
 	if strings.Contains(got, ":KUBE-SVC-ZOE7WQMSI2YE7I74") || strings.Contains(got, "-A KUBE-SEP-364TS3XFXQB4PFXD") {
 		t.Errorf("partial sync rewrote unchanged ns/a:\n%s", got)
 	}
+	if strings.Contains(got, ":KUBE-SERVICES") || strings.Contains(got, ":KUBE-POSTROUTING") {
+		t.Errorf("an endpoint change rewrote unchanged top-level chains:\n%s", got)
+	}
 	for _, w := range []string{
-		"-A KUBE-SERVICES -m comment --comment \"ns/a:p cluster IP\" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 -j KUBE-SVC-ZOE7WQMSI2YE7I74",
 		":KUBE-SVC-M7WRKUUGGLVBVVX5 - [0:0]",
 		"-A KUBE-SVC-M7WRKUUGGLVBVVX5 -m comment --comment \"ns/b:p -> 10.244.1.5:8080\" -j KUBE-SEP-UGAPHPU2CAYUV3VY",
 		":KUBE-SEP-SMA34L6PJAWCPYAR - [0:0]",
@@ -303,6 +305,9 @@ func TestSync_PartialSyncRewritesOnlyChangedService(t *testing.T) {
 	}
 	if strings.Contains(got, ":KUBE-SVC-M7WRKUUGGLVBVVX5") {
 		t.Errorf("unchanged ns/b rewritten:\n%s", got)
+	}
+	if !strings.Contains(got, ":KUBE-SERVICES - [0:0]\n") || strings.Contains(got, "ns/a:p cluster IP") {
+		t.Errorf("KUBE-SERVICES not rewritten without ns/a:\n%s", got)
 	}
 
 	// After the sync period every chain is rewritten.
