@@ -3,7 +3,8 @@
 # on this machine, from the binaries in _output/bin (make build). State, certificates,
 # logs and the admin kubeconfig live in _output/local (LOCAL_DIR).
 #
-#   hack/local-up.sh up       # etcd (if /usr/local/bin/etcd exists, else embedded) + apiserver
+#   hack/local-up.sh up       # etcd (if /usr/local/bin/etcd exists, else embedded), apiserver,
+#                             # controller-manager, scheduler
 #   hack/local-up.sh status
 #   hack/local-up.sh down
 #
@@ -22,10 +23,13 @@ ETCD_CLIENT_PORT="${ETCD_CLIENT_PORT:-2379}"
 ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
 ETCD_BIN="${ETCD_BIN:-/usr/local/bin/etcd}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
+CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
+CM_PORT="${CM_PORT:-10257}"
+SCHEDULER_PORT="${SCHEDULER_PORT:-10259}"
 SERVICE_IP="${SERVICE_IP:-10.96.0.1}" # the kubernetes Service's ClusterIP, a SAN
 KUBECONFIG_OUT="${LOCAL_DIR}/admin.conf"
 # Components stop in the reverse of this order.
-COMPONENTS=(etcd apiserver)
+COMPONENTS=(etcd apiserver controller-manager scheduler)
 
 log() { echo "local-up: $*"; }
 die() {
@@ -108,6 +112,23 @@ up() {
 		"${etcd_args[@]}" --data-dir="${LOCAL_DIR}/apiserver" \
 		--service-cluster-ip-range="${SERVICE_CIDR}"
 	wait_for apiserver 60 curl -fsS --cacert "${PKI}/ca.crt" "https://127.0.0.1:${API_PORT}/readyz"
+
+	# The control loops and the scheduler, each with its own identity.
+	if [[ -x "${BIN}/controller-manager" ]]; then
+		start controller-manager "${BIN}/controller-manager" \
+			--kubeconfig="${LOCAL_DIR}/controller-manager.conf" \
+			--bind-address=127.0.0.1 --secure-port="${CM_PORT}" \
+			--use-service-account-credentials \
+			--service-account-private-key-file="${PKI}/sa.key" --root-ca-file="${PKI}/ca.crt" \
+			--cluster-cidr="${CLUSTER_CIDR}" --allocate-node-cidrs
+		wait_for controller-manager 60 curl -fsSk "https://127.0.0.1:${CM_PORT}/healthz"
+	fi
+	if [[ -x "${BIN}/scheduler" ]]; then
+		start scheduler "${BIN}/scheduler" \
+			--kubeconfig="${LOCAL_DIR}/scheduler.conf" \
+			--bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}"
+		wait_for scheduler 60 curl -fsSk "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
+	fi
 
 	echo
 	echo "kstack is up. Use it with:"
