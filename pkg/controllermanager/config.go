@@ -53,6 +53,8 @@ type Config struct {
 	ClusterCIDR       string
 	NodeCIDRMaskSize  int
 
+	ResourceQuotaSyncPeriod time.Duration
+
 	ServiceAccountPrivateKeyFile string
 	RootCAFile                   string
 }
@@ -83,6 +85,7 @@ func Defaults() Config {
 		NodeStartupGracePeriod:         time.Minute,
 		NodeEvictionRate:               0.1,
 		NodeCIDRMaskSize:               24,
+		ResourceQuotaSyncPeriod:        5 * time.Minute,
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/nodeipam"
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
+	"github.com/kstack/kstack/pkg/controller/resourcequota"
 	"github.com/kstack/kstack/pkg/controller/rootcacertpublisher"
 	"github.com/kstack/kstack/pkg/controller/serviceaccount"
 )
@@ -182,6 +183,29 @@ func init() {
 				return nil, err
 			}
 			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, ServiceAccount: "resourcequota-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			const sa = "resourcequota-controller"
+			client, err := cc.Client(sa)
+			if err != nil {
+				return nil, err
+			}
+			md, err := cc.MetadataClient(sa)
+			if err != nil {
+				return nil, err
+			}
+			disc, err := cc.Discovery(sa)
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers.Core().V1()
+			c := resourcequota.New(client, md, disc, i.ResourceQuotas(), i.Pods(), i.Services(), i.PersistentVolumeClaims(),
+				i.ConfigMaps(), i.Secrets(), cc.Config.ResourceQuotaSyncPeriod)
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentResourceQuotaSyncs) }, nil
 		}})
 }
 
