@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kstack/kstack/test/bench/benchproc"
 	"io"
 	"os"
 	"os/exec"
@@ -117,12 +118,12 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	defer cleanup()
 	pid := pids["apiserver"]
-	meter := newCPUMeter(pids)
+	meter := benchproc.NewCPUMeter(pids)
 
 	var mem memory
 	if pid > 0 {
 		time.Sleep(2 * time.Second) // let start-up garbage settle
-		if mem.idle, err = rssMiB(pid); err != nil {
+		if mem.idle, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
 		logf("idle RSS %.0f MiB", mem.idle)
@@ -151,7 +152,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return err
 	}
 	if pid > 0 {
-		if mem.loaded, err = rssMiB(pid); err != nil {
+		if mem.loaded, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
 		logf("RSS with %d pods: %.0f MiB", o.pods*len(encodings), mem.loaded)
@@ -169,7 +170,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if mem.deleted, err = rssMiB(pid); err != nil {
+		if mem.deleted, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
 		logf("RSS after deletion: %.0f MiB", mem.deleted)
@@ -209,10 +210,10 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var procs []*process
+	var procs []*benchproc.Process
 	cleanup = func() {
 		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].stop()
+			procs[i].Stop()
 		}
 		if o.keep {
 			logf("kept %s", dir)
@@ -233,20 +234,20 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 			return nil, nil, nil, err
 		}
 	}
-	etcd, etcdURL, err := startEtcd(ctx, o.etcdBin, dir)
+	etcd, etcdURL, err := benchproc.StartEtcd(ctx, o.etcdBin, dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	procs = append(procs, etcd)
-	pids["etcd"] = etcd.cmd.Process.Pid
-	logf("etcd at %s (pid %d)", etcdURL, etcd.cmd.Process.Pid)
-	api, url, caFile, token, err := startAPIServer(ctx, bin, dir, etcdURL)
+	pids["etcd"] = etcd.Pid()
+	logf("etcd at %s (pid %d)", etcdURL, etcd.Pid())
+	api, url, caFile, token, err := benchproc.StartAPIServer(ctx, bin, dir, etcdURL)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	procs = append(procs, api)
-	logf("apiserver at %s (pid %d)", url, api.cmd.Process.Pid)
-	pids["apiserver"] = api.cmd.Process.Pid
+	logf("apiserver at %s (pid %d)", url, api.Pid())
+	pids["apiserver"] = api.Pid()
 	cfg = tune(&rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
 	return cfg, pids, cleanup, nil
 }
@@ -275,20 +276,20 @@ func goBuild(ctx context.Context, out string) error {
 }
 
 // runEncoding runs the create, LIST and watch phases in a fresh namespace.
-func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc encoding, ns string, meter *cpuMeter) (*encodingResult, error) {
+func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc encoding, ns string, meter *benchproc.CPUMeter) (*encodingResult, error) {
 	res := &encodingResult{namespace: ns, cpu: map[string]string{}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 	name := strings.ToLower(enc.name)
 	phase := func(label string, ops int) {
-		res.cpu[label] = meter.end(ops)
+		res.cpu[label] = meter.End(ops)
 		logf("%s: %s: %s", enc.name, label, res.cpu[label])
 	}
 
 	logf("%s: creating %d pods from %d clients", enc.name, o.pods, o.clients)
 	prof := cpuProfile(ctx, o, cs, "create-"+name+".pprof", 5)
-	meter.begin()
+	meter.Begin()
 	var err error
 	if res.create, err = createPods(ctx, cs, ns, o.pods, o.clients); err != nil {
 		return nil, err
@@ -298,7 +299,7 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	logf("%s: %.0f creates/s, p50 %v, p99 %v", enc.name, res.create.perSecond, ms(res.create.lat.pct(50)), ms(res.create.lat.pct(99)))
 
 	prof = cpuProfile(ctx, o, cs, "list-"+name+".pprof", 5)
-	meter.begin()
+	meter.Begin()
 	if res.listRV, err = listWhole(ctx, cs, ns, "", o.pods, o.listRuns); err != nil {
 		return nil, err
 	}
@@ -307,25 +308,25 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	}
 	phase("list", 2*o.listRuns)
 	waitProfile(prof)
-	meter.begin()
+	meter.Begin()
 	if res.rawRV, err = listRaw(ctx, cs, ns, "", o.listRuns); err != nil {
 		return nil, err
 	}
 	phase("raw list", o.listRuns)
 	limit := int64(max(1, o.pods/10))
-	meter.begin()
+	meter.Begin()
 	if res.paged, res.pages, err = listPaged(ctx, cs, ns, limit, o.pods, o.pageRuns); err != nil {
 		return nil, err
 	}
 	phase("paged list", o.pageRuns)
 	logf("%s: LIST p50 %v (rv=0 %v, raw %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), ms(res.rawRV.pct(50)), res.pages, ms(res.paged.pct(50)))
 
-	meter.begin()
+	meter.Begin()
 	if res.watch1, err = watchDelivery(ctx, cs, ns, "watch-one", 1, o.watchUpdates); err != nil {
 		return nil, fmt.Errorf("watch delivery: %w", err)
 	}
 	phase("watch", 0)
-	meter.begin()
+	meter.Begin()
 	if res.fanout, err = watchDelivery(ctx, cs, ns, "watch-fanout", o.fanoutWatchers, o.fanoutUpdates); err != nil {
 		return nil, fmt.Errorf("watch fan-out: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"github.com/kstack/kstack/test/bench/benchproc"
 	"io"
 	"math"
 	"net/http"
@@ -107,16 +108,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	etcd, etcdURL, err := startEtcd(ctx, o.etcdBin, dir)
+	etcd, etcdURL, err := benchproc.StartEtcd(ctx, o.etcdBin, dir)
 	if err != nil {
 		return err
 	}
-	defer etcd.stop()
-	api, url, caFile, token, err := startAPIServer(ctx, apiBin, dir, etcdURL)
+	defer etcd.Stop()
+	api, url, caFile, token, err := benchproc.StartAPIServer(ctx, apiBin, dir, etcdURL)
 	if err != nil {
 		return err
 	}
-	defer api.stop()
+	defer api.Stop()
 	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile},
 		QPS: -1, UserAgent: "kstack-bench"}
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
@@ -161,17 +162,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	logf("created %d pending pods in %v", o.pods, time.Since(t0).Round(time.Millisecond))
 
-	port, err := freePort()
+	port, err := benchproc.FreePort()
 	if err != nil {
 		return err
 	}
-	sched, err := startProcess("scheduler", dir, schedBin, "--kubeconfig="+kubeconfig, "--leader-elect=false",
+	sched, err := benchproc.StartProcess("scheduler", dir, schedBin, "--kubeconfig="+kubeconfig, "--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
 		"--kube-api-qps="+strconv.Itoa(o.qps), "--kube-api-burst="+strconv.Itoa(2*o.qps))
 	if err != nil {
 		return err
 	}
-	defer sched.stop()
+	defer sched.Stop()
 	schedStart := time.Now()
 
 	// Live pods: created while the scheduler works through the backlog.
@@ -187,10 +188,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	var peakRSS float64
 	total := o.pods + o.live
 	for rec.count() < total {
-		if err := sched.exited(); err != nil {
-			return fmt.Errorf("scheduler exited: %w\n%s", err, tail(sched.log, 20))
+		if err := sched.Exited(); err != nil {
+			return fmt.Errorf("scheduler exited: %w\n%s", err, sched.Tail(20))
 		}
-		if r, err := rssMiB(sched.cmd.Process.Pid); err == nil {
+		if r, err := benchproc.RSSMiB(sched.Pid()); err == nil {
 			peakRSS = math.Max(peakRSS, r)
 		}
 		select {
@@ -205,7 +206,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := <-liveDone; err != nil {
 		return fmt.Errorf("create live pods: %w", err)
 	}
-	rss, _ := rssMiB(sched.cmd.Process.Pid)
+	rss, _ := benchproc.RSSMiB(sched.Pid())
 	peakRSS = math.Max(peakRSS, rss)
 	attemptP99 := scrapeQuantile(ctx, port, "scheduler_scheduling_attempt_duration_seconds", 0.99)
 	r := rec.result(schedStart)

@@ -1,7 +1,6 @@
-// Process helpers copied from test/bench/apiserver (package main there, so
-// not importable): start etcd and the apiserver, read RSS and CPU.
-
-package main
+// Package benchproc starts and measures the processes the benchmark programs
+// run (etcd, the apiserver) and reads their RSS and CPU time from /proc.
+package benchproc
 
 import (
 	"bufio"
@@ -23,8 +22,8 @@ import (
 	"time"
 )
 
-// process is a child program the benchmark started: etcd or the apiserver.
-type process struct {
+// Process is a child program the benchmark started: etcd or the apiserver.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string // path of the file with its stdout and stderr
@@ -32,10 +31,10 @@ type process struct {
 	err  error // the exit error, set before done closes
 }
 
-// startProcess runs bin with args, its output in dir/<name>.log. The child
+// StartProcess runs bin with args, its output in dir/<name>.log. The child
 // dies with the benchmark (Pdeathsig) even if the benchmark is killed
 // before it can clean up.
-func startProcess(name, dir, bin string, args ...string) (*process, error) {
+func StartProcess(name, dir, bin string, args ...string) (*Process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -48,7 +47,7 @@ func startProcess(name, dir, bin string, args ...string) (*process, error) {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -57,9 +56,9 @@ func startProcess(name, dir, bin string, args ...string) (*process, error) {
 	return p, nil
 }
 
-// stop sends SIGTERM, waits up to 10 s, then SIGKILLs, and always waits
-// for the process to be reaped.
-func (p *process) stop() {
+// Stop sends SIGTERM, waits up to 10 s, then SIGKILLs, and always waits
+// for the Process to be reaped.
+func (p *Process) Stop() {
 	select {
 	case <-p.done:
 		return
@@ -74,18 +73,18 @@ func (p *process) stop() {
 	}
 }
 
-// exited reports an error when the process has already ended.
-func (p *process) exited() error {
+// Exited reports an error when the Process has already ended.
+func (p *Process) Exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 20))
+		return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.err, p.log, Tail(p.log, 20))
 	default:
 		return nil
 	}
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file.
+func Tail(path string, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return err.Error()
@@ -103,8 +102,8 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
+// FreePort asks the kernel for an unused loopback port.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -113,20 +112,20 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startEtcd runs the etcd binary on loopback ports with its data in dir
+// StartEtcd runs the etcd binary on loopback ports with its data in dir
 // and waits until it answers /health.
-func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
-	clientPort, err := freePort()
+func StartEtcd(ctx context.Context, bin, dir string) (*Process, string, error) {
+	clientPort, err := FreePort()
 	if err != nil {
 		return nil, "", err
 	}
-	peerPort, err := freePort()
+	peerPort, err := FreePort()
 	if err != nil {
 		return nil, "", err
 	}
 	client := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
-	p, err := startProcess("etcd", dir, bin,
+	p, err := StartProcess("etcd", dir, bin,
 		"--name=bench",
 		"--data-dir="+filepath.Join(dir, "etcd-data"),
 		"--listen-client-urls="+client,
@@ -140,21 +139,21 @@ func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	err = waitHTTP(ctx, p, http.DefaultClient, client+"/health", "", 30*time.Second)
+	err = WaitHTTP(ctx, p, http.DefaultClient, client+"/health", "", 30*time.Second)
 	if err != nil {
-		p.stop()
+		p.Stop()
 		return nil, "", fmt.Errorf("etcd not healthy: %w", err)
 	}
 	return p, client, nil
 }
 
-// startAPIServer runs the apiserver binary against etcd, with a
+// StartAPIServer runs the apiserver binary against etcd, with a
 // self-signed certificate in dir/certs and a static token for a
 // system:masters user (authentication and authorization run as in
-// production), and waits for /readyz. It returns the process, the server
+// production), and waits for /readyz. It returns the Process, the server
 // URL, the CA file and the token.
-func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *process, url, caFile, token string, err error) {
-	port, err := freePort()
+func StartAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *Process, url, caFile, token string, err error) {
+	port, err := FreePort()
 	if err != nil {
 		return nil, "", "", "", err
 	}
@@ -166,7 +165,7 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *process, 
 		return nil, "", "", "", err
 	}
 	certDir := filepath.Join(dir, "certs")
-	p, err = startProcess("apiserver", dir, bin,
+	p, err = StartProcess("apiserver", dir, bin,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
@@ -184,32 +183,32 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *process, 
 	// without verification, then verify against it.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if err := p.exited(); err != nil {
+		if err := p.Exited(); err != nil {
 			return nil, "", "", "", err
 		}
 		if _, err := os.Stat(caFile); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			p.stop()
+			p.Stop()
 			return nil, "", "", "", fmt.Errorf("apiserver wrote no certificate to %s within 60s", caFile)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	hc, err := caClient(caFile)
+	hc, err := CAClient(caFile)
 	if err != nil {
-		p.stop()
+		p.Stop()
 		return nil, "", "", "", err
 	}
-	if err := waitHTTP(ctx, p, hc, url+"/readyz", token, time.Until(deadline)); err != nil {
-		p.stop()
+	if err := WaitHTTP(ctx, p, hc, url+"/readyz", token, time.Until(deadline)); err != nil {
+		p.Stop()
 		return nil, "", "", "", fmt.Errorf("apiserver not ready: %w", err)
 	}
 	return p, url, caFile, token, nil
 }
 
-// caClient is an HTTPS client that trusts only caFile.
-func caClient(caFile string) (*http.Client, error) {
+// CAClient is an HTTPS client that trusts only caFile.
+func CAClient(caFile string) (*http.Client, error) {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, err
@@ -221,13 +220,13 @@ func caClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
 }
 
-// waitHTTP polls url until it answers 200, p exits or the timeout passes.
-func waitHTTP(ctx context.Context, p *process, hc *http.Client, url, token string, timeout time.Duration) error {
+// WaitHTTP polls url until it answers 200, p exits or the timeout passes.
+func WaitHTTP(ctx context.Context, p *Process, hc *http.Client, url, token string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if p != nil {
-			if err := p.exited(); err != nil {
+			if err := p.Exited(); err != nil {
 				return err
 			}
 		}
@@ -253,8 +252,8 @@ func waitHTTP(ctx context.Context, p *process, hc *http.Client, url, token strin
 	return errors.Join(fmt.Errorf("timed out after %v", timeout), last)
 }
 
-// rssMiB reads VmRSS of a process from /proc, in MiB.
-func rssMiB(pid int) (float64, error) {
+// RSSMiB reads VmRSS of a Process from /proc, in MiB.
+func RSSMiB(pid int) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -275,9 +274,9 @@ func rssMiB(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// cpuSeconds returns the user+system CPU time a process has used so far,
-// from /proc/<pid>/stat (0 for self means this process).
-func cpuSeconds(pid int) (float64, error) {
+// CPUSeconds returns the user+system CPU time a Process has used so far,
+// from /proc/<pid>/stat (0 for self means this Process).
+func CPUSeconds(pid int) (float64, error) {
 	path := "/proc/self/stat"
 	if pid > 0 {
 		path = fmt.Sprintf("/proc/%d/stat", pid)
@@ -302,35 +301,35 @@ func cpuSeconds(pid int) (float64, error) {
 	return (utime + stime) / clockTicks, nil
 }
 
-// cpuMeter reports the CPU time the benchmark's processes use in a phase,
+// CPUMeter reports the CPU time the benchmark's processes use in a phase,
 // to tell whether the server, etcd or the client limits it.
-type cpuMeter struct {
-	pids  map[string]int // name -> pid; 0 is this process
+type CPUMeter struct {
+	pids  map[string]int // name -> pid; 0 is this Process
 	start map[string]float64
 	wall  time.Time
 	// busy and total jiffies of the machine at begin.
 	busy, total float64
 }
 
-func newCPUMeter(pids map[string]int) *cpuMeter {
-	return &cpuMeter{pids: pids}
+func NewCPUMeter(pids map[string]int) *CPUMeter {
+	return &CPUMeter{pids: pids}
 }
 
-// begin records the start of a phase.
-func (m *cpuMeter) begin() {
+// Begin records the start of a phase.
+func (m *CPUMeter) Begin() {
 	m.start = map[string]float64{}
 	for name, pid := range m.pids {
-		m.start[name], _ = cpuSeconds(pid)
+		m.start[name], _ = CPUSeconds(pid)
 	}
-	m.busy, m.total = machineCPU()
+	m.busy, m.total = MachineCPU()
 	m.wall = time.Now()
 }
 
-// end describes the CPU use since begin, each process as a share of one
+// End describes the CPU use since begin, each Process as a share of one
 // core, and how busy the whole machine was (other work included).
 // ops > 0 adds the apiserver's CPU time per operation, a figure that other
 // load on the machine disturbs less than latencies.
-func (m *cpuMeter) end(ops int) string {
+func (m *CPUMeter) End(ops int) string {
 	wall := time.Since(m.wall).Seconds()
 	var parts []string
 	perOp := ""
@@ -339,7 +338,7 @@ func (m *cpuMeter) end(ops int) string {
 		if !ok {
 			continue
 		}
-		now, err := cpuSeconds(pid)
+		now, err := CPUSeconds(pid)
 		if err != nil {
 			continue
 		}
@@ -348,7 +347,7 @@ func (m *cpuMeter) end(ops int) string {
 			perOp = fmt.Sprintf("; apiserver %.2f ms CPU per op", 1000*(now-m.start[name])/float64(ops))
 		}
 	}
-	busy, total := machineCPU()
+	busy, total := MachineCPU()
 	machine := ""
 	if total > m.total {
 		machine = fmt.Sprintf("; machine %.0f%% busy", 100*(busy-m.busy)/(total-m.total))
@@ -356,8 +355,8 @@ func (m *cpuMeter) end(ops int) string {
 	return fmt.Sprintf("%s of a core over %.1fs%s%s", strings.Join(parts, ", "), wall, machine, perOp)
 }
 
-// machineCPU returns the busy and total jiffies of all CPUs (/proc/stat).
-func machineCPU() (busy, total float64) {
+// MachineCPU returns the busy and total jiffies of all CPUs (/proc/stat).
+func MachineCPU() (busy, total float64) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0, 0
@@ -376,3 +375,9 @@ func machineCPU() (busy, total float64) {
 	}
 	return busy, total
 }
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Tail returns the last n lines of the process's log.
+func (p *Process) Tail(n int) string { return Tail(p.log, n) }
