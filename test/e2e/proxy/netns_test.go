@@ -208,3 +208,59 @@ func (n *node) addBackend(t testing.TB, name string) *backend {
 	t.Cleanup(func() { srv.Close() })
 	return b
 }
+
+// serveUDP answers every datagram to the backend's ip:port with its name.
+func (b *backend) serveUDP(t testing.TB, port int) {
+	t.Helper()
+	var pc net.PacketConn
+	if err := withNetns(b.ns, func() (err error) {
+		pc, err = net.ListenPacket("udp", fmt.Sprintf("%s:%d", b.ip, port))
+		return err
+	}); err != nil {
+		t.Fatalf("backend %s udp listen: %v", b.name, err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo([]byte(b.name), addr)
+		}
+	}()
+}
+
+// udpConn is a connected UDP socket inside ns from a fixed local port, so
+// every datagram belongs to one conntrack flow.
+func udpConn(t testing.TB, ns, raddr string) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	if err := withNetns(ns, func() error {
+		r, err := net.ResolveUDPAddr("udp", raddr)
+		if err != nil {
+			return err
+		}
+		c, err = net.DialUDP("udp", &net.UDPAddr{Port: 40123}, r)
+		return err
+	}); err != nil {
+		t.Fatalf("udp dial %s: %v", raddr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ask sends one datagram and returns the answer.
+func ask(c *net.UDPConn) (string, error) {
+	if _, err := c.Write([]byte("who")); err != nil {
+		return "", err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 100)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}

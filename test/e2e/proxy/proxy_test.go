@@ -160,6 +160,31 @@ func setEndpoints(t *testing.T, c kubernetes.Interface, svc *v1.Service, ready m
 	}
 }
 
+// setUDPEndpoints sets a UDP Service's slice to the ready backends.
+func setUDPEndpoints(t *testing.T, c kubernetes.Interface, svc *v1.Service, bs ...*backend) {
+	t.Helper()
+	name, port, proto, yes := "http", int32(8080), v1.ProtocolUDP, true
+	es := &discovery.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name + "-1", Labels: map[string]string{discovery.LabelServiceName: svc.Name}},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+	}
+	for _, b := range bs {
+		es.Endpoints = append(es.Endpoints, discovery.Endpoint{Addresses: []string{b.ip}, Conditions: discovery.EndpointConditions{Ready: &yes}})
+	}
+	ctx := context.Background()
+	cur, err := c.DiscoveryV1().EndpointSlices(svc.Namespace).Get(ctx, es.Name, metav1.GetOptions{})
+	if err == nil {
+		es.ResourceVersion = cur.ResourceVersion
+		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Update(ctx, es, metav1.UpdateOptions{})
+	} else {
+		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, es, metav1.CreateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("endpoint slice of %s: %v", svc.Name, err)
+	}
+}
+
 func createNamespace(t *testing.T, c kubernetes.Interface, name string) {
 	t.Helper()
 	if _, err := c.CoreV1().Namespaces().Create(context.Background(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
@@ -340,6 +365,37 @@ func TestKubeProxy(t *testing.T) {
 				return fmt.Errorf("routes: %q", out)
 			}
 			return nil
+		})
+	})
+
+	t.Run("UDPFlowMovesWhenItsEndpointGoes", func(t *testing.T) {
+		b1.serveUDP(t, 8080)
+		b2.serveUDP(t, 8080)
+		svc := createService(t, c, "kp", "dns", func(s *v1.Service) { s.Spec.Ports[0].Protocol = v1.ProtocolUDP })
+		setUDPEndpoints(t, c, svc, b1, b2)
+		conn := udpConn(t, n.ns, svc.Spec.ClusterIP+":80")
+		var first string
+		eventually(t, "UDP service answers", func() (err error) { first, err = ask(conn); return err })
+		// The flow stays on one backend ...
+		for i := 0; i < 5; i++ {
+			if got, err := ask(conn); err != nil || got != first {
+				t.Fatalf("datagram %d of one flow: %q, %v; want %q", i, got, err, first)
+			}
+		}
+		// ... until that backend leaves the Service: kube-proxy deletes
+		// the flow, the next datagram goes to the other one (the removed
+		// backend still runs and would answer if the flow were kept).
+		other := b1
+		if first == "b1" {
+			other = b2
+		}
+		setUDPEndpoints(t, c, svc, other)
+		eventually(t, "flow moved to "+other.name, func() error {
+			got, err := ask(conn)
+			if err == nil && got != other.name {
+				err = fmt.Errorf("answer from %q", got)
+			}
+			return err
 		})
 	})
 
