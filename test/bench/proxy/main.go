@@ -31,6 +31,7 @@ import (
 func main() {
 	counts := flag.String("services", "1000,10000", "Comma-separated Service counts.")
 	partials := flag.Int("partials", 5, "Partial syncs to time per count (the median is reported).")
+	flag.BoolVar(&keep, "keep", false, "Keep each network namespace (kpbench-<pid>-<n>) for inspection; delete it with ip netns del.")
 	flag.Parse()
 	fmt.Println("| Services | rules (nat) | first full sync | partial sync, one endpoint changed (median) | RSS after |")
 	fmt.Println("|---|---|---|---|---|")
@@ -44,6 +45,8 @@ func main() {
 		}
 	}
 }
+
+var keep bool
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench proxy:", err)
@@ -74,11 +77,13 @@ func slice(name string, i, gen int) *discovery.EndpointSlice {
 }
 
 func run(n, partials int) error {
-	ns := fmt.Sprintf("kpbench-%d", os.Getpid())
+	ns := fmt.Sprintf("kpbench-%d-%d", os.Getpid(), n)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip netns add: %v: %s", err, out)
 	}
-	defer exec.Command("ip", "netns", "del", ns).Run()
+	if !keep {
+		defer exec.Command("ip", "netns", "del", ns).Run()
+	}
 	ipt := iptables.Exec{Prefix: []string{"nsenter", "--net=/run/netns/" + ns, "--"}}
 	p, err := iptables.New(iptables.Config{ClusterCIDR: "10.244.0.0/16", SyncPeriod: time.Hour}, ipt, ipt)
 	if err != nil {
