@@ -23,11 +23,6 @@ const maxJSONPatchOperations = 10000
 // change just means applying the patch again to the newer object.
 func (s *Server) patch(w http.ResponseWriter, r *http.Request, rs *resourceStore, info *RequestInfo, sub string) {
 	ctx := r.Context()
-	choice, err := negotiateOutput(r, false)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	pt := types.PatchType(ct)
 	switch pt {
@@ -42,21 +37,12 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, rs *resourceStore
 			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got %q)", r.Header.Get("Content-Type"))))
 		return
 	}
-	dryRun, err := parseDryRun(r)
+	wr, err := parseWrite(r, false)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
+	choice, dryRun, fv, body := wr.choice, wr.dryRun, wr.fv, wr.body
 	if pt == types.ApplyYAMLPatchType {
 		s.applyPatch(w, r, rs, info, sub, choice, dryRun, body)
 		return

@@ -241,36 +241,52 @@ func (s *Server) listOptions(r *http.Request, rs *resourceStore, info *RequestIn
 	return opts, nil
 }
 
+// writeRequest is what every write verb reads first: the response
+// encoding, ?dryRun, ?fieldValidation and the body.
+type writeRequest struct {
+	choice mediaChoice
+	dryRun bool
+	fv     fieldValidation
+	input  runtime.SerializerInfo // the body's decoder (not for patches)
+	body   []byte
+}
+
+// parseWrite reads the parts of a write request; decodable says the body
+// is an object in a Content-Type we decode (not a patch).
+func parseWrite(r *http.Request, decodable bool) (*writeRequest, error) {
+	wr := &writeRequest{}
+	var err error
+	if wr.choice, err = negotiateOutput(r, false); err != nil {
+		return nil, err
+	}
+	if wr.dryRun, err = parseDryRun(r); err != nil {
+		return nil, err
+	}
+	if wr.fv, err = parseFieldValidation(r); err != nil {
+		return nil, err
+	}
+	if decodable {
+		if wr.input, err = negotiateInput(r); err != nil {
+			return nil, err
+		}
+	}
+	if wr.body, err = readBody(r); err != nil {
+		return nil, err
+	}
+	return wr, nil
+}
+
 // create handles POST to a collection. For a subresource-driven create
 // (pods/binding etc.) see subresource.go.
 func (s *Server) create(w http.ResponseWriter, r *http.Request, rs *resourceStore, info *RequestInfo, _ bool) {
 	ctx := r.Context()
-	choice, err := negotiateOutput(r, false)
+	wr, err := parseWrite(r, true)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	inInfo, err := negotiateInput(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	obj, warnings, err := decodeBody(inInfo, body, rs.servedGVK, rs.res.New(), fv)
+	choice, dryRun := wr.choice, wr.dryRun
+	obj, warnings, err := decodeBody(wr.input, wr.body, rs.servedGVK, rs.res.New(), wr.fv)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -402,32 +418,13 @@ func (s *Server) admitNamespace(ctx context.Context, ns string) error {
 // ("status", "finalize").
 func (s *Server) update(w http.ResponseWriter, r *http.Request, rs *resourceStore, info *RequestInfo, sub string) {
 	ctx := r.Context()
-	choice, err := negotiateOutput(r, false)
+	wr, err := parseWrite(r, true)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	inInfo, err := negotiateInput(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	obj, warnings, err := decodeBody(inInfo, body, rs.servedGVK, rs.res.New(), fv)
+	choice, dryRun := wr.choice, wr.dryRun
+	obj, warnings, err := decodeBody(wr.input, wr.body, rs.servedGVK, rs.res.New(), wr.fv)
 	if err != nil {
 		writeError(w, r, err)
 		return
