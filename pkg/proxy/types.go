@@ -11,7 +11,7 @@
 package proxy
 
 import (
-	"fmt"
+	"strconv"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,9 +28,9 @@ type ServicePortName struct {
 // port. It feeds the chain-name hashes, so it must not change.
 func (n ServicePortName) String() string {
 	if n.Port == "" {
-		return n.NamespacedName.String()
+		return n.Namespace + "/" + n.Name
 	}
-	return fmt.Sprintf("%s:%s", n.NamespacedName.String(), n.Port)
+	return n.Namespace + "/" + n.Name + ":" + n.Port
 }
 
 // ServicePort is what a backend needs to know about one Service port.
@@ -74,7 +74,7 @@ type Endpoint struct {
 }
 
 // String is "ip:port", as in upstream's chain-name hash and comments.
-func (e Endpoint) String() string { return fmt.Sprintf("%s:%d", e.IP, e.Port) }
+func (e Endpoint) String() string { return e.IP + ":" + strconv.Itoa(int(e.Port)) }
 
 // Snapshot is the tracker's view handed to a sync.
 type Snapshot struct {

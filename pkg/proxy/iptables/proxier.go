@@ -82,8 +82,8 @@ type Proxier struct {
 	used map[proxy.ServicePortName][]proxy.Endpoint
 	// top are the rules of the top-level chains ("table/chain").
 	top map[string][]byte
-	// hashes memoizes chain-name hashes.
-	hashes map[string]string
+	// names are the chains of each Service port at the last sync.
+	names map[proxy.ServicePortName]*serviceChains
 }
 
 // New returns a proxier that applies rules through ipt and flushes
@@ -104,7 +104,7 @@ func New(cfg Config, ipt Interface, ct Conntrack, opts ...Option) (*Proxier, err
 		localAddrs: interfaceAddrs,
 		chains:     map[string]int{},
 		used:       map[proxy.ServicePortName][]proxy.Endpoint{},
-		hashes:     map[string]string{},
+		names:      map[proxy.ServicePortName]*serviceChains{},
 	}
 	mark := uint32(1) << uint(cfg.MasqueradeBit)
 	p.masqMark = fmt.Sprintf("%#x", mark)
@@ -213,11 +213,10 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 			}
 		}
 	}
-	p.chains, p.top = r.chains, r.top
+	p.chains, p.top, p.names = r.chains, r.top, r.names
 	p.synced, p.needFull, p.stale = true, false, map[string]bool{}
 	if full {
 		p.lastFull = start
-		p.hashes = map[string]string{}
 	}
 	p.flushConntrack(snap, r.used)
 	p.used = r.used
@@ -291,6 +290,14 @@ type rendered struct {
 	filterRules int
 	used        map[proxy.ServicePortName][]proxy.Endpoint
 	top         map[string][]byte
+	names       map[proxy.ServicePortName]*serviceChains
+}
+
+// serviceChains are a Service port's chain names and the chains it owns,
+// kept between syncs so unchanged Services cost no hashing.
+type serviceChains struct {
+	svc, svl, ext string
+	own           []string
 }
 
 // ruleWriter accumulates one table's chain declarations and rules; the
@@ -364,15 +371,6 @@ func join(parts ...[]string) []string {
 	return out
 }
 
-func (p *Proxier) hash(key string, f func() string) string {
-	if h, ok := p.hashes[key]; ok {
-		return h
-	}
-	h := f()
-	p.hashes[key] = h
-	return h
-}
-
 // render builds the restore input: the filter table's and nat table's
 // top-level chains in full; per-Service nat chains for every Service when
 // full, else for changed ones; stale chains flushed and deleted.
@@ -381,16 +379,21 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 	nat := newRuleWriter(kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq)
 	out := &rendered{chains: map[string]int{}, used: map[proxy.ServicePortName][]proxy.Endpoint{}}
 
-	names := make([]proxy.ServicePortName, 0, len(snap.Services))
-	for n := range snap.Services {
-		names = append(names, n)
+	type keyed struct {
+		key  string
+		name proxy.ServicePortName
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i].String() < names[j].String() })
+	names := make([]keyed, 0, len(snap.Services))
+	for n := range snap.Services {
+		names = append(names, keyed{n.String(), n})
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].key < names[j].key })
 
-	for _, name := range names {
-		sp := snap.Services[name]
-		write := full || snap.Changed[name.NamespacedName]
-		p.renderService(filter, nat, out, sp, snap.Endpoints[name], write)
+	out.names = make(map[proxy.ServicePortName]*serviceChains, len(names))
+	for _, k := range names {
+		sp := snap.Services[k.name]
+		write := full || snap.Changed[k.name.NamespacedName]
+		p.renderService(filter, nat, out, sp, snap.Endpoints[k.name], write)
 	}
 
 	// The NodePort jump is the last rule of nat KUBE-SERVICES.
@@ -477,9 +480,16 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *proxy.ServicePort, eps []proxy.Endpoint, write bool) {
 	spn := sp.Name.String()
 	proto := strings.ToLower(string(sp.Protocol))
-	svcChain := p.hash(prefixSVC+spn+proto, func() string { return servicePortChain(prefixSVC, spn, proto) })
-	svlChain := p.hash(prefixSVL+spn+proto, func() string { return servicePortChain(prefixSVL, spn, proto) })
-	extChain := p.hash(prefixEXT+spn+proto, func() string { return servicePortChain(prefixEXT, spn, proto) })
+	names := p.names[sp.Name]
+	if write || names == nil {
+		names = &serviceChains{
+			svc: servicePortChain(prefixSVC, spn, proto),
+			svl: servicePortChain(prefixSVL, spn, proto),
+			ext: servicePortChain(prefixEXT, spn, proto),
+		}
+	}
+	out.names[sp.Name] = names
+	svcChain, svlChain, extChain := names.svc, names.svl, names.ext
 	cluster, local, all := proxy.CategorizeEndpoints(eps, sp)
 	out.used[sp.Name] = all
 
@@ -543,10 +553,13 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 	}
 
 	// The Service's own chains.
-	sepChain := func(ep proxy.Endpoint) string {
-		key := prefixSEP + spn + proto + ep.String()
-		return p.hash(key, func() string { return endpointChain(spn, proto, ep.String()) })
+	if !write && names.own != nil {
+		for _, c := range names.own {
+			out.chains[c] = p.chains[c]
+		}
+		return
 	}
+	sepChain := func(ep proxy.Endpoint) string { return endpointChain(spn, proto, ep.String()) }
 	own := map[string]bool{}
 	if usesCluster {
 		own[svcChain] = true
@@ -559,6 +572,10 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 	}
 	for _, ep := range all {
 		own[sepChain(ep)] = true
+	}
+	names.own = make([]string, 0, len(own))
+	for c := range own {
+		names.own = append(names.own, c)
 	}
 	if !write {
 		for c := range own {
