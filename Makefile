@@ -46,6 +46,11 @@ upstream-control-plane: ## Build upstream kube-scheduler and kube-controller-man
 test: build kubectl-upstream upstream-control-plane ## Run unit, integration and acceptance tests (upstream kubectl, scheduler, controller-manager; no skips).
 	KSTACK_REQUIRE_E2E=1 KSTACK_REQUIRE_UPSTREAM=1 go test -timeout $(TEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 
+.PHONY: test-e2e
+test-e2e: build ## Run the root-only e2e tests (kube-proxy in network namespaces; the node e2e when present).
+	hack/test-e2e-proxy.sh
+	@if [[ -x hack/test-e2e-node.sh ]]; then hack/test-e2e-node.sh; fi
+
 .PHONY: verify
 verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
 	@out="$$(find . -name '*.go' -not -path './_output/*' -not -path './.git/*' -print0 | xargs -0 -r gofmt -l)"; \
