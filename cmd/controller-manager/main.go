@@ -47,6 +47,7 @@ func main() {
 	fs.IntVar(&cfg.ConcurrentServiceAccountSyncs, "concurrent-serviceaccount-token-syncs", cfg.ConcurrentServiceAccountSyncs, "The number of service account objects that are allowed to sync concurrently.")
 	fs.IntVar(&cfg.ConcurrentResourceQuotaSyncs, "concurrent-resource-quota-syncs", cfg.ConcurrentResourceQuotaSyncs, "The number of resource quotas that are allowed to sync concurrently.")
 	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
+	fs.IntVar(&cfg.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", cfg.TerminatedPodGCThreshold, "Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
 	fs.IntVar(&cfg.ConcurrentJobSyncs, "concurrent-job-syncs", cfg.ConcurrentJobSyncs, "The number of job objects that are allowed to sync concurrently.")
 	fs.IntVar(&cfg.ConcurrentStatefulSetSyncs, "concurrent-statefulset-syncs", cfg.ConcurrentStatefulSetSyncs, "The number of statefulset objects that are allowed to sync concurrently.")
 	fs.IntVar(&cfg.ConcurrentDaemonSetSyncs, "concurrent-daemonset-syncs", cfg.ConcurrentDaemonSetSyncs, "The number of daemonset objects that are allowed to sync concurrently.")

@@ -53,7 +53,8 @@ type Config struct {
 	ClusterCIDR       string
 	NodeCIDRMaskSize  int
 
-	ResourceQuotaSyncPeriod time.Duration
+	ResourceQuotaSyncPeriod  time.Duration
+	TerminatedPodGCThreshold int
 
 	ServiceAccountPrivateKeyFile string
 	RootCAFile                   string
@@ -86,6 +87,7 @@ func Defaults() Config {
 		NodeEvictionRate:               0.1,
 		NodeCIDRMaskSize:               24,
 		ResourceQuotaSyncPeriod:        5 * time.Minute,
+		TerminatedPodGCThreshold:       12500,
 	}
 }
 

@@ -11,13 +11,16 @@ import (
 	"github.com/kstack/kstack/pkg/controller/endpoint"
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
 	"github.com/kstack/kstack/pkg/controller/garbagecollector"
+	"github.com/kstack/kstack/pkg/controller/job"
 	"github.com/kstack/kstack/pkg/controller/namespace"
 	"github.com/kstack/kstack/pkg/controller/nodeipam"
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
+	"github.com/kstack/kstack/pkg/controller/podgc"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
 	"github.com/kstack/kstack/pkg/controller/resourcequota"
 	"github.com/kstack/kstack/pkg/controller/rootcacertpublisher"
 	"github.com/kstack/kstack/pkg/controller/serviceaccount"
+	"github.com/kstack/kstack/pkg/controller/ttlafterfinished"
 )
 
 // Runner is a started controller's loop; it returns when ctx ends.
@@ -206,6 +209,37 @@ func init() {
 			c := resourcequota.New(client, md, disc, i.ResourceQuotas(), i.Pods(), i.Services(), i.PersistentVolumeClaims(),
 				i.ConfigMaps(), i.Secrets(), cc.Config.ResourceQuotaSyncPeriod)
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentResourceQuotaSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "job-controller", Aliases: []string{"job"}, ServiceAccount: "job-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("job-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := job.New(client, cc.Informers.Batch().V1().Jobs(), cc.Informers.Core().V1().Pods(),
+				job.WithRecorder(cc.Recorder(ctx, client, "job-controller")))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentJobSyncs) }, nil
+		}})
+	register(Registration{Name: "ttl-after-finished-controller", Aliases: []string{"ttl-after-finished"}, ServiceAccount: "ttl-after-finished-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("ttl-after-finished-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := ttlafterfinished.New(client, cc.Informers.Batch().V1().Jobs())
+			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+		}})
+	register(Registration{Name: "pod-garbage-collector-controller", Aliases: []string{"podgc"}, ServiceAccount: "pod-garbage-collector",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("pod-garbage-collector")
+			if err != nil {
+				return nil, err
+			}
+			c := podgc.New(client, cc.Informers.Core().V1().Pods(), cc.Informers.Core().V1().Nodes(), cc.Config.TerminatedPodGCThreshold)
+			return func(ctx context.Context) { c.Run(ctx) }, nil
 		}})
 }
 
