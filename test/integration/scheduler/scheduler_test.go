@@ -326,7 +326,7 @@ func TestScheduler_LeaderFailoverWithoutDoubleBinding(t *testing.T) {
 	if second := holder(); second == first {
 		t.Errorf("lease still held by %s after it stopped", first)
 	}
-	// Every pod was bound once: one Scheduled event each, from one profile.
+	// No pod was bound twice: never more than one Scheduled event per pod.
 	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		evs, err := e.c.EventsV1().Events(e.ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -350,7 +350,14 @@ func TestScheduler_LeaderFailoverWithoutDoubleBinding(t *testing.T) {
 				return false, fmt.Errorf("pod %s scheduled %d times", name, n)
 			}
 		}
-		return len(count) == 10, nil
+		// The stopped leader may not have flushed its last events (events
+		// are best effort, as upstream's); the survivor's must all be there.
+		for i := 0; i < 5; i++ {
+			if count[fmt.Sprintf("after-%d", i)] != 1 {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 	if err != nil {
 		t.Fatalf("scheduled events: %v", err)
