@@ -8,6 +8,7 @@ import (
 
 	"github.com/kstack/kstack/pkg/daemon"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 )
 
 // Config is the controller-manager's configuration; its fields carry
@@ -55,6 +56,10 @@ type Config struct {
 
 	ResourceQuotaSyncPeriod  time.Duration
 	TerminatedPodGCThreshold int
+
+	// Clock, when set, replaces the wall clock of the schedule-driven
+	// controllers (cronjob): a seam for tests.
+	Clock clock.PassiveClock
 
 	ServiceAccountPrivateKeyFile string
 	RootCAFile                   string

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kstack/kstack/pkg/controller/cronjob"
 	"github.com/kstack/kstack/pkg/controller/deployment"
 	"github.com/kstack/kstack/pkg/controller/endpoint"
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
@@ -240,6 +241,22 @@ func init() {
 			}
 			c := podgc.New(client, cc.Informers.Core().V1().Pods(), cc.Informers.Core().V1().Nodes(), cc.Config.TerminatedPodGCThreshold)
 			return func(ctx context.Context) { c.Run(ctx) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "cronjob-controller", Aliases: []string{"cronjob"}, ServiceAccount: "cronjob-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("cronjob-controller")
+			if err != nil {
+				return nil, err
+			}
+			opts := []cronjob.Option{cronjob.WithRecorder(cc.Recorder(ctx, client, "cronjob-controller"))}
+			if cc.Config.Clock != nil {
+				opts = append(opts, cronjob.WithClock(cc.Config.Clock))
+			}
+			c := cronjob.New(client, cc.Informers.Batch().V1().CronJobs(), cc.Informers.Batch().V1().Jobs(), opts...)
+			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
 		}})
 }
 
