@@ -21,6 +21,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/resourcequota"
 	"github.com/kstack/kstack/pkg/controller/rootcacertpublisher"
 	"github.com/kstack/kstack/pkg/controller/serviceaccount"
+	"github.com/kstack/kstack/pkg/controller/statefulset"
 	"github.com/kstack/kstack/pkg/controller/ttlafterfinished"
 )
 
@@ -257,6 +258,20 @@ func init() {
 			}
 			c := cronjob.New(client, cc.Informers.Batch().V1().CronJobs(), cc.Informers.Batch().V1().Jobs(), opts...)
 			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "statefulset-controller", Aliases: []string{"statefulset"}, ServiceAccount: "statefulset-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("statefulset-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := statefulset.New(client, i.Apps().V1().StatefulSets(), i.Core().V1().Pods(), i.Core().V1().PersistentVolumeClaims(),
+				i.Apps().V1().ControllerRevisions(), cc.Recorder(ctx, client, "statefulset-controller"))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentStatefulSetSyncs) }, nil
 		}})
 }
 
