@@ -26,6 +26,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -167,8 +168,14 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	podInformer := factory.Core().V1().Pods()
 	k.pods = podInformer.Lister()
 	_, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { k.podChanged(ctx, obj) },
-		UpdateFunc: func(_, obj any) { k.podChanged(ctx, obj) },
+		AddFunc: func(obj any) { k.podChanged(ctx, obj) },
+		UpdateFunc: func(oldObj, obj any) {
+			// Our own status writes come back as updates: no need to sync.
+			if o, ok := oldObj.(*v1.Pod); ok && statusOnlyChange(o, obj.(*v1.Pod)) {
+				return
+			}
+			k.podChanged(ctx, obj)
+		},
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
@@ -230,6 +237,16 @@ func (k *Kubelet) podChanged(ctx context.Context, obj any) {
 		return
 	}
 	k.wake(ctx, pod.UID, pod.Namespace, pod.Name)
+}
+
+// statusOnlyChange says whether an update of a pod changed nothing the
+// kubelet acts on.
+func statusOnlyChange(o, p *v1.Pod) bool {
+	return apiequality.Semantic.DeepEqual(o.Spec, p.Spec) &&
+		apiequality.Semantic.DeepEqual(o.DeletionTimestamp, p.DeletionTimestamp) &&
+		apiequality.Semantic.DeepEqual(o.DeletionGracePeriodSeconds, p.DeletionGracePeriodSeconds) &&
+		apiequality.Semantic.DeepEqual(o.Labels, p.Labels) &&
+		apiequality.Semantic.DeepEqual(o.Annotations, p.Annotations)
 }
 
 func (k *Kubelet) containerExited(id string) {

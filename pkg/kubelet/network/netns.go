@@ -23,16 +23,30 @@ func CreateNetNS(path string) error {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// This thread's network namespace is changed and never restored:
-		// returning without UnlockOSThread makes the runtime discard it.
 		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open current network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare network namespace: %w", err)
 			return
 		}
 		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("bind-mount network namespace at %s: %w", path, err)
+		mountErr := unix.Mount(src, path, "none", unix.MS_BIND, "")
+		// Go back to the original namespace so the thread can be reused;
+		// if that fails, stay locked: the runtime then discards the
+		// thread (which kills children started with Pdeathsig from it,
+		// so this is the exception).
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err == nil {
+			runtime.UnlockOSThread()
+		}
+		if mountErr != nil {
+			errc <- fmt.Errorf("bind-mount network namespace at %s: %w", path, mountErr)
 			return
 		}
 		errc <- nil

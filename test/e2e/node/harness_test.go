@@ -158,7 +158,21 @@ func startNode(t *testing.T) *node {
 		SyncFrequency:             2 * time.Second,
 		NodeStatusUpdateFrequency: 2 * time.Second,
 	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", n.cfg.CNIBridge).Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", n.cfg.CNIBridge).Run()
+		// runc leaves the namespace's cgroup parents and state dir.
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + n.namespace)
+		for _, d := range dirs {
+			_ = os.Remove(d)
+		}
+		_ = os.Remove(filepath.Join("/run/containerd/runc", n.namespace))
+	})
+	t.Cleanup(n.forceClean)
+	t.Cleanup(func() {
+		if n.stopKubelet != nil {
+			n.stopKubelet()
+		}
+	})
 	n.startKubelet()
 	t.Cleanup(n.deleteAllPodsAndCheckClean)
 	return n
@@ -254,7 +268,24 @@ func (n *node) startKubelet() {
 			t.Error("kubelet did not stop 30s after cancel")
 		}
 	}
-	t.Cleanup(n.stopKubelet)
+}
+
+// forceClean removes whatever a failed test left in the node's containerd
+// namespace and netns dir, so one failure does not leak into the machine.
+func (n *node) forceClean() {
+	ctx := context.Background()
+	cs, _ := n.rt.List(ctx, "")
+	for _, c := range cs {
+		if err := n.rt.Remove(ctx, c.ID); err != nil {
+			n.t.Logf("force-remove container %s: %v", c.ID, err)
+		}
+	}
+	entries, _ := os.ReadDir(n.cfg.NetNSDir)
+	for _, e := range entries {
+		p := filepath.Join(n.cfg.NetNSDir, e.Name())
+		_ = syscall.Unmount(p, syscall.MNT_DETACH)
+		_ = os.Remove(p)
+	}
 }
 
 // deleteAllPodsAndCheckClean deletes the test's pods, waits for the kubelet

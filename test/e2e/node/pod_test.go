@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,10 +69,12 @@ func TestNode_RegistersReadyWithLease(t *testing.T) {
 	if len(node.Status.Addresses) == 0 || node.Status.Addresses[0].Address != "127.0.0.1" {
 		t.Errorf("addresses = %v", node.Status.Addresses)
 	}
-	lease, err := n.admin.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.cfg.NodeName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("node lease: %v", err)
-	}
+	var lease *coordinationv1.Lease
+	n.eventually(20*time.Second, "node lease", func() (bool, string) {
+		var err error
+		lease, err = n.admin.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.cfg.NodeName, metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != n.cfg.NodeName || lease.Spec.RenewTime == nil {
 		t.Errorf("lease spec = %+v", lease.Spec)
 	}
@@ -228,7 +231,6 @@ func TestKubelet_RestartKeepsRunningContainers(t *testing.T) {
 	n.createPod(testServerPod("keep"))
 	p := n.waitPod("keep", 60*time.Second, "Running and Ready", func(p *v1.Pod) bool { return podReady(p) })
 	before := containerStatus(p, "server").ContainerID
-
 	n.stopKubelet()
 	n.startKubelet()
 	// Let the new kubelet sync the pod a few times.
