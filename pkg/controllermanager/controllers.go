@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kstack/kstack/pkg/controller/cronjob"
+	"github.com/kstack/kstack/pkg/controller/daemonset"
 	"github.com/kstack/kstack/pkg/controller/deployment"
 	"github.com/kstack/kstack/pkg/controller/endpoint"
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
@@ -272,6 +273,20 @@ func init() {
 			c := statefulset.New(client, i.Apps().V1().StatefulSets(), i.Core().V1().Pods(), i.Core().V1().PersistentVolumeClaims(),
 				i.Apps().V1().ControllerRevisions(), cc.Recorder(ctx, client, "statefulset-controller"))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentStatefulSetSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "daemonset-controller", Aliases: []string{"daemonset"}, ServiceAccount: "daemon-set-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("daemon-set-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := daemonset.New(client, i.Apps().V1().DaemonSets(), i.Core().V1().Pods(), i.Core().V1().Nodes(),
+				cc.Recorder(ctx, client, "daemonset-controller"))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentDaemonSetSyncs) }, nil
 		}})
 }
 
