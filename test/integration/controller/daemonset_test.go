@@ -41,8 +41,8 @@ func TestDaemonSet_FollowsNodesAndRollsOut(t *testing.T) {
 	linux := map[string]string{"os": "linux"}
 	mkNode("a", linux)
 	mkNode("b", linux, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) // tolerated by default
-	mkNode("c", map[string]string{"os": "other"})                                                          // not selected
-	mkNode("d", linux, corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule})  // not tolerated
+	mkNode("c", map[string]string{"os": "other"})                                                              // not selected
+	mkNode("d", linux, corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule})      // not tolerated
 	c.autoReady(t, ns)
 	labels := map[string]string{"app": "agent"}
 	tmpl := podTemplate(labels, "agent:v1")
