@@ -10,6 +10,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/cronjob"
 	"github.com/kstack/kstack/pkg/controller/daemonset"
 	"github.com/kstack/kstack/pkg/controller/deployment"
+	"github.com/kstack/kstack/pkg/controller/disruption"
 	"github.com/kstack/kstack/pkg/controller/endpoint"
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
 	"github.com/kstack/kstack/pkg/controller/garbagecollector"
@@ -287,6 +288,20 @@ func init() {
 			c := daemonset.New(client, i.Apps().V1().DaemonSets(), i.Core().V1().Pods(), i.Core().V1().Nodes(),
 				cc.Recorder(ctx, client, "daemonset-controller"))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentDaemonSetSyncs) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "disruption-controller", Aliases: []string{"disruption"}, ServiceAccount: "disruption-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("disruption-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := disruption.New(client, i.Policy().V1().PodDisruptionBudgets(), i.Core().V1().Pods(), i.Apps().V1().ReplicaSets(),
+				i.Apps().V1().Deployments(), i.Apps().V1().StatefulSets(), i.Core().V1().ReplicationControllers())
+			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
 		}})
 }
 
