@@ -257,3 +257,88 @@ func TestKubelet_CleansUpPodsDeletedWhileDown(t *testing.T) {
 	n.startKubelet()
 	n.assertNothingLeft()
 }
+
+func TestPod_DeletionSendsSIGTERMThenSIGKILLAfterGrace(t *testing.T) {
+	n := startNode(t)
+	ctx := context.Background()
+	// testserver exits on SIGTERM; a shell as PID 1 ignores it and must be
+	// killed when the grace period ends.
+	polite := testServerPod("polite")
+	polite.Spec.TerminationGracePeriodSeconds = ptrInt64(20)
+	n.createPod(polite)
+	stubborn := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stubborn"},
+		Spec: v1.PodSpec{
+			TerminationGracePeriodSeconds: ptrInt64(3),
+			Containers:                    []v1.Container{{Name: "c", Image: busyboxImage, Command: []string{"sh", "-c", "while true; do sleep 1; done"}}},
+		},
+	}
+	n.createPod(stubborn)
+	for _, name := range []string{"polite", "stubborn"} {
+		n.waitPod(name, 60*time.Second, "Running", func(p *v1.Pod) bool { return podReady(p) })
+	}
+	for _, tc := range []struct {
+		name     string
+		min, max time.Duration
+	}{
+		{"polite", 0, 8 * time.Second},
+		{"stubborn", 3 * time.Second, 15 * time.Second},
+	} {
+		start := time.Now()
+		if err := n.admin.CoreV1().Pods(testNamespace).Delete(ctx, tc.name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		n.eventually(30*time.Second, tc.name+" deleted", func() (bool, string) {
+			_, err := n.admin.CoreV1().Pods(testNamespace).Get(ctx, tc.name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+		if took := time.Since(start); took < tc.min || took > tc.max {
+			t.Errorf("%s: deletion took %v, want between %v and %v", tc.name, took, tc.min, tc.max)
+		}
+	}
+}
+
+func TestPod_EnvFromConfigMapSecretAndDownwardAPI(t *testing.T) {
+	n := startNode(t)
+	ctx := context.Background()
+	if _, err := n.admin.CoreV1().ConfigMaps(testNamespace).Create(ctx, &v1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "settings"}, Data: map[string]string{"COLOR": "blue"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.admin.CoreV1().Secrets(testNamespace).Create(ctx, &v1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"token": []byte("s3cr3t")},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = n.admin.CoreV1().ConfigMaps(testNamespace).Delete(ctx, "settings", metav1.DeleteOptions{})
+		_ = n.admin.CoreV1().Secrets(testNamespace).Delete(ctx, "creds", metav1.DeleteOptions{})
+	})
+	pod := n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "env"},
+		Spec: v1.PodSpec{Containers: []v1.Container{{
+			Name: "c", Image: busyboxImage,
+			Command: []string{"sh", "-c", "env | sort; sleep 3600"},
+			EnvFrom: []v1.EnvFromSource{{ConfigMapRef: &v1.ConfigMapEnvSource{LocalObjectReference: v1.LocalObjectReference{Name: "settings"}}}},
+			Env: []v1.EnvVar{
+				{Name: "TOKEN", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{LocalObjectReference: v1.LocalObjectReference{Name: "creds"}, Key: "token"}}},
+				{Name: "MY_POD", ValueFrom: &v1.EnvVarSource{FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+				{Name: "MY_IP", ValueFrom: &v1.EnvVarSource{FieldRef: &v1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+				{Name: "MSG", Value: "color=$(COLOR)"},
+			},
+		}}},
+	})
+	p := n.waitPod("env", 60*time.Second, "Running", func(p *v1.Pod) bool { return podReady(p) })
+	logPath := filepath.Join(n.cfg.PodLogsDir, fmt.Sprintf("%s_env_%s", testNamespace, pod.UID), "c", "0.log")
+	want := []string{"COLOR=blue", "TOKEN=s3cr3t", "MY_POD=env", "MY_IP=" + p.Status.PodIP, "MSG=color=blue"}
+	n.eventually(10*time.Second, "env printed", func() (bool, string) {
+		b, _ := os.ReadFile(logPath)
+		for _, w := range want {
+			if !strings.Contains(string(b), " stdout F "+w+"\n") {
+				return false, fmt.Sprintf("missing %q in:\n%s", w, b)
+			}
+		}
+		return true, ""
+	})
+}
