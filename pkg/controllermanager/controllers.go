@@ -13,6 +13,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/disruption"
 	"github.com/kstack/kstack/pkg/controller/endpoint"
 	"github.com/kstack/kstack/pkg/controller/endpointslice"
+	"github.com/kstack/kstack/pkg/controller/endpointslicemirroring"
 	"github.com/kstack/kstack/pkg/controller/garbagecollector"
 	"github.com/kstack/kstack/pkg/controller/job"
 	"github.com/kstack/kstack/pkg/controller/namespace"
@@ -301,6 +302,19 @@ func init() {
 			i := cc.Informers
 			c := disruption.New(client, i.Policy().V1().PodDisruptionBudgets(), i.Core().V1().Pods(), i.Apps().V1().ReplicaSets(),
 				i.Apps().V1().Deployments(), i.Apps().V1().StatefulSets(), i.Core().V1().ReplicationControllers())
+			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "endpointslice-mirroring-controller", Aliases: []string{"endpointslicemirroring"}, ServiceAccount: "endpointslicemirroring-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("endpointslicemirroring-controller")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := endpointslicemirroring.New(client, i.Core().V1().Services(), i.Core().V1().Endpoints(), i.Discovery().V1().EndpointSlices())
 			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
 		}})
 }
