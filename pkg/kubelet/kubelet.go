@@ -73,6 +73,7 @@ type Kubelet struct {
 	rt      *runtime.Runtime
 	runtime containerRuntime
 	images  imageService
+	prober  prober
 	net     *network.Network
 	network podNetwork
 	pods    corelisters.PodLister
@@ -85,6 +86,8 @@ type Kubelet struct {
 	workers map[types.UID]*podWorker
 	owners  map[string]types.UID // container ID -> pod UID, for exit events
 	waiting map[types.UID]map[string]waitingReason
+	// probes are the probe states of each pod's containers.
+	probes map[types.UID]map[string]*probeState
 	// pullErrors is the last pull error per image backoff key.
 	pullErrors map[string]string
 	ready      chan struct{}
@@ -147,6 +150,8 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		owners:     map[string]types.UID{},
 		waiting:    map[types.UID]map[string]waitingReason{},
 		pullErrors: map[string]string{},
+		probes:     map[types.UID]map[string]*probeState{},
+		prober:     rt,
 		ready:      make(chan struct{}),
 	}, nil
 }

@@ -63,7 +63,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 		return syncResult{}, k.killPod(ctx, ref, cs, gracePeriod(pod), false)
 	}
 
-	s := &podSync{k: k, pod: pod, ref: ref, waiting: map[string]waitingReason{}}
+	s := &podSync{k: k, pod: pod, ref: ref, waiting: map[string]waitingReason{}, notReady: map[string]bool{}}
 	if err := s.run(ctx, cs); err != nil {
 		return syncResult{requeueAfter: s.requeue}, err
 	}
@@ -77,6 +77,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	k.mu.Unlock()
 	obs := observe(cs, s.waiting, k.hostIP)
 	obs.InitFailed = s.initFailed
+	obs.NotReady = s.notReady
 	status := computeStatus(pod, obs, rfcTime(k.clock.Now()))
 	if !statusEqual(pod.Status, status) {
 		p := pod.DeepCopy()
@@ -206,6 +207,7 @@ type podSync struct {
 	pod        *v1.Pod
 	ref        network.PodRef
 	waiting    map[string]waitingReason
+	notReady   map[string]bool
 	requeue    time.Duration
 	initFailed bool
 }
@@ -260,6 +262,7 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 		case l == nil:
 			errs = append(errs, s.start(ctx, c, 0, *sb, podIP))
 		case l.State == runtime.StateRunning:
+			errs = append(errs, s.probe(ctx, c, *l, podIP))
 		case l.State == runtime.StateExited:
 			if shouldRestart(s.pod.Spec.RestartPolicy, l.ExitCode) {
 				errs = append(errs, s.restart(ctx, c, *l, *sb, podIP))
@@ -270,6 +273,27 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 	}
 	errs = append(errs, s.prune(ctx, obs))
 	return errors.Join(errs...)
+}
+
+// probe runs a running container's liveness and readiness probes; a
+// failed liveness probe stops the container (the restart policy then
+// restarts it), a failing readiness probe marks it not ready.
+func (s *podSync) probe(ctx context.Context, c *v1.Container, inst runtime.Container, podIP string) error {
+	if c.LivenessProbe != nil && !s.runProbe(ctx, "liveness", c.LivenessProbe, c, inst, podIP) {
+		grace := gracePeriod(s.pod)
+		if p := c.LivenessProbe.TerminationGracePeriodSeconds; p != nil {
+			grace = time.Duration(*p) * time.Second
+		}
+		s.notReady[c.Name] = true
+		if err := s.k.runtime.Stop(ctx, inst.ID, grace); err != nil {
+			return fmt.Errorf("stop container %s after failed liveness probe: %w", c.Name, err)
+		}
+		return nil
+	}
+	if c.ReadinessProbe != nil && !s.runProbe(ctx, "readiness", c.ReadinessProbe, c, inst, podIP) {
+		s.notReady[c.Name] = true
+	}
+	return nil
 }
 
 func shouldRestart(policy v1.RestartPolicy, exitCode int) bool {

@@ -21,8 +21,10 @@ type podObservation struct {
 	Sandbox    *runtime.Container             // the current sandbox, if any
 	Containers map[string][]runtime.Container // by container name, oldest first
 	Waiting    map[string]waitingReason       // by container name
-	PodIP      string
-	HostIP     string
+	// NotReady names running containers whose readiness probe fails.
+	NotReady map[string]bool
+	PodIP    string
+	HostIP   string
 	// InitFailed says an init container failed and restartPolicy is Never.
 	InitFailed bool
 }
@@ -174,7 +176,7 @@ func containerStatus(c v1.Container, o podObservation, defaultWaiting string, is
 		t := true
 		cs.Started = &t
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: rfcTime(latest.StartedAt)}
-		cs.Ready = !isInit
+		cs.Ready = !isInit && !o.NotReady[c.Name]
 		if len(insts) > 1 {
 			cs.LastTerminationState = terminated(insts[len(insts)-2])
 		}

@@ -72,6 +72,7 @@ func (k *Kubelet) runWorker(ctx context.Context, w *podWorker) {
 			k.mu.Lock()
 			delete(k.workers, w.uid)
 			delete(k.waiting, w.uid)
+			delete(k.probes, w.uid)
 			for id, uid := range k.owners {
 				if uid == w.uid {
 					delete(k.owners, id)

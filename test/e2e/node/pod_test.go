@@ -18,6 +18,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func testServerPod(name string) *v1.Pod {
@@ -340,5 +341,48 @@ func TestPod_EnvFromConfigMapSecretAndDownwardAPI(t *testing.T) {
 			}
 		}
 		return true, ""
+	})
+}
+
+func TestPod_ReadinessProbeGatesReady(t *testing.T) {
+	n := startNode(t)
+	pod := testServerPod("ready")
+	pod.Spec.Containers[0].ReadinessProbe = &v1.Probe{
+		ProbeHandler:     v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
+		PeriodSeconds:    1,
+		FailureThreshold: 1,
+	}
+	n.createPod(pod)
+	p := n.waitPod("ready", 60*time.Second, "Ready", func(p *v1.Pod) bool { return podReady(p) })
+	if _, err := httpGet("http://" + p.Status.PodIP + ":8080/sethealthz?ok=false"); err != nil {
+		t.Fatal(err)
+	}
+	n.waitPod("ready", 20*time.Second, "not Ready while /healthz fails", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "server")
+		return !podReady(p) && !cs.Ready && cs.State.Running != nil && cs.RestartCount == 0
+	})
+	if _, err := httpGet("http://" + p.Status.PodIP + ":8080/sethealthz?ok=true"); err != nil {
+		t.Fatal(err)
+	}
+	n.waitPod("ready", 20*time.Second, "Ready again", func(p *v1.Pod) bool { return podReady(p) })
+}
+
+func TestPod_FailingLivenessProbeRestartsContainer(t *testing.T) {
+	n := startNode(t)
+	n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "live"},
+		Spec: v1.PodSpec{Containers: []v1.Container{{
+			Name: "c", Image: busyboxImage,
+			Command: []string{"sh", "-c", "touch /tmp/healthy; sleep 3; rm /tmp/healthy; sleep 3600"},
+			LivenessProbe: &v1.Probe{
+				ProbeHandler:     v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}},
+				PeriodSeconds:    1,
+				FailureThreshold: 2,
+			},
+		}}},
+	})
+	n.waitPod("live", 60*time.Second, "restarted by the liveness probe", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "c")
+		return cs != nil && cs.RestartCount >= 1 && cs.LastTerminationState.Terminated != nil
 	})
 }
