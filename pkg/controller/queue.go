@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -76,7 +77,12 @@ func processNext(ctx context.Context, name string, q Queue, sync SyncFunc) bool 
 		if ctx.Err() != nil {
 			return false
 		}
-		slog.Warn("sync failed, will retry", "controller", name, "key", key, "retries", q.NumRequeues(key), "err", err)
+		if apierrors.IsConflict(err) {
+			// A stale read lost an optimistic-concurrency race: routine.
+			slog.Debug("sync conflicted, will retry", "controller", name, "key", key, "err", err)
+		} else {
+			slog.Warn("sync failed, will retry", "controller", name, "key", key, "retries", q.NumRequeues(key), "err", err)
+		}
 		q.AddRateLimited(key)
 		return true
 	}

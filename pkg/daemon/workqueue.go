@@ -7,7 +7,10 @@ import (
 	"k8s.io/client-go/util/workqueue"
 )
 
-var workqueueOnce sync.Once
+var (
+	workqueueOnce     sync.Once
+	workqueueProvider *workqueueMetrics
+)
 
 // RegisterWorkqueueMetrics exports client-go's workqueue metrics under
 // upstream's names (workqueue_depth, workqueue_adds_total,
@@ -15,13 +18,17 @@ var workqueueOnce sync.Once
 // workqueue_unfinished_work_seconds,
 // workqueue_longest_running_processor_seconds, workqueue_retries_total),
 // labelled by queue name, in reg. client-go takes one provider per
-// process, so only the first call has an effect.
+// process: it is installed by the first call, and every call (a daemon
+// restarted in-process, a test) exports the same metrics in its registry.
 func RegisterWorkqueueMetrics(reg prometheus.Registerer) {
 	workqueueOnce.Do(func() {
-		p := newWorkqueueMetrics()
-		reg.MustRegister(p.depth, p.adds, p.latency, p.work, p.unfinished, p.longest, p.retries)
-		workqueue.SetProvider(p)
+		workqueueProvider = newWorkqueueMetrics()
+		workqueue.SetProvider(workqueueProvider)
 	})
+	p := workqueueProvider
+	for _, c := range []prometheus.Collector{p.depth, p.adds, p.latency, p.work, p.unfinished, p.longest, p.retries} {
+		_ = reg.Register(c) // already registered in reg: nothing to do
+	}
 }
 
 type workqueueMetrics struct {
