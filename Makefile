@@ -46,10 +46,14 @@ upstream-control-plane: ## Build upstream kube-scheduler and kube-controller-man
 test: build kubectl-upstream upstream-control-plane ## Run unit, integration and acceptance tests (upstream kubectl, scheduler, controller-manager; no skips).
 	KSTACK_REQUIRE_E2E=1 KSTACK_REQUIRE_UPSTREAM=1 go test -timeout $(TEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 
+.PHONY: images
+images: ## Build the test images (pause, busybox, testserver) as OCI archives into _output/images (no docker).
+	hack/images.sh
+
 .PHONY: test-e2e
-test-e2e: build ## Run the root-only e2e tests (kube-proxy in network namespaces; the node e2e when present).
+test-e2e: build ## Run the root-only e2e tests: kube-proxy in network namespaces, the kubelet on its own containerd with CNI.
 	hack/test-e2e-proxy.sh
-	@if [[ -x hack/test-e2e-node.sh ]]; then hack/test-e2e-node.sh; fi
+	hack/test-e2e-node.sh
 
 .PHONY: verify
 verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
