@@ -128,7 +128,15 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 		synced = append(synced, inf.HasSynced)
 	}
 	c.mu.RUnlock()
-	if !controller.WaitForSync(ctx, Name, synced...) {
+	// A resource whose informer cannot sync (forbidden, broken watch) must
+	// not stall collection forever: owners missing from the cache are read
+	// live anyway.
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	if !cache.WaitForNamedCacheSync(Name, wctx.Done(), synced...) && ctx.Err() == nil {
+		slog.Warn("garbage collector starting before every informer synced")
+	}
+	cancel()
+	if ctx.Err() != nil {
 		return
 	}
 	go func() {

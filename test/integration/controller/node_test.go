@@ -62,6 +62,26 @@ func TestNodeLifecycle_SilentNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 	three := int64(3)
 	mk("short", &three)
 	mk("forever", nil)
+	// A ReplicaSet's pod bound to the silent node, tolerating it for 1s.
+	one := int64(1)
+	rs := replicaSet("app", 1, map[string]string{"app": "rs"})
+	rs.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists,
+		Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &one}}
+	if _, err := c.client.AppsV1().ReplicaSets(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var rsPod string
+	eventually(t, 20*time.Second, "the ReplicaSet's pod", func() (bool, error) {
+		pods := c.pods(t, ns, "app=rs")
+		if len(pods) == 1 {
+			rsPod = pods[0].Name
+		}
+		return len(pods) == 1, nil
+	})
+	if err := c.client.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: rsPod},
+		Target: corev1.ObjectReference{Kind: "Node", Name: "silent"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Keep renewing the live node's Lease.
 	stop := make(chan struct{})
@@ -117,6 +137,13 @@ func TestNodeLifecycle_SilentNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 			return true, nil
 		}
 		return err == nil && p.DeletionTimestamp != nil, nil
+	})
+	eventually(t, 30*time.Second, "the ReplicaSet's pod evicted and replaced", func() (bool, error) {
+		var active []string
+		for _, p := range activePods(c.pods(t, ns, "app=rs")) {
+			active = append(active, p.Name)
+		}
+		return len(active) == 1 && active[0] != rsPod, nil
 	})
 	if p, err := c.client.CoreV1().Pods(ns).Get(ctx, "forever", metav1.GetOptions{}); err != nil || p.DeletionTimestamp != nil {
 		t.Errorf("pod tolerating forever was evicted: %v", err)
