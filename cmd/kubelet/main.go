@@ -34,6 +34,7 @@ func main() {
 	fs.StringVar(&cfg.PodInfraContainerImage, "pod-infra-container-image", "kstack.local/pause:1.0", "The image of the pods' sandbox (pause) container.")
 	fs.StringVar(&cfg.RootDir, "root-dir", "/var/lib/kubelet", "Directory for the kubelet's files (pod files, FIFOs, CNI cache and IPAM).")
 	fs.StringVar(&cfg.PodLogsDir, "pod-logs-dir", "/var/log/pods", "Directory of the containers' CRI-format logs.")
+	fs.StringVar(&cfg.NetNSDir, "netns-dir", "/run/netns", "Directory where the pods' network namespaces are bind-mounted (one per kubelet on a machine).")
 	fs.StringSliceVar(&cfg.CNIBinDirs, "cni-bin-dir", []string{"/opt/cni/bin", "/usr/lib/cni"}, "Directories of the CNI plugin binaries.")
 	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "/etc/cni/net.d", "Directory the kubelet writes its CNI conflist to.")
 	fs.StringVar(&cfg.CNIBridge, "cni-bridge", "cni0", "Name of the node's pod bridge.")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"k8s.io/client-go/util/retry"
 	"log/slog"
 	"os"
 	goruntime "runtime"
@@ -65,9 +66,9 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 		existing.Spec.PodCIDR, existing.Spec.PodCIDRs, changed = k.cfg.PodCIDR, []string{k.cfg.PodCIDR}, true
 	}
 	if changed {
-		if _, err := k.client.CoreV1().Nodes().Update(ctx, existing, metav1.UpdateOptions{}); err != nil {
+		if _, err := k.client.CoreV1().Nodes().Update(ctx, existing, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
 			return fmt.Errorf("update node %s: %w", k.cfg.NodeName, err)
-		}
+		} // on a conflict the next status round sees the newer node
 	}
 	return k.updateNodeStatus(ctx)
 }
@@ -105,6 +106,12 @@ func (k *Kubelet) statusLoop(ctx context.Context) {
 // updateNodeStatus reads the node (for its podCIDR), configures the
 // network from it, and writes capacity, conditions and nodeInfo.
 func (k *Kubelet) updateNodeStatus(ctx context.Context) error {
+	// Others write the node too (node IPAM sets podCIDR, node lifecycle
+	// taints): a conflict means read it again and retry, as upstream.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return k.tryUpdateNodeStatus(ctx) })
+}
+
+func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 	node, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("get node: %w", err)
@@ -122,6 +129,9 @@ func (k *Kubelet) updateNodeStatus(ctx context.Context) error {
 	k.mu.Unlock()
 	_, err = k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 	if err != nil {
+		if apierrors.IsConflict(err) {
+			return err
+		}
 		return fmt.Errorf("update node status: %w", err)
 	}
 	return nil
