@@ -25,11 +25,19 @@ ETCD_BIN="${ETCD_BIN:-/usr/local/bin/etcd}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
 CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
 CM_PORT="${CM_PORT:-10257}"
+NODE_NAME="${NODE_NAME:-$(hostname)}"
+# The node's address: the source address of the default route, else loopback.
+NODE_IP="${NODE_IP:-$(ip -4 route get 1.1.1.1 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "src") { print $(i + 1); exit }}')}"
+NODE_IP="${NODE_IP:-127.0.0.1}"
+CONTAINERD_DIR="${CONTAINERD_DIR:-/run/kstack}"
+CONTAINERD_SOCK="${CONTAINERD_DIR}/containerd.sock"
+CONTAINERD_NS="${CONTAINERD_NS:-kstack}"
+CNI_BRIDGE="${CNI_BRIDGE:-kstack0}"
 SCHEDULER_PORT="${SCHEDULER_PORT:-10259}"
 SERVICE_IP="${SERVICE_IP:-10.96.0.1}" # the kubernetes Service's ClusterIP, a SAN
 KUBECONFIG_OUT="${LOCAL_DIR}/admin.conf"
 # Components stop in the reverse of this order.
-COMPONENTS=(etcd apiserver controller-manager scheduler)
+COMPONENTS=(etcd apiserver controller-manager scheduler containerd kubelet kube-proxy)
 
 log() { echo "local-up: $*"; }
 die() {
@@ -75,7 +83,7 @@ up() {
 	"${BIN}/pki" --out "$PKI" --kubeconfig-dir "$LOCAL_DIR" \
 		--server "https://127.0.0.1:${API_PORT}" --apiserver-ips 127.0.0.1 \
 		--apiserver-names "$(hostname)" --service-cidr "$SERVICE_CIDR" \
-		--etcd-members local=127.0.0.1 >"${LOGS}/pki.log"
+		--etcd-members local=127.0.0.1 --nodes "${NODE_NAME}=${NODE_IP}" >"${LOGS}/pki.log"
 	log "PKI in ${PKI} (see ${LOGS}/pki.log)"
 
 	local etcd_args=()
@@ -130,14 +138,82 @@ up() {
 		wait_for scheduler 60 curl -fsSk "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
 	fi
 
+	# The node: its own containerd instance, the test images, the kubelet and
+	# kube-proxy (which programs this host's iptables; make down removes it all).
+	if [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
+		mkdir -p "${CONTAINERD_DIR}" "${LOCAL_DIR}/containerd"
+		cat >"${LOCAL_DIR}/containerd/config.toml" <<TOML
+version = 2
+root = "${LOCAL_DIR}/containerd/root"
+state = "${CONTAINERD_DIR}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "${CONTAINERD_SOCK}"
+[ttrpc]
+  address = "${CONTAINERD_SOCK}.ttrpc"
+TOML
+		start containerd containerd --config "${LOCAL_DIR}/containerd/config.toml"
+		wait_for containerd 30 ctr --address "${CONTAINERD_SOCK}" version
+		"${ROOT}/hack/images.sh" >"${LOGS}/images.log" 2>&1
+		CONTAINERD_ADDRESS="${CONTAINERD_SOCK}" CONTAINERD_NAMESPACE="${CONTAINERD_NS}" \
+			"${ROOT}/hack/images.sh" --import >>"${LOGS}/images.log" 2>&1
+		log "test images imported (kstack.local/pause:1.0, kstack.local/busybox:1.0, kstack.local/testserver:1.0)"
+		start kubelet "${BIN}/kubelet" \
+			--kubeconfig="${LOCAL_DIR}/kubelet-${NODE_NAME}.conf" \
+			--hostname-override="${NODE_NAME}" --node-ip="${NODE_IP}" \
+			--container-runtime-endpoint="${CONTAINERD_SOCK}" --containerd-namespace="${CONTAINERD_NS}" \
+			--root-dir="${LOCAL_DIR}/kubelet" --cni-conf-dir="${LOCAL_DIR}/cni/net.d" \
+			--cni-bridge="${CNI_BRIDGE}" --netns-dir="${CONTAINERD_DIR}/netns" --port=10250
+		wait_for kubelet 60 "${ROOT}/_output/tools/kubectl" --kubeconfig "${KUBECONFIG_OUT}" wait --for=condition=Ready \
+			"node/${NODE_NAME}" --timeout=5s
+		if [[ -x "${BIN}/kube-proxy" ]]; then
+			start kube-proxy "${BIN}/kube-proxy" \
+				--kubeconfig="${LOCAL_DIR}/kube-proxy.conf" --hostname-override="${NODE_NAME}" \
+				--cluster-cidr="${CLUSTER_CIDR}"
+			wait_for kube-proxy 30 curl -fsS "http://127.0.0.1:10256/healthz"
+		fi
+	else
+		log "no kubelet binary or containerd: the cluster has no node (run make deps and make build)"
+	fi
+
 	echo
 	echo "kstack is up. Use it with:"
 	echo "  export KUBECONFIG=${KUBECONFIG_OUT}"
 	echo "Logs: ${LOGS}/   Stop: make down"
 }
 
+# node_cleanup removes what the node made: pod containers and their
+# snapshots, network namespaces, the CNI bridge and kube-proxy's rules.
+node_cleanup() {
+	if [[ -S "${CONTAINERD_SOCK}" ]] && running containerd; then
+		local c
+		for c in $(ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" tasks ls -q 2>/dev/null); do
+			ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true
+		done
+		sleep 0.5
+		for c in $(ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" tasks ls -q 2>/dev/null); do
+			ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" tasks rm -f "$c" >/dev/null 2>&1 || true
+		done
+		for c in $(ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" containers ls -q 2>/dev/null); do
+			ctr --address "${CONTAINERD_SOCK}" -n "${CONTAINERD_NS}" containers rm "$c" >/dev/null 2>&1 || true
+		done
+	fi
+	local ns
+	for ns in "${CONTAINERD_DIR}"/netns/*; do
+		[[ -e "$ns" ]] || continue
+		umount "$ns" 2>/dev/null || true
+		rm -f "$ns"
+	done
+	ip link del "${CNI_BRIDGE}" 2>/dev/null || true
+	if [[ -x "${BIN}/kube-proxy" ]]; then
+		"${BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true
+	fi
+}
+
 down() {
 	local i name pid
+	running kubelet && { kill -TERM "$(cat "${PIDS}/kubelet.pid")" 2>/dev/null || true; }
+	node_cleanup
 	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
 		name="${COMPONENTS[$i]}"
 		if running "$name"; then
