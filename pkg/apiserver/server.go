@@ -28,6 +28,7 @@ import (
 	"github.com/kstack/kstack/pkg/auth"
 	"github.com/kstack/kstack/pkg/auth/authn"
 	"github.com/kstack/kstack/pkg/auth/authz"
+	"github.com/kstack/kstack/pkg/auth/pki"
 	"github.com/kstack/kstack/pkg/storage"
 	"github.com/kstack/kstack/pkg/storage/embedded"
 	"github.com/kstack/kstack/pkg/storage/encryption"
@@ -450,6 +451,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		return nil, err
 	}
 	tlsCfg.ClientAuth = s.clientAuth()
+	s.registerCertExpiry()
 	ln := cfg.Listener
 	if ln == nil {
 		ln, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(cfg.SecurePort)))
@@ -505,6 +507,30 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		running.done <- err
 	}()
 	return running, nil
+}
+
+// registerCertExpiry exports the expiry of every certificate the server
+// loads (kstack_certificate_expiration_timestamp_seconds{name}).
+func (s *Server) registerCertExpiry() {
+	serving := s.cfg.TLSCertFile
+	if serving == "" {
+		serving = filepath.Join(s.cfg.CertDir, "apiserver.crt")
+	}
+	for _, c := range []struct{ name, path string }{
+		{"apiserver-serving", serving},
+		{"client-ca", s.cfg.ClientCAFile},
+		{"kubelet-client", s.cfg.KubeletClientCertificate},
+		{"kubelet-certificate-authority", s.cfg.KubeletCertificateAuthority},
+		{"etcd-client", s.cfg.EtcdCertFile},
+		{"etcd-ca", s.cfg.EtcdCAFile},
+	} {
+		if c.path == "" {
+			continue
+		}
+		if err := pki.RegisterCertExpiry(s.registry, c.name, c.path); err != nil {
+			slog.Warn("certificate expiry metric", "certificate", c.name, "err", err)
+		}
+	}
 }
 
 // startup waits for the watch caches, then bootstraps the cluster's

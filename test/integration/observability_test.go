@@ -81,6 +81,9 @@ func TestObservability_HealthMetricsVersion(t *testing.T) {
 		`(?m)^apiserver_request_duration_seconds_bucket\{[^}]*resource="configmaps"[^}]*verb="POST"`,
 		`(?m)^apiserver_storage_objects\{resource="configmaps"\} [1-9]`,
 		`(?m)^etcd_request_duration_seconds_bucket\{`,
+		// The serving certificate and client CA the harness gives it.
+		`(?m)^kstack_certificate_expiration_timestamp_seconds\{name="apiserver-serving"\} [1-9]`,
+		`(?m)^kstack_certificate_expiration_timestamp_seconds\{name="client-ca"\} [1-9]`,
 	} {
 		if !regexp.MustCompile(re).MatchString(metrics) {
 			t.Errorf("/metrics lacks %s", re)
