@@ -4,17 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/kstack/kstack/pkg/auth/pki"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -102,7 +97,13 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	apiserverBin, kubectlBin := requireBinaries(t)
 	dir := t.TempDir()
-	caPEM := writeCerts(t, dir)
+	// The project's PKI: CA, serving cert, an admin (system:masters) client
+	// cert and service-account keys, written into dir.
+	bundle, err := pki.NewTestCluster(dir, pki.TestOptions{})
+	if err != nil {
+		t.Fatalf("test PKI: %v", err)
+	}
+	caPEM := bundle.CAData
 	port := freePort(t)
 	c := &cluster{
 		dir:        dir,
@@ -119,8 +120,8 @@ func startCluster(t *testing.T) *cluster {
 	cmd := exec.Command(apiserverBin,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
-		"--tls-cert-file="+filepath.Join(dir, "server.crt"),
-		"--tls-private-key-file="+filepath.Join(dir, "server.key"),
+		"--tls-cert-file="+bundle.ServingCertFile,
+		"--tls-private-key-file="+bundle.ServingKeyFile,
 		"--client-ca-file="+filepath.Join(dir, "ca.crt"),
 		"--authorization-mode=Node,RBAC",
 		"--data-dir="+filepath.Join(dir, "data"),
@@ -345,90 +346,6 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// writeCerts writes ca.crt, server.crt and server.key (for 127.0.0.1 and localhost) and
-// admin.crt and admin.key (a system:masters client) into dir and returns the CA PEM.
-func writeCerts(t *testing.T, dir string) []byte {
-	t.Helper()
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate CA key: %v", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kstack-e2e-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatalf("parse CA certificate: %v", err)
-	}
-
-	srvCert, srvKey := issue(t, caCert, caKey, &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	})
-	// The admin client certificate: kubectl prompts for a username and password when a
-	// kubeconfig user has no credentials at all, and once the apiserver authenticates
-	// clients (--client-ca-file) this is the cluster admin.
-	adminCert, adminKey := issue(t, caCert, caKey, &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "kstack-e2e-admin", Organization: []string{"system:masters"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	files := map[string][]byte{
-		"ca.crt":     caPEM,
-		"server.crt": srvCert,
-		"server.key": srvKey,
-		"admin.crt":  adminCert,
-		"admin.key":  adminKey,
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatalf("write %s: %v", name, err)
-		}
-	}
-	return caPEM
-}
-
-// issue signs tmpl with the CA and returns the certificate and a new key, both PEM.
-func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate key for %s: %v", tmpl.Subject.CommonName, err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create certificate for %s: %v", tmpl.Subject.CommonName, err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatalf("marshal key for %s: %v", tmpl.Subject.CommonName, err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 }
 
 // writeKubeconfig writes a kubeconfig for server, trusting ca.crt in dir, for the admin
