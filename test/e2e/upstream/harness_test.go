@@ -2,17 +2,11 @@ package upstream
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
+	"github.com/kstack/kstack/pkg/auth/pki"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -124,8 +118,8 @@ func startCluster(t *testing.T) *cluster {
 	args := []string{
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
-		"--tls-cert-file=" + c.path("server.crt"),
-		"--tls-private-key-file=" + c.path("server.key"),
+		"--tls-cert-file=" + c.path("apiserver.crt"),
+		"--tls-private-key-file=" + c.path("apiserver.key"),
 		"--data-dir=" + c.path("data"),
 		"--service-cluster-ip-range=" + serviceCIDR,
 	}
@@ -305,107 +299,33 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// writePKI writes into dir: the cluster CA (ca.crt, ca.key, also the controller-manager's
-// cluster signer), the apiserver's serving certificate (server.crt/key for 127.0.0.1 and
-// localhost), a client certificate per identity (admin in system:masters,
-// system:kube-scheduler, system:kube-controller-manager: <id>.crt/key, as kubeadm
-// issues them) and the service-account key pair (sa.key, sa.pub). It returns the CA PEM.
+// writePKI writes into dir the project's test PKI (pki.NewTestCluster: the
+// cluster CA ca.crt/ca.key, also the controller-manager's cluster signer; the
+// apiserver's serving certificate apiserver.crt/key; admin.crt/key in
+// system:masters; the service-account key pair sa.key/sa.pub) plus a client
+// certificate per component identity (<id>.crt/key, as kubeadm issues them).
+// It returns the CA PEM.
 func writePKI(t *testing.T, dir string) []byte {
 	t.Helper()
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	bundle, err := pki.NewTestCluster(dir, pki.TestOptions{})
 	if err != nil {
-		t.Fatalf("generate CA key: %v", err)
+		t.Fatalf("test PKI: %v", err)
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kstack-upstream-e2e-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatalf("parse CA certificate: %v", err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	files := map[string][]byte{
-		"ca.crt": caPEM,
-		"ca.key": marshalKey(t, caKey),
-	}
-
-	serial := int64(2)
-	leaf := func(cn string, orgs []string, usage x509.ExtKeyUsage, ips []net.IP, dns []string) *x509.Certificate {
-		serial++
-		return &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn, Organization: orgs},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-			DNSNames:     dns,
-		}
-	}
-	files["server.crt"], files["server.key"] = issue(t, caCert, caKey,
-		leaf("kube-apiserver", nil, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}))
-	for id, subject := range map[string]pkix.Name{
-		"admin":              {CommonName: "kubernetes-admin", Organization: []string{"system:masters"}},
-		"scheduler":          {CommonName: "system:kube-scheduler"},
-		"controller-manager": {CommonName: "system:kube-controller-manager"},
+	for id, cn := range map[string]string{
+		"scheduler":          "system:kube-scheduler",
+		"controller-manager": "system:kube-controller-manager",
 	} {
-		files[id+".crt"], files[id+".key"] = issue(t, caCert, caKey,
-			leaf(subject.CommonName, subject.Organization, x509.ExtKeyUsageClientAuth, nil, nil))
-	}
-
-	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatalf("generate service-account key: %v", err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
-	if err != nil {
-		t.Fatalf("marshal service-account public key: %v", err)
-	}
-	files["sa.key"] = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)})
-	files["sa.pub"] = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatalf("write %s: %v", name, err)
+		certPEM, keyPEM, err := bundle.IssueClientPEM(pki.CertSpec{CommonName: cn, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		if err != nil {
+			t.Fatalf("client certificate for %s: %v", cn, err)
+		}
+		for name, data := range map[string][]byte{id + ".crt": certPEM, id + ".key": keyPEM} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				t.Fatalf("write %s: %v", name, err)
+			}
 		}
 	}
-	return caPEM
-}
-
-// issue signs tmpl with the CA and returns the certificate and a new key, both PEM.
-func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate key for %s: %v", tmpl.Subject.CommonName, err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create certificate for %s: %v", tmpl.Subject.CommonName, err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), marshalKey(t, key)
-}
-
-// marshalKey is key as a PEM "EC PRIVATE KEY", the form upstream's signers load.
-func marshalKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatalf("marshal key: %v", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	return bundle.CAData
 }
 
 // writeKubeconfig writes a kubeconfig for server that trusts caPath and authenticates
