@@ -15,7 +15,6 @@ import (
 	"github.com/kstack/kstack/pkg/auth/authn"
 	"github.com/kstack/kstack/pkg/auth/authz"
 	"github.com/kstack/kstack/pkg/storage"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -283,4 +282,3 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(config)
 }
 
-var _ = corev1.SchemeGroupVersion

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -286,4 +285,3 @@ func (s *Server) serveTokenRequest(w http.ResponseWriter, r *http.Request, rs *r
 	writeObject(w, choice, http.StatusCreated, authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), tr)
 }
 
-var _ = types.UID("")

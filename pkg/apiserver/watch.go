@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kstack/kstack/api"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -163,7 +162,6 @@ func (s *Server) watchObject(r *http.Request, rs *resourceStore, choice mediaCho
 	return withKind(obj, rs.servedGVK), nil
 }
 
-var _ = api.Scheme
 
 // encodeKey names one object's encoding: watch caches hand every watcher
 // the same object pointer for an event, so the first watcher's encoding
