@@ -281,4 +281,3 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(config)
 }
-

@@ -352,4 +352,3 @@ func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
 	}
 	return corev1.PodQOSBurstable
 }
-

@@ -284,4 +284,3 @@ func (s *Server) serveTokenRequest(w http.ResponseWriter, r *http.Request, rs *r
 	tr.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp)}
 	writeObject(w, choice, http.StatusCreated, authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), tr)
 }
-

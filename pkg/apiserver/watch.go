@@ -162,7 +162,6 @@ func (s *Server) watchObject(r *http.Request, rs *resourceStore, choice mediaCho
 	return withKind(obj, rs.servedGVK), nil
 }
 
-
 // encodeKey names one object's encoding: watch caches hand every watcher
 // the same object pointer for an event, so the first watcher's encoding
 // serves the others.
