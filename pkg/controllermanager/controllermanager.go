@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	srv := daemon.NewServer(cfg.Profiling)
 	daemon.RegisterWorkqueueMetrics(srv.Registry)
+	daemon.RegisterClientCertExpiry(srv.Registry, restCfg)
 
 	var started sync.Map // controller name -> true once started
 	var leading atomic.Bool

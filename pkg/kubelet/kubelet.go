@@ -15,6 +15,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"k8s.io/client-go/rest"
 	"log/slog"
 	"net"
 	"os"
@@ -70,6 +71,7 @@ type podNetwork interface {
 type Kubelet struct {
 	cfg     Config
 	client  kubernetes.Interface
+	restCfg *rest.Config // for the client certificate's expiry metric
 	rt      *runtime.Runtime
 	runtime containerRuntime
 	images  imageService
@@ -142,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		hostIP = defaultHostIP()
 	}
 	return &Kubelet{
-		cfg: cfg, client: client, rt: rt, runtime: rt, images: rt, net: netw, network: netw,
+		cfg: cfg, client: client, restCfg: restCfg, rt: rt, runtime: rt, images: rt, net: netw, network: netw,
 		clock:      clock.RealClock{},
 		hostIP:     hostIP,
 		backoff:    flowcontrol.NewBackOff(backoffInitial, backoffMax),
@@ -203,6 +205,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	if k.cfg.Port != 0 {
 		srv := daemon.NewServer(false)
+		daemon.RegisterClientCertExpiry(srv.Registry, k.restCfg)
 		srv.AddCheck(daemon.Check{Name: "containerd", Run: func(ctx context.Context) error {
 			_, err := k.rt.Version(ctx)
 			return err

@@ -375,6 +375,7 @@ func RunDaemon(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("client for %s: %w", rc.Host, err)
 	}
 	srv := daemon.NewServer(false)
+	daemon.RegisterClientCertExpiry(srv.Registry, rc)
 	sched, err := New(client, cfg, NewMetrics(srv.Registry))
 	if err != nil {
 		return err

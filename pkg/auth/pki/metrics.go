@@ -81,3 +81,28 @@ func earliestExpiry(path string) (float64, error) {
 	}
 	return float64(slices.Min(out)), nil
 }
+
+// RegisterCertPEMExpiry is RegisterCertExpiry for a certificate held in
+// memory (a kubeconfig's embedded client-certificate-data).
+func RegisterCertPEMExpiry(reg prometheus.Registerer, name string, pemData []byte) error {
+	certs, err := ParseCertsPEM(pemData)
+	if err != nil {
+		return fmt.Errorf("certificate expiry metric for %s: %w", name, err)
+	}
+	earliest := certs[0].NotAfter
+	for _, c := range certs[1:] {
+		if c.NotAfter.Before(earliest) {
+			earliest = c.NotAfter
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        CertExpiryMetric,
+		Help:        "The date after which the certificate expires, in seconds since the Unix epoch.",
+		ConstLabels: prometheus.Labels{"name": name},
+	})
+	g.Set(float64(earliest.Unix()))
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("register certificate expiry metric for %s: %w", name, err)
+	}
+	return nil
+}

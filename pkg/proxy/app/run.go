@@ -43,6 +43,7 @@ func Run(ctx context.Context, cfg Config) error {
 	nodeName = strings.ToLower(strings.TrimSpace(nodeName))
 
 	srv := daemon.NewServer(false)
+	daemon.RegisterClientCertExpiry(srv.Registry, restCfg)
 	metrics := proxy.NewMetrics(srv.Registry)
 	health := proxy.NewHealth(clock.RealClock{}, 2*cfg.SyncPeriod)
 	srv.AddCheck(daemon.Check{Name: "proxy-rules", Run: func(context.Context) error { return health.Check() }})
