@@ -45,6 +45,8 @@ func subresourceVerbs(sub string) []string {
 		return []string{"create"}
 	case "finalize":
 		return []string{"update"}
+	case "proxy":
+		return []string{"create", "delete", "get", "patch", "update"}
 	}
 	return []string{"get"}
 }

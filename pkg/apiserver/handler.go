@@ -117,8 +117,12 @@ func (s *Server) withLimits(next http.Handler) http.Handler {
 	})
 }
 
-// isLongRunning reports watches (upstream also counts exec/log/proxy).
+// isLongRunning reports watches and proxied requests, which the
+// in-flight limits and the request timeout leave alone (as upstream).
 func isLongRunning(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/nodes/") && strings.Contains(r.URL.Path, "/proxy") {
+		return true
+	}
 	if r.Method != http.MethodGet {
 		return false
 	}

@@ -237,6 +237,8 @@ type Server struct {
 	// tokenAuthenticators check bearer tokens (TokenReview).
 	tokenAuthenticators []authn.TokenAuthenticator
 
+	// kubeletTransport reaches kubelets (nodes/proxy).
+	kubeletTransport kubeletTransport
 	// fieldManagers serve server-side apply.
 	fieldManagers fieldManagers
 	// watchEncodings shares event encodings among watchers.

@@ -54,6 +54,12 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, rs *re
 			return
 		}
 		s.serveBinding(w, r, rs, info.Namespace, info.Name)
+	case "proxy":
+		if rs.res.Group == "" && rs.res.Resource == "nodes" {
+			s.serveNodeProxy(w, r, rs, info)
+			return
+		}
+		writeError(w, r, apierrors.NewNotFound(rs.res.GroupResource(), info.Name))
 	case "token":
 		if info.Verb != "create" {
 			writeError(w, r, methodNotSupported(rs.res.GroupResource(), info.Verb))
