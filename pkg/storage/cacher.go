@@ -112,7 +112,10 @@ func NewCacher(store *Store, cfg Config, opts ...CacherOption) (*Cacher, error) 
 	for _, o := range opts {
 		o(c)
 	}
-	c.window = make([]*cacheEvent, c.windowSize)
+	// The window grows on demand up to windowSize: most resources see few
+	// writes, and a full-size ring per resource would cost the idle server
+	// megabytes.
+	c.window = make([]*cacheEvent, min(16, c.windowSize))
 	return c, nil
 }
 
@@ -445,6 +448,13 @@ func withRV(obj runtime.Object, rev int64) runtime.Object {
 // pushLocked appends ev to the event window, evicting the oldest.
 func (c *Cacher) pushLocked(ev *cacheEvent) {
 	c.expireLocked(ev.at)
+	if c.wlen == len(c.window) && len(c.window) < c.windowSize {
+		grown := make([]*cacheEvent, min(2*len(c.window), c.windowSize))
+		for i := 0; i < c.wlen; i++ {
+			grown[i] = c.window[(c.wstart+i)%len(c.window)]
+		}
+		c.window, c.wstart = grown, 0
+	}
 	if c.wlen == len(c.window) {
 		evicted := c.window[c.wstart]
 		c.window[c.wstart] = ev

@@ -372,3 +372,38 @@ func TestCacher_WindowExpiresOldEventsAndDeletedEventsShareTheObject(t *testing.
 		t.Fatalf("DELETED object should share the cached object's contents, not deep-copy them")
 	}
 }
+
+func TestCacher_WindowGrowsOnDemandAndKeepsOrder(t *testing.T) {
+	c := newCacher(t, WithEventWindow(100))
+	c.mu.RLock()
+	initial := len(c.window)
+	c.mu.RUnlock()
+	if initial > 16 {
+		t.Fatalf("a new cache allocates a %d-event window, want at most 16", initial)
+	}
+	first := mustCreate(t, c, pod("ns", "p0"))
+	for i := 1; i < 40; i++ {
+		mustCreate(t, c, pod("ns", fmt.Sprint("p", i)))
+	}
+	if err := c.GetList(t.Context(), c.cfg.ListKey(""), ListOptions{}, &corev1.PodList{}); err != nil {
+		t.Fatal(err)
+	}
+	// Every event after the first is still there, in order.
+	w, err := c.Watch(t.Context(), c.cfg.ListKey(""), ListOptions{ResourceVersion: first.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for i := 1; i < 40; i++ {
+		ev := recv(t, w)
+		if ev.Type != watch.Added || ev.Object.(*corev1.Pod).Name != fmt.Sprint("p", i) {
+			t.Fatalf("event %d = %s, want ADDED ns/p%d", i, eventString(ev), i)
+		}
+	}
+	c.mu.RLock()
+	grown := len(c.window)
+	c.mu.RUnlock()
+	if grown < 40 || grown > 100 {
+		t.Fatalf("window holds room for %d events after 40 writes, want between 40 and 100", grown)
+	}
+}
