@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -92,6 +93,13 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *Attributes) error {
 		if attempt >= p.retries {
 			return apierrors.NewConflict(grResourceQuotas, a.Namespace,
 				errors.New("too many conflicting writes of resource quota status; please retry"))
+		}
+		// The quotas are read from a cache: give it a moment to catch up
+		// with the write that beat us.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
 	}
 }

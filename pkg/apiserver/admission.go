@@ -62,8 +62,12 @@ func (a admissionStore) List(ctx context.Context, gr schema.GroupResource, names
 	if err != nil {
 		return nil, err
 	}
+	// From the watch cache, as upstream's plugins read informers: a
+	// consistent read per admitted object would cost an etcd round trip
+	// each. The quota write below is guarded by resourceVersion, so a stale
+	// quota is a conflict and a retry, never an over-commit.
 	list := rs.cfg.NewListFunc()
-	if err := rs.storage.GetList(ctx, rs.cfg.ListKey(namespace), storage.ListOptions{}, list); err != nil {
+	if err := rs.storage.GetList(ctx, rs.cfg.ListKey(namespace), storage.ListOptions{ResourceVersion: "0"}, list); err != nil {
 		return nil, err
 	}
 	return meta.ExtractList(list)
