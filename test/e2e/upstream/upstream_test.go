@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -50,6 +51,60 @@ var klogError = regexp.MustCompile(`^E\d{4} `)
 
 func TestUpstreamControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	c := startCluster(t)
+	runControlPlane(t, c, c.startScheduler, c.startControllerManager)
+}
+
+// TestOwnControlPlane_RunsWithoutAuthorizationErrors runs the same scenario
+// with kstack's own scheduler and controller-manager binaries, each with
+// its own identity: they must log no authorization error either.
+func TestOwnControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
+	c := startCluster(t)
+	root := repoRoot(t)
+	own := func(name string) string {
+		bin := filepath.Join(root, "_output", "bin", name)
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("%s is missing (make build): %v", bin, err)
+		}
+		return bin
+	}
+	sched, kcm := own("scheduler"), own("controller-manager")
+	runControlPlane(t, c,
+		func(t *testing.T) *process {
+			port := freePort(t)
+			p := startProcess(t, "scheduler", sched, []string{
+				"--kubeconfig=" + c.kubeconfig("scheduler"),
+				"--leader-elect=true",
+				"--bind-address=127.0.0.1",
+				"--secure-port=" + strconv.Itoa(port),
+			}, c.path("scheduler.log"))
+			p.healthz = "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
+			return p
+		},
+		func(t *testing.T) *process {
+			port := freePort(t)
+			p := startProcess(t, "controller-manager", kcm, []string{
+				"--kubeconfig=" + c.kubeconfig("controller-manager"),
+				"--leader-elect=true",
+				"--use-service-account-credentials=true",
+				"--controllers=*",
+				"--bind-address=127.0.0.1",
+				"--secure-port=" + strconv.Itoa(port),
+				"--service-account-private-key-file=" + c.path("sa.key"),
+				"--root-ca-file=" + c.path("ca.crt"),
+				"--allocate-node-cidrs=true",
+				"--cluster-cidr=" + clusterCIDR,
+				"--node-cidr-mask-size=24",
+			}, c.path("controller-manager.log"))
+			p.healthz = "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
+			return p
+		})
+}
+
+// runControlPlane checks a scheduler and controller-manager pair against
+// the apiserver for runFor: leader Leases, per-controller service accounts,
+// node IPAM, namespace defaults, a Deployment scheduled onto a fake node,
+// garbage collection, and no authorization error in their logs.
+func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerManager func(*testing.T) *process) {
 	t.Logf("apiserver authentication flags this build accepts: %q", c.apiserverFlags)
 	cs := c.adminClient(t)
 	ctx := t.Context()
@@ -72,8 +127,8 @@ func TestUpstreamControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	startHeartbeat(t, cs)
 
 	started := time.Now()
-	sched := c.startScheduler(t)
-	kcm := c.startControllerManager(t)
+	sched := startScheduler(t)
+	kcm := startControllerManager(t)
 	components := []*process{sched, kcm}
 	// Registered after the processes' own cleanups, this runs first: the logs are
 	// checked for authorization errors even when a behaviour check below failed.
