@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kstack/kstack/pkg/auth/pki"
+	"github.com/kstack/kstack/test/e2e/e2eutil"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,35 +41,15 @@ type cluster struct {
 	logPath    string
 }
 
-// repoRoot walks up from the test's working directory to the main module's go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(string(data), "module github.com/kstack/kstack\n") {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("cannot find the kstack go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // requireBinaries returns the paths of the apiserver and the upstream kubectl
 // (_output/bin/apiserver and _output/tools/kubectl, or $KSTACK_APISERVER_BIN and
 // $KSTACK_KUBECTL_BIN). When one is missing the test skips, or fails if
 // KSTACK_REQUIRE_E2E is set.
 func requireBinaries(t *testing.T) (apiserver, kubectl string) {
 	t.Helper()
-	root := repoRoot(t)
-	apiserver = envOr("KSTACK_APISERVER_BIN", filepath.Join(root, "_output", "bin", "apiserver"))
-	kubectl = envOr("KSTACK_KUBECTL_BIN", filepath.Join(root, "_output", "tools", "kubectl"))
+	root := e2eutil.RepoRoot(t)
+	apiserver = e2eutil.EnvOr("KSTACK_APISERVER_BIN", filepath.Join(root, "_output", "bin", "apiserver"))
+	kubectl = e2eutil.EnvOr("KSTACK_KUBECTL_BIN", filepath.Join(root, "_output", "tools", "kubectl"))
 	for _, p := range []struct{ path, how string }{
 		{apiserver, "make build"},
 		{kubectl, "hack/build-upstream-kubectl.sh"},
@@ -82,13 +62,6 @@ func requireBinaries(t *testing.T) (apiserver, kubectl string) {
 		}
 	}
 	return apiserver, kubectl
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // startCluster starts the apiserver with an embedded etcd and TLS, waits for /readyz and
@@ -104,7 +77,7 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatalf("test PKI: %v", err)
 	}
 	caPEM := bundle.CAData
-	port := freePort(t)
+	port := e2eutil.FreePort(t)
 	c := &cluster{
 		dir:        dir,
 		server:     "https://127.0.0.1:" + strconv.Itoa(port),
@@ -155,7 +128,7 @@ func startCluster(t *testing.T) *cluster {
 			}
 		}
 		if t.Failed() {
-			t.Logf("apiserver log (last 60 lines of %s):\n%s", c.logPath, tail(c.logPath, 60))
+			t.Logf("apiserver log (last 60 lines of %s):\n%s", c.logPath, e2eutil.Tail(c.logPath, 60))
 		}
 	})
 
@@ -171,7 +144,7 @@ func startCluster(t *testing.T) *cluster {
 	for {
 		select {
 		case <-exited:
-			t.Fatalf("apiserver exited before becoming ready (%v); log:\n%s", waitErr, tail(c.logPath, 60))
+			t.Fatalf("apiserver exited before becoming ready (%v); log:\n%s", waitErr, e2eutil.Tail(c.logPath, 60))
 		default:
 		}
 		resp, err := client.Get(c.server + "/readyz")
@@ -337,17 +310,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // writeKubeconfig writes a kubeconfig for server, trusting ca.crt in dir, for the admin
 // client certificate, whose context's default namespace is namespace.
 func writeKubeconfig(t *testing.T, path, server, dir, namespace string) {
@@ -375,17 +337,4 @@ current-context: kstack
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("write kubeconfig: %v", err)
 	}
-}
-
-// tail returns the last n lines of the file at path.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -6,8 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"github.com/kstack/kstack/pkg/auth/pki"
+	"github.com/kstack/kstack/test/e2e/e2eutil"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,26 +50,6 @@ type cluster struct {
 	apiserver      *process
 }
 
-// repoRoot walks up from the test's working directory to the main module's go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(string(data), "module github.com/kstack/kstack\n") {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("cannot find the kstack go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // requireBinaries returns the paths of the apiserver and the upstream components
 // (_output/bin/apiserver and _output/tools/kube-{scheduler,controller-manager}, or
 // $KSTACK_APISERVER_BIN, $KSTACK_KUBE_SCHEDULER_BIN and
@@ -77,11 +57,11 @@ func repoRoot(t *testing.T) string {
 // if KSTACK_REQUIRE_UPSTREAM is set.
 func requireBinaries(t *testing.T) binaries {
 	t.Helper()
-	root := repoRoot(t)
+	root := e2eutil.RepoRoot(t)
 	b := binaries{
-		apiserver:         envOr("KSTACK_APISERVER_BIN", filepath.Join(root, "_output", "bin", "apiserver")),
-		scheduler:         envOr("KSTACK_KUBE_SCHEDULER_BIN", filepath.Join(root, "_output", "tools", "kube-scheduler")),
-		controllerManager: envOr("KSTACK_KUBE_CONTROLLER_MANAGER_BIN", filepath.Join(root, "_output", "tools", "kube-controller-manager")),
+		apiserver:         e2eutil.EnvOr("KSTACK_APISERVER_BIN", filepath.Join(root, "_output", "bin", "apiserver")),
+		scheduler:         e2eutil.EnvOr("KSTACK_KUBE_SCHEDULER_BIN", filepath.Join(root, "_output", "tools", "kube-scheduler")),
+		controllerManager: e2eutil.EnvOr("KSTACK_KUBE_CONTROLLER_MANAGER_BIN", filepath.Join(root, "_output", "tools", "kube-controller-manager")),
 	}
 	for _, p := range []struct{ path, how string }{
 		{b.apiserver, "make build"},
@@ -98,13 +78,6 @@ func requireBinaries(t *testing.T) binaries {
 	return b
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 // startCluster writes the PKI, starts the apiserver with an embedded etcd and waits
 // for /readyz. The apiserver is stopped in t.Cleanup.
 func startCluster(t *testing.T) *cluster {
@@ -112,7 +85,7 @@ func startCluster(t *testing.T) *cluster {
 	bins := requireBinaries(t)
 	dir := t.TempDir()
 	caPEM := writePKI(t, dir)
-	port := freePort(t)
+	port := e2eutil.FreePort(t)
 	c := &cluster{dir: dir, server: "https://127.0.0.1:" + strconv.Itoa(port), bins: bins}
 
 	args := []string{
@@ -146,7 +119,7 @@ func startCluster(t *testing.T) *cluster {
 	var lastErr error
 	for {
 		if err := c.apiserver.exitErr(); err != nil {
-			t.Fatalf("apiserver exited before becoming ready (%v); log:\n%s", err, tail(c.apiserver.logPath, 60))
+			t.Fatalf("apiserver exited before becoming ready (%v); log:\n%s", err, e2eutil.Tail(c.apiserver.logPath, 60))
 		}
 		resp, err := client.Get(c.server + "/readyz")
 		if err == nil {
@@ -252,7 +225,7 @@ func startProcess(t *testing.T, name, bin string, args []string, logPath string)
 		p.stop(t)
 		saveArtifact(t, logPath)
 		if t.Failed() {
-			t.Logf("%s log (last 40 lines of %s):\n%s", name, logPath, tail(logPath, 40))
+			t.Logf("%s log (last 40 lines of %s):\n%s", name, logPath, e2eutil.Tail(logPath, 40))
 		}
 	})
 	return p
@@ -286,17 +259,6 @@ func (p *process) stop(t *testing.T) {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
-}
-
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // writePKI writes into dir the project's test PKI (pki.NewTestCluster: the
@@ -354,19 +316,6 @@ current-context: kstack
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("write kubeconfig %s: %v", path, err)
 	}
-}
-
-// tail returns the last n lines of the file at path.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // saveArtifact copies the file at path into $KSTACK_UPSTREAM_ARTIFACTS, when set, so

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/kstack/kstack/test/e2e/e2eutil"
 	"io"
 	"net/http"
 	"os"
@@ -59,7 +60,7 @@ func TestUpstreamControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 // its own identity: they must log no authorization error either.
 func TestOwnControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	c := startCluster(t)
-	root := repoRoot(t)
+	root := e2eutil.RepoRoot(t)
 	own := func(name string) string {
 		bin := filepath.Join(root, "_output", "bin", name)
 		if _, err := os.Stat(bin); err != nil {
@@ -70,7 +71,7 @@ func TestOwnControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	sched, kcm := own("scheduler"), own("controller-manager")
 	runControlPlane(t, c,
 		func(t *testing.T) *process {
-			port := freePort(t)
+			port := e2eutil.FreePort(t)
 			p := startProcess(t, "scheduler", sched, []string{
 				"--kubeconfig=" + c.kubeconfig("scheduler"),
 				"--leader-elect=true",
@@ -81,7 +82,7 @@ func TestOwnControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 			return p
 		},
 		func(t *testing.T) *process {
-			port := freePort(t)
+			port := e2eutil.FreePort(t)
 			p := startProcess(t, "controller-manager", kcm, []string{
 				"--kubeconfig=" + c.kubeconfig("controller-manager"),
 				"--leader-elect=true",
@@ -147,7 +148,7 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 		t.Helper()
 		for _, p := range append(components, c.apiserver) {
 			if err := p.exitErr(); err != nil {
-				t.Fatalf("%v; log:\n%s", err, tail(p.logPath, 40))
+				t.Fatalf("%v; log:\n%s", err, e2eutil.Tail(p.logPath, 40))
 			}
 		}
 	}
@@ -309,7 +310,7 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 func (c *cluster) startScheduler(t *testing.T) *process {
 	t.Helper()
 	kc := c.kubeconfig("scheduler")
-	port := freePort(t)
+	port := e2eutil.FreePort(t)
 	p := startProcess(t, "kube-scheduler", c.bins.scheduler, []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
@@ -331,7 +332,7 @@ func (c *cluster) startScheduler(t *testing.T) *process {
 func (c *cluster) startControllerManager(t *testing.T) *process {
 	t.Helper()
 	kc := c.kubeconfig("controller-manager")
-	port := freePort(t)
+	port := e2eutil.FreePort(t)
 	p := startProcess(t, "kube-controller-manager", c.bins.controllerManager, []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
