@@ -114,10 +114,8 @@ func (s *Server) ensure(ctx context.Context, group, resource string, obj runtime
 }
 
 func (s *Server) storeFor(group, resource string) *resourceStore {
-	for k, rs := range s.stores {
-		if k.group == group && k.resource == resource && rs.servedGVK == rs.storageGVK {
-			return rs
-		}
+	if rs, ok := s.byStorage[schemaGR(group, resource)]; ok {
+		return rs
 	}
 	panic("no store for " + group + "/" + resource)
 }

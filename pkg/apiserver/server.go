@@ -218,7 +218,10 @@ type Server struct {
 	cfg    Config
 	client *clientv3.Client
 
-	stores    map[gvrKey]*resourceStore
+	stores map[gvrKey]*resourceStore
+	// byStorage finds a resource's store by group and resource, in the
+	// version it is stored as (storeFor: the server's own reads and writes).
+	byStorage map[schema.GroupResource]*resourceStore
 	cachers   []*storage.Cacher
 	metrics   *serverMetrics
 	registry  *prometheus.Registry
@@ -278,11 +281,12 @@ func (s *Server) lookup(group, version, resource string) (*resourceStore, bool) 
 // newServer builds the stores and caches on an etcd client.
 func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Server, error) {
 	s := &Server{
-		cfg:      cfg,
-		client:   client,
-		stores:   map[gvrKey]*resourceStore{},
-		registry: prometheus.NewRegistry(),
-		ready:    make(chan struct{}),
+		cfg:       cfg,
+		client:    client,
+		stores:    map[gvrKey]*resourceStore{},
+		byStorage: map[schema.GroupResource]*resourceStore{},
+		registry:  prometheus.NewRegistry(),
+		ready:     make(chan struct{}),
 	}
 	s.metrics = newServerMetrics(s.registry)
 	if err := storage.RegisterMetrics(s.registry); err != nil {
@@ -332,6 +336,9 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 			hasStatus:  statusField(obj).IsValid(),
 		}
 		s.stores[gvrKey{r.Group, r.Version, r.Resource}] = rs
+		if rs.servedGVK == rs.storageGVK {
+			s.byStorage[r.GroupResource()] = rs
+		}
 	}
 	var err error
 	s.ipAlloc, err = newIPAllocator(cfg.ServiceClusterIPRange, s)
