@@ -74,6 +74,13 @@ wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
 	log "${name} ready"
 }
 
+# node_ready succeeds once the node reports Ready=True (asked with the admin
+# certificate; no kubectl needed).
+node_ready() {
+	curl -fsS --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
+		"https://127.0.0.1:${API_PORT}/api/v1/nodes/${NODE_NAME}" | grep -q '"type":"Ready","status":"True"'
+}
+
 up() {
 	[[ -x "${BIN}/apiserver" ]] || die "${BIN}/apiserver missing: run make build"
 	mkdir -p "$PKI" "$LOGS" "$PIDS"
@@ -164,8 +171,7 @@ TOML
 			--container-runtime-endpoint="${CONTAINERD_SOCK}" --containerd-namespace="${CONTAINERD_NS}" \
 			--root-dir="${LOCAL_DIR}/kubelet" --cni-conf-dir="${LOCAL_DIR}/cni/net.d" \
 			--cni-bridge="${CNI_BRIDGE}" --netns-dir="${CONTAINERD_DIR}/netns" --port=10250
-		wait_for kubelet 60 "${ROOT}/_output/tools/kubectl" --kubeconfig "${KUBECONFIG_OUT}" wait --for=condition=Ready \
-			"node/${NODE_NAME}" --timeout=5s
+		wait_for kubelet 90 node_ready
 		if [[ -x "${BIN}/kube-proxy" ]]; then
 			start kube-proxy "${BIN}/kube-proxy" \
 				--kubeconfig="${LOCAL_DIR}/kube-proxy.conf" --hostname-override="${NODE_NAME}" \
