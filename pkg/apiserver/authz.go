@@ -251,9 +251,9 @@ func (s *Server) rbacHooks(resource string) *hooks {
 			}
 			return nil
 		case *rbacv1.RoleBinding:
-			return authz.CheckBindingEscalation(ctx, s.authorizer, s.rbac, s.rbac, u, "rolebindings", o.Namespace, o.Name, o.RoleRef)
+			return authz.CheckBindingEscalation(ctx, s.authorizer, s.rbac, storedRoleRefs{s, ctx}, u, "rolebindings", o.Namespace, o.Name, o.RoleRef)
 		case *rbacv1.ClusterRoleBinding:
-			return authz.CheckBindingEscalation(ctx, s.authorizer, s.rbac, s.rbac, u, "clusterrolebindings", "", o.Name, o.RoleRef)
+			return authz.CheckBindingEscalation(ctx, s.authorizer, s.rbac, storedRoleRefs{s, ctx}, u, "clusterrolebindings", "", o.Name, o.RoleRef)
 		}
 		return nil
 	}
@@ -265,6 +265,38 @@ func (s *Server) rbacHooks(resource string) *hooks {
 			return nil, check(ctx, obj, old)
 		},
 	}
+}
+
+// storedRoleRefs resolves a binding's roleRef through the RBAC index and,
+// when the index has not seen the role yet (it was created a moment ago),
+// through storage, as upstream reads the role from its registry.
+type storedRoleRefs struct {
+	s   *Server
+	ctx context.Context
+}
+
+func (r storedRoleRefs) RoleRefRules(ref rbacv1.RoleRef, namespace string) ([]rbacv1.PolicyRule, error) {
+	rules, err := r.s.rbac.RoleRefRules(ref, namespace)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return rules, err
+	}
+	switch ref.Kind {
+	case "ClusterRole":
+		rs := r.s.storeFor(rbacv1.GroupName, "clusterroles")
+		var role rbacv1.ClusterRole
+		if gerr := rs.storage.Get(r.ctx, rs.key("", ref.Name), storage.GetOptions{}, &role); gerr != nil {
+			return nil, err
+		}
+		return role.Rules, nil
+	case "Role":
+		rs := r.s.storeFor(rbacv1.GroupName, "roles")
+		var role rbacv1.Role
+		if gerr := rs.storage.Get(r.ctx, rs.key(namespace, ref.Name), storage.GetOptions{}, &role); gerr != nil {
+			return nil, err
+		}
+		return role.Rules, nil
+	}
+	return nil, err
 }
 
 // bootstrapPolicy creates upstream's default roles and bindings that are
