@@ -39,7 +39,7 @@ kubectl-upstream: ## Build the upstream kubectl used by the acceptance tests int
 	hack/build-upstream-kubectl.sh
 
 .PHONY: upstream-control-plane
-upstream-control-plane: ## Build upstream kube-scheduler and kube-controller-manager (v1.37) for the compatibility test into _output/tools/.
+upstream-control-plane: ## Build upstream kube-apiserver, kube-scheduler and kube-controller-manager (v1.37) for the compatibility tests into _output/tools/.
 	hack/build-upstream-control-plane.sh
 
 .PHONY: test

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# build-upstream-control-plane.sh builds upstream kube-scheduler and kube-controller-manager
-# (module test/tools/upstream, pinned k8s.io/kubernetes) into _output/tools/ for the
-# compatibility test test/e2e/upstream. A binary is rebuilt only when a file of
-# test/tools/upstream is newer than it. A cold build takes several minutes on 2 cores.
+# build-upstream-control-plane.sh builds upstream kube-apiserver, kube-scheduler and
+# kube-controller-manager (module test/tools/upstream, pinned k8s.io/kubernetes) into
+# _output/tools/ (or $UPSTREAM_TOOLS_OUT) for the compatibility tests test/e2e/upstream:
+# upstream components against our apiserver, and our components against upstream's.
+# A binary is rebuilt only when a file of test/tools/upstream is newer than it. A cold
+# build takes several minutes on 2 cores.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:${PATH}"
 MOD="test/tools/upstream"
-OUT="${PWD}/_output/tools"
+OUT="${UPSTREAM_TOOLS_OUT:-${PWD}/_output/tools}"
 
 # Stamp the release version into the binaries, as a release build would, so
 # `--version` and the User-Agent report it.
@@ -22,7 +24,7 @@ done
 
 mkdir -p "$OUT"
 total=$SECONDS
-for cmd in kube-scheduler kube-controller-manager; do
+for cmd in kube-apiserver kube-scheduler kube-controller-manager; do
 	bin="${OUT}/${cmd}"
 	if [[ -x "$bin" ]] && [[ -z "$(find "$MOD" -type f -newer "$bin" -print -quit)" ]]; then
 		echo "build-upstream-control-plane: ${bin} is up to date"

@@ -1,6 +1,7 @@
-// Module upstream builds upstream kube-scheduler and kube-controller-manager at a
-// pinned Kubernetes release for kstack's compatibility test (test/e2e/upstream),
-// via hack/build-upstream-control-plane.sh. It is separate from the main module so
+// Module upstream builds upstream kube-apiserver, kube-scheduler and
+// kube-controller-manager at a pinned Kubernetes release for kstack's
+// compatibility tests (test/e2e/upstream), via
+// hack/build-upstream-control-plane.sh. It is separate from the main module so
 // k8s.io/kubernetes' dependencies never leak into kstack.
 module github.com/kstack/kstack/test/tools/upstream
 
@@ -202,6 +203,7 @@ replace (
 )
 
 tool (
+	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
 	k8s.io/kubernetes/cmd/kube-scheduler
 )
