@@ -1,0 +1,134 @@
+// Package kubectl is kstack's kubectl: the root command, its global flags,
+// and the list of verbs. Each verb lives in its own package under cmd/ and
+// takes the shared *util.Factory; to add one, write
+// pkg/kubectl/cmd/<verb>/ with a New(f *util.Factory) *cobra.Command and
+// add it to commandGroups below.
+package kubectl
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+
+	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
+	"github.com/kstack/kstack/pkg/kubectl/util"
+)
+
+// commandGroup is a heading of `kubectl --help` and the verbs under it.
+type commandGroup struct {
+	title    string
+	commands []func(*util.Factory) *cobra.Command
+}
+
+// commandGroups lists every verb, grouped as upstream's help groups them.
+func commandGroups() []commandGroup {
+	return []commandGroup{
+		{title: "Basic Commands (Beginner):"},
+		{title: "Basic Commands (Intermediate):"},
+		{title: "Deploy Commands:"},
+		{title: "Cluster Management Commands:"},
+		{title: "Troubleshooting and Debugging Commands:"},
+		{title: "Advanced Commands:"},
+		{title: "Settings Commands:"},
+		{title: "Other Commands:", commands: []func(*util.Factory) *cobra.Command{
+			version.New,
+		}},
+	}
+}
+
+// StdStreams are the process's stdin, stdout and stderr.
+func StdStreams() genericiooptions.IOStreams {
+	return genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// Main runs kubectl with args and returns the exit code; errors are
+// printed to streams.ErrOut as upstream prints them.
+func Main(args []string, streams genericiooptions.IOStreams) int {
+	root := NewCommand(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	msg, code := util.ErrorMessage(err)
+	if msg != "" {
+		if !strings.HasSuffix(msg, "\n") {
+			msg += "\n"
+		}
+		io.WriteString(streams.ErrOut, msg)
+	}
+	return code
+}
+
+// NewCommand builds the root command with every verb.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kubectl",
+		Short: "kubectl controls the Kubernetes cluster manager",
+		Long: `kubectl controls the Kubernetes cluster manager.
+
+ Find more information at: https://kubernetes.io/docs/reference/kubectl/`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Run: func(cmd *cobra.Command, args []string) {
+			cmd.Help()
+		},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetGlobalNormalizationFunc(wordSepNormalize)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+
+	flags := root.PersistentFlags()
+	configFlags := genericclioptions.NewConfigFlags(true).
+		WithDeprecatedPasswordFlag().
+		WithDiscoveryBurst(300).
+		WithDiscoveryQPS(50.0)
+	configFlags.AddFlags(flags)
+	flags.Bool("warnings-as-errors", false, "Treat warnings received from the server as errors and exit with a non-zero exit code")
+	flags.Bool("match-server-version", false, "Require server version to match client version")
+	addKlogFlags(flags)
+
+	f := util.NewFactory(configFlags, streams)
+	for _, g := range commandGroups() {
+		for _, newCmd := range g.commands {
+			root.AddCommand(newCmd(f))
+		}
+	}
+	return root
+}
+
+// wordSepNormalize accepts --foo_bar for --foo-bar, as upstream.
+func wordSepNormalize(f *pflag.FlagSet, name string) pflag.NormalizedName {
+	if strings.Contains(name, "_") {
+		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
+	}
+	return pflag.NormalizedName(name)
+}
+
+// addKlogFlags adds -v and --vmodule (client-go logs through klog).
+func addKlogFlags(flags *pflag.FlagSet) {
+	gofs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(gofs)
+	for _, name := range []string{"v", "vmodule"} {
+		if f := gofs.Lookup(name); f != nil {
+			pf := pflag.PFlagFromGoFlag(f)
+			if name == "v" {
+				pf.Shorthand = "v"
+			}
+			flags.AddFlag(pf)
+		}
+	}
+}
