@@ -286,7 +286,7 @@ func init() {
 				return nil, err
 			}
 			i := cc.Informers
-			c := daemonset.New(client, i.Apps().V1().DaemonSets(), i.Core().V1().Pods(), i.Core().V1().Nodes(),
+			c := daemonset.New(client, i.Apps().V1().DaemonSets(), i.Core().V1().Pods(), i.Core().V1().Nodes(), i.Apps().V1().ControllerRevisions(),
 				cc.Recorder(ctx, client, "daemonset-controller"))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentDaemonSetSyncs) }, nil
 		}})

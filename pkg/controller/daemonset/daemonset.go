@@ -9,11 +9,13 @@ package daemonset
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
+	"strconv"
 
 	"github.com/kstack/kstack/pkg/controller"
+	"github.com/kstack/kstack/pkg/controller/history"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,9 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/dump"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/rand"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -37,6 +37,10 @@ import (
 // Name is the controller's workqueue name.
 const Name = "daemonset"
 
+// templateGenerationKey is the deprecated label upstream still puts on
+// daemon pods: the DaemonSet's generation when the pod was made.
+const templateGenerationKey = "pod-template-generation"
+
 var controllerKind = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
 
 // Controller is the DaemonSet controller.
@@ -45,6 +49,7 @@ type Controller struct {
 	dsLister   appslisters.DaemonSetLister
 	podLister  corelisters.PodLister
 	nodeLister corelisters.NodeLister
+	history    *history.History
 	synced     []cache.InformerSynced
 	queue      controller.Queue
 	exp        *controller.Expectations
@@ -52,14 +57,30 @@ type Controller struct {
 	clock      clock.Clock
 }
 
-// New returns a DaemonSet controller.
-func New(client kubernetes.Interface, dss appsinformers.DaemonSetInformer, pods coreinformers.PodInformer, nodes coreinformers.NodeInformer, recorder record.EventRecorder) *Controller {
+// New returns a DaemonSet controller; its template history is kept in
+// ControllerRevisions (package history).
+func New(client kubernetes.Interface, dss appsinformers.DaemonSetInformer, pods coreinformers.PodInformer, nodes coreinformers.NodeInformer,
+	revs appsinformers.ControllerRevisionInformer, recorder record.EventRecorder) *Controller {
 	if recorder == nil {
 		recorder = &record.FakeRecorder{}
 	}
 	c := &Controller{client: client, dsLister: dss.Lister(), podLister: pods.Lister(), nodeLister: nodes.Lister(),
-		synced: []cache.InformerSynced{dss.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		queue:  controller.NewQueue(Name), exp: controller.NewExpectations(), recorder: recorder, clock: clock.RealClock{}}
+		history: &history.History{Client: client, Lister: revs.Lister()},
+		synced: []cache.InformerSynced{dss.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced,
+			revs.Informer().HasSynced},
+		queue: controller.NewQueue(Name), exp: controller.NewExpectations(), recorder: recorder, clock: clock.RealClock{}}
+	revOwner := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if r, ok := obj.(*appsv1.ControllerRevision); ok {
+			if ref := metav1.GetControllerOf(r); ref != nil && ref.Kind == controllerKind.Kind {
+				c.queue.Add(r.Namespace + "/" + ref.Name)
+			}
+		}
+	}
+	_, _ = revs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: revOwner,
+		UpdateFunc: func(_, o any) { revOwner(o) }, DeleteFunc: revOwner})
 	enqueue := func(obj any) { controller.Enqueue(c.queue, obj) }
 	_, _ = dss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) },
 		DeleteFunc: func(obj any) {
@@ -125,14 +146,46 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	controller.RunWorkers(ctx, Name, c.queue, workers, c.sync)
 }
 
-// templateHash is the controller-revision-hash of ds's template.
-func templateHash(ds *appsv1.DaemonSet) string {
-	h := fnv.New32a()
-	fmt.Fprint(h, dump.ForHash(ds.Spec.Template))
-	if ds.Status.CollisionCount != nil {
-		fmt.Fprint(h, *ds.Status.CollisionCount)
+// syncHistory makes sure ds's template has a ControllerRevision and
+// returns its hash (the controller-revision-hash of updated pods) and the
+// older revisions. A hash collision bumps status.collisionCount.
+func (c *Controller) syncHistory(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector) (string, []*appsv1.ControllerRevision, error) {
+	cur, old, err := c.history.Sync(ctx, history.Owner{Object: ds, GVK: controllerKind, Selector: sel,
+		Template: &ds.Spec.Template, CollisionCount: ds.Status.CollisionCount})
+	if errors.Is(err, history.ErrCollision) {
+		n := int32(0)
+		if ds.Status.CollisionCount != nil {
+			n = *ds.Status.CollisionCount
+		}
+		n++
+		ds.Status.CollisionCount = &n
+		if _, uerr := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, ds, metav1.UpdateOptions{}); uerr != nil {
+			return "", nil, fmt.Errorf("bump collision count of daemonset %s/%s: %w", ds.Namespace, ds.Name, uerr)
+		}
+		return "", nil, err
 	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
+	if err != nil {
+		return "", nil, fmt.Errorf("history of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return cur.Labels[appsv1.ControllerRevisionHashLabelKey], old, nil
+}
+
+// cleanupHistory deletes old revisions beyond revisionHistoryLimit that
+// no pod of ds runs.
+func (c *Controller) cleanupHistory(ctx context.Context, ds *appsv1.DaemonSet, pods []*corev1.Pod, old []*appsv1.ControllerRevision) error {
+	limit := int32(history.DefaultRevisionHistoryLimit)
+	if ds.Spec.RevisionHistoryLimit != nil {
+		limit = *ds.Spec.RevisionHistoryLimit
+	}
+	live := map[string]bool{}
+	for _, p := range pods {
+		if h := p.Labels[appsv1.ControllerRevisionHashLabelKey]; h != "" {
+			live[h] = true
+		}
+	}
+	return c.history.CleanUp(ctx, old, limit, func(r *appsv1.ControllerRevision) bool {
+		return live[r.Labels[appsv1.ControllerRevisionHashLabelKey]]
+	})
 }
 
 // nodeState is what one node has and needs.
@@ -206,12 +259,21 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		}
 		st.pods = append(st.pods, p)
 	}
-	hash := templateHash(ds)
-	var manageErr error
-	if c.exp.Satisfied(key) && ds.DeletionTimestamp == nil {
-		manageErr = c.manage(ctx, key, ds, states, orphaned, hash)
+	if ds.DeletionTimestamp != nil {
+		return nil // the garbage collector removes the pods
 	}
-	return errorsJoin(manageErr, c.updateStatus(ctx, ds, states, hash))
+	hash, old, err := c.syncHistory(ctx, ds, sel)
+	if err != nil {
+		return err
+	}
+	var manageErr, cleanupErr error
+	if c.exp.Satisfied(key) {
+		manageErr = c.manage(ctx, key, ds, states, orphaned, hash)
+		if manageErr == nil {
+			cleanupErr = c.cleanupHistory(ctx, ds, pods, old)
+		}
+	}
+	return errorsJoin(manageErr, cleanupErr, c.updateStatus(ctx, ds, states, hash))
 }
 
 func errorsJoin(errs ...error) error {
@@ -347,6 +409,7 @@ func (c *Controller) act(ctx context.Context, key string, ds *appsv1.DaemonSet, 
 			}
 			tmpl.Labels[appsv1.ControllerRevisionHashLabelKey] = hash
 			tmpl.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] = hash
+			tmpl.Labels[templateGenerationKey] = strconv.FormatInt(ds.Generation, 10)
 			pod := controller.PodFromTemplate(tmpl, ds, controller.NewControllerRef(ds, controllerKind))
 			out, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {

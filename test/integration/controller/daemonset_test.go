@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -99,4 +100,111 @@ func TestDaemonSet_FollowsNodesAndRollsOut(t *testing.T) {
 		}
 		return true, nil
 	})
+}
+
+// revisions lists the ControllerRevisions of ns by revision number.
+func (c *cluster) revisions(t *testing.T, ns string) map[int64]appsv1.ControllerRevision {
+	t.Helper()
+	l, err := c.client.AppsV1().ControllerRevisions(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list controller revisions: %v", err)
+	}
+	out := map[int64]appsv1.ControllerRevision{}
+	for _, r := range l.Items {
+		out[r.Revision] = r
+	}
+	return out
+}
+
+func TestDaemonSet_ControllerRevisionsRollbackAndHistoryLimit(t *testing.T) {
+	c := startCluster(t, []string{"daemonset"})
+	ctx := t.Context()
+	ns := c.namespace(t, "ds-history")
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := c.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "h-" + n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.client.CoreV1().Nodes().Delete(context.Background(), "h-"+n, metav1.DeleteOptions{}) })
+	}
+	c.autoReady(t, ns)
+	labels := map[string]string{"app": "hist"}
+	limit := int32(1)
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "hist"}, Spec: appsv1.DaemonSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: podTemplate(labels, "agent:v1"), RevisionHistoryLimit: &limit}}
+	if _, err := c.client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// rolledOut waits until every node runs image with the revision's hash
+	// and the status says so.
+	rolledOut := func(image string) appsv1.ControllerRevision {
+		t.Helper()
+		var cur appsv1.ControllerRevision
+		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, error) {
+			revs := c.revisions(t, ns)
+			var top int64
+			for n := range revs {
+				top = max(top, n)
+			}
+			cur = revs[top]
+			hash := cur.Labels[appsv1.ControllerRevisionHashLabelKey]
+			if hash == "" || cur.Name != "hist-"+hash || cur.Labels["app"] != "hist" || !metav1.IsControlledBy(&cur, mustDS(t, c, ns)) {
+				return false, nil
+			}
+			pods := activePods(c.pods(t, ns, "app=hist"))
+			if len(pods) != 3 {
+				return false, nil
+			}
+			for _, p := range pods {
+				if p.Spec.Containers[0].Image != image || p.Labels[appsv1.ControllerRevisionHashLabelKey] != hash {
+					return false, nil
+				}
+			}
+			st := mustDS(t, c, ns).Status
+			return st.UpdatedNumberScheduled == 3 && st.NumberAvailable == 3 && st.NumberUnavailable == 0 && st.DesiredNumberScheduled == 3 &&
+				st.ObservedGeneration == mustDS(t, c, ns).Generation, nil
+		})
+		return cur
+	}
+	setImage := func(image string) {
+		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"` + image + `"}]}}}}`)
+		if _, err := c.client.AppsV1().DaemonSets(ns).Patch(ctx, "hist", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1 := rolledOut("agent:v1")
+	if r1.Revision != 1 {
+		t.Fatalf("first revision = %d, want 1", r1.Revision)
+	}
+	setImage("agent:v2")
+	r2 := rolledOut("agent:v2")
+	if r2.Revision != 2 || r2.Name == r1.Name {
+		t.Fatalf("second revision = %d %s, want 2 and a new name", r2.Revision, r2.Name)
+	}
+	// Rollback as kubectl rollout undo does it: send revision 1's data back.
+	if _, err := c.client.AppsV1().DaemonSets(ns).Patch(ctx, "hist", types.StrategicMergePatchType, r1.Data.Raw, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("rollback patch: %v", err)
+	}
+	r3 := rolledOut("agent:v1")
+	if r3.Name != r1.Name || r3.Revision != 3 {
+		t.Fatalf("after rollback: current revision %s #%d, want %s renumbered to 3", r3.Name, r3.Revision, r1.Name)
+	}
+	// A third template: with revisionHistoryLimit 1 only one unused old
+	// revision stays.
+	setImage("agent:v3")
+	rolledOut("agent:v3")
+	eventually(t, 20*time.Second, "history trimmed to the limit", func() (bool, error) {
+		revs := c.revisions(t, ns)
+		_, has4 := revs[4]
+		_, has3 := revs[3]
+		return len(revs) == 2 && has4 && has3, nil
+	})
+}
+
+func mustDS(t *testing.T, c *cluster, ns string) *appsv1.DaemonSet {
+	t.Helper()
+	d, err := c.client.AppsV1().DaemonSets(ns).Get(t.Context(), "hist", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
