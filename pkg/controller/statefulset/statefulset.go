@@ -12,24 +12,21 @@ package statefulset
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/kstack/kstack/pkg/controller"
+	"github.com/kstack/kstack/pkg/controller/history"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/dump"
-	"k8s.io/apimachinery/pkg/util/rand"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -51,7 +48,7 @@ type Controller struct {
 	setLister appslisters.StatefulSetLister
 	podLister corelisters.PodLister
 	pvcLister corelisters.PersistentVolumeClaimLister
-	revLister appslisters.ControllerRevisionLister
+	history   *history.History
 	synced    []cache.InformerSynced
 	queue     controller.Queue
 	recorder  record.EventRecorder
@@ -64,7 +61,7 @@ func New(client kubernetes.Interface, sets appsinformers.StatefulSetInformer, po
 	if recorder == nil {
 		recorder = &record.FakeRecorder{}
 	}
-	c := &Controller{client: client, setLister: sets.Lister(), podLister: pods.Lister(), pvcLister: pvcs.Lister(), revLister: revs.Lister(),
+	c := &Controller{client: client, setLister: sets.Lister(), podLister: pods.Lister(), pvcLister: pvcs.Lister(), history: &history.History{Client: client, Lister: revs.Lister()},
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, pods.Informer().HasSynced, pvcs.Informer().HasSynced, revs.Informer().HasSynced},
 		queue:  controller.NewQueue(Name), recorder: recorder, clock: clock.RealClock{}}
 	enqueue := func(obj any) { controller.Enqueue(c.queue, obj) }
@@ -91,6 +88,17 @@ func New(client kubernetes.Interface, sets appsinformers.StatefulSetInformer, po
 		}
 	}
 	_, _ = pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: podChanged, UpdateFunc: func(_, o any) { podChanged(o) }, DeleteFunc: podChanged})
+	revChanged := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if r, ok := obj.(*appsv1.ControllerRevision); ok {
+			if ref := metav1.GetControllerOf(r); ref != nil && ref.Kind == controllerKind.Kind {
+				c.queue.Add(r.Namespace + "/" + ref.Name)
+			}
+		}
+	}
+	_, _ = revs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: revChanged, UpdateFunc: func(_, o any) { revChanged(o) }, DeleteFunc: revChanged})
 	return c
 }
 
@@ -113,16 +121,6 @@ func ordinal(set *appsv1.StatefulSet, pod *corev1.Pod) int {
 		return -1
 	}
 	return n
-}
-
-// revisionHash names the set's current template.
-func revisionHash(set *appsv1.StatefulSet) string {
-	h := fnv.New32a()
-	fmt.Fprint(h, dump.ForHash(set.Spec.Template))
-	if set.Status.CollisionCount != nil {
-		fmt.Fprint(h, *set.Status.CollisionCount)
-	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -163,15 +161,20 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	updateRev, err := c.ensureRevision(ctx, set)
+	if set.DeletionTimestamp != nil {
+		return nil // the garbage collector removes the pods
+	}
+	updateRev, old, err := c.ensureRevision(ctx, set, sel)
 	if err != nil {
 		return err
 	}
-	var actErr error
-	if set.DeletionTimestamp == nil {
-		actErr = c.reconcile(ctx, set, pods, updateRev)
+	actErr := c.reconcile(ctx, set, pods, updateRev)
+	statusErr := c.updateStatus(ctx, set, pods, updateRev)
+	var cleanupErr error
+	if actErr == nil && statusErr == nil {
+		cleanupErr = c.cleanupHistory(ctx, set, pods, old)
 	}
-	return errorsJoin(actErr, c.updateStatus(ctx, set, pods, updateRev))
+	return errorsJoin(actErr, statusErr, cleanupErr)
 }
 
 func errorsJoin(errs ...error) error {
@@ -183,39 +186,43 @@ func errorsJoin(errs ...error) error {
 	return nil
 }
 
-// ensureRevision makes the ControllerRevision of the current template and
-// returns its name (the controller-revision-hash of updated pods).
-func (c *Controller) ensureRevision(ctx context.Context, set *appsv1.StatefulSet) (string, error) {
-	revName := set.Name + "-" + revisionHash(set)
-	if _, err := c.revLister.ControllerRevisions(set.Namespace).Get(revName); err == nil {
-		return revName, nil
-	}
-	revs, _ := c.revLister.ControllerRevisions(set.Namespace).List(labels.Everything())
-	var max int64
-	for _, r := range revs {
-		if metav1.IsControlledBy(r, set) && r.Revision > max {
-			max = r.Revision
+// ensureRevision makes the ControllerRevision of the current template
+// (package history) and returns its name (the controller-revision-hash of
+// updated pods, status.updateRevision) and the older revisions. A hash
+// collision bumps status.collisionCount.
+func (c *Controller) ensureRevision(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) (string, []*appsv1.ControllerRevision, error) {
+	cur, old, err := c.history.Sync(ctx, history.Owner{Object: set, GVK: controllerKind, Selector: sel,
+		Template: &set.Spec.Template, CollisionCount: set.Status.CollisionCount})
+	if errors.Is(err, history.ErrCollision) {
+		n := int32(0)
+		if set.Status.CollisionCount != nil {
+			n = *set.Status.CollisionCount
 		}
+		n++
+		set.Status.CollisionCount = &n
+		if _, uerr := c.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, set, metav1.UpdateOptions{}); uerr != nil {
+			return "", nil, fmt.Errorf("bump collision count of statefulset %s/%s: %w", set.Namespace, set.Name, uerr)
+		}
+		return "", nil, err
 	}
-	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": set.Spec.Template, "$patch": "replace"}})
 	if err != nil {
-		return "", err
+		return "", nil, fmt.Errorf("history of statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	lbls := map[string]string{appsv1.ControllerRevisionHashLabelKey: revName}
-	for k, v := range set.Spec.Template.Labels {
-		lbls[k] = v
+	return cur.Name, old, nil
+}
+
+// cleanupHistory deletes old revisions beyond revisionHistoryLimit that
+// are neither a pod's nor the current or update revision.
+func (c *Controller) cleanupHistory(ctx context.Context, set *appsv1.StatefulSet, pods []*corev1.Pod, old []*appsv1.ControllerRevision) error {
+	limit := int32(history.DefaultRevisionHistoryLimit)
+	if set.Spec.RevisionHistoryLimit != nil {
+		limit = *set.Spec.RevisionHistoryLimit
 	}
-	rev := &appsv1.ControllerRevision{
-		ObjectMeta: metav1.ObjectMeta{Name: revName, Namespace: set.Namespace, Labels: lbls,
-			OwnerReferences: []metav1.OwnerReference{*controller.NewControllerRef(set, controllerKind)}},
-		Data:     runtime.RawExtension{Raw: patch},
-		Revision: max + 1,
+	live := map[string]bool{set.Status.CurrentRevision: true, set.Status.UpdateRevision: true}
+	for _, p := range pods {
+		live[p.Labels[appsv1.ControllerRevisionHashLabelKey]] = true
 	}
-	_, err = c.client.AppsV1().ControllerRevisions(set.Namespace).Create(ctx, rev, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create controller revision %s: %w", revName, err)
-	}
-	return revName, nil
+	return c.history.CleanUp(ctx, old, limit, func(r *appsv1.ControllerRevision) bool { return live[r.Name] })
 }
 
 // reconcile creates, replaces, deletes and updates pods, one step at a

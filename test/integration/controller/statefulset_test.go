@@ -138,3 +138,79 @@ func TestStatefulSet_OrderedCreationScaleDownAndRollingUpdate(t *testing.T) {
 		t.Errorf("ordering: %v", violations)
 	}
 }
+
+func TestStatefulSet_RollbackReusesRevisionAndHistoryIsTrimmed(t *testing.T) {
+	c := startCluster(t, []string{"statefulset"})
+	ctx := t.Context()
+	ns := c.namespace(t, "sts-history")
+	c.autoReady(t, ns)
+	labels := map[string]string{"app": "web"}
+	replicas, limit := int32(2), int32(1)
+	set := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.StatefulSetSpec{
+		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels}, ServiceName: "web",
+		Template: podTemplate(labels, "web:v1"), RevisionHistoryLimit: &limit, PodManagementPolicy: appsv1.ParallelPodManagement}}
+	if _, err := c.client.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// rolledOut waits for every pod on image under the newest revision,
+	// with currentRevision == updateRevision == that revision's name.
+	rolledOut := func(image string) appsv1.ControllerRevision {
+		t.Helper()
+		var cur appsv1.ControllerRevision
+		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, error) {
+			revs := c.revisions(t, ns)
+			var top int64
+			for n := range revs {
+				top = max(top, n)
+			}
+			cur = revs[top]
+			s, err := c.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if !metav1.IsControlledBy(&cur, s) || cur.Labels["app"] != "web" {
+				return false, nil
+			}
+			pods := activePods(c.pods(t, ns, "app=web"))
+			if len(pods) != 2 {
+				return false, nil
+			}
+			for _, p := range pods {
+				if p.Spec.Containers[0].Image != image || p.Labels[appsv1.ControllerRevisionHashLabelKey] != cur.Name || !isReady(&p) {
+					return false, nil
+				}
+			}
+			return s.Status.UpdateRevision == cur.Name && s.Status.CurrentRevision == cur.Name && s.Status.UpdatedReplicas == 2, nil
+		})
+		return cur
+	}
+	setImage := func(image string) {
+		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"` + image + `"}]}}}}`)
+		if _, err := c.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1 := rolledOut("web:v1")
+	setImage("web:v2")
+	r2 := rolledOut("web:v2")
+	if r1.Revision != 1 || r2.Revision != 2 {
+		t.Fatalf("revisions %d, %d; want 1, 2", r1.Revision, r2.Revision)
+	}
+	// kubectl rollout undo: revision 1's data as a strategic-merge patch
+	// (it must replace the template only, keeping selector and the rest).
+	if _, err := c.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, r1.Data.Raw, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("rollback patch: %v", err)
+	}
+	r3 := rolledOut("web:v1")
+	if r3.Name != r1.Name || r3.Revision != 3 {
+		t.Fatalf("after rollback: %s #%d, want %s renumbered to 3", r3.Name, r3.Revision, r1.Name)
+	}
+	setImage("web:v3")
+	rolledOut("web:v3")
+	eventually(t, 20*time.Second, "history trimmed to the limit", func() (bool, error) {
+		revs := c.revisions(t, ns)
+		_, has3 := revs[3]
+		_, has4 := revs[4]
+		return len(revs) == 2 && has3 && has4, nil
+	})
+}
