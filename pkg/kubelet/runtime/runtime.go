@@ -98,6 +98,9 @@ type Runtime struct {
 
 	mu  sync.Mutex
 	ios map[string]*cio.DirectIO // container ID -> attached stdio
+	// logs are the CRI log writers of attached containers and the
+	// rotation settings (logs.go).
+	logs logState
 }
 
 // New connects to containerd at address (a unix socket path) and works in
