@@ -13,6 +13,7 @@ BIN        := $(OUT)/bin
 TEST_TIMEOUT ?= 20m
 FUZZTIME   ?= 10s
 GOTEST_FLAGS ?=
+NODES      ?= 1
 
 .DEFAULT_GOAL := help
 
@@ -51,9 +52,10 @@ images: ## Build the test images (pause, busybox, testserver) as OCI archives in
 	hack/images.sh
 
 .PHONY: test-e2e
-test-e2e: build ## Run the root-only e2e tests: kube-proxy in network namespaces, the kubelet on its own containerd with CNI.
+test-e2e: build ## Run the root-only e2e tests: kube-proxy in network namespaces, the kubelet on its own containerd with CNI, a 3-node cluster.
 	hack/test-e2e-proxy.sh
 	hack/test-e2e-node.sh
+	hack/test-e2e-cluster.sh
 
 .PHONY: verify
 verify: ## Check gofmt, go vet and go mod tidy (main module and test/tools).
@@ -77,11 +79,11 @@ bench: ## Run the apiserver benchmark program (test/bench/apiserver).
 	fi
 
 .PHONY: up
-up: build ## Start a local one-node control plane (state in _output/local).
-	hack/local-up.sh up
+up: build ## Start a local cluster (state in _output/local): NODES=1 (default) runs the node on the host, NODES=3 three nodes in network namespaces.
+	NODES=$(NODES) hack/local-up.sh up
 
 .PHONY: down
-down: ## Stop what 'make up' started.
+down: ## Stop what 'make up' started and remove its nodes (namespaces, bridges, rules, containers).
 	hack/local-up.sh down
 
 .PHONY: clean

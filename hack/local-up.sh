@@ -8,6 +8,10 @@
 #   hack/local-up.sh status
 #   hack/local-up.sh down
 #
+# NODES=N (N > 1) runs N worker nodes instead of the host node, each in its own
+# network namespace (hack/local-cluster.sh); the apiserver then listens on the
+# nodes' host bridge (NODE_NET_PREFIX.1, default 10.88.0.1).
+#
 # Ports: API_PORT (6443), ETCD_CLIENT_PORT (2379), ETCD_PEER_PORT (2380).
 set -euo pipefail
 
@@ -36,6 +40,11 @@ CNI_BRIDGE="${CNI_BRIDGE:-kstack0}"
 SCHEDULER_PORT="${SCHEDULER_PORT:-10259}"
 SERVICE_IP="${SERVICE_IP:-10.96.0.1}" # the kubernetes Service's ClusterIP, a SAN
 KUBECONFIG_OUT="${LOCAL_DIR}/admin.conf"
+NODES="${NODES:-1}"
+API_HOST=127.0.0.1
+if ((NODES > 1)); then
+	API_HOST="${NODE_NET_PREFIX:-10.88.0}.1"
+fi
 # Components stop in the reverse of this order.
 COMPONENTS=(etcd apiserver controller-manager scheduler containerd kubelet kube-proxy)
 
@@ -43,6 +52,12 @@ log() { echo "local-up: $*"; }
 die() {
 	echo "local-up: ERROR: $*" >&2
 	exit 1
+}
+
+# cluster runs hack/local-cluster.sh with this cluster's settings.
+cluster() {
+	BIN="$BIN" LOCAL_DIR="$LOCAL_DIR" API_PORT="$API_PORT" CLUSTER_CIDR="$CLUSTER_CIDR" NODES="$NODES" \
+		"${ROOT}/hack/local-cluster.sh" "$@"
 }
 
 running() { # running NAME -> 0 when its pid file names a live process
@@ -78,19 +93,26 @@ wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
 # certificate; no kubectl needed).
 node_ready() {
 	curl -fsS --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
-		"https://127.0.0.1:${API_PORT}/api/v1/nodes/${NODE_NAME}" | grep -q '"type":"Ready","status":"True"'
+		"https://${API_HOST}:${API_PORT}/api/v1/nodes/${NODE_NAME}" | grep -q '"type":"Ready","status":"True"'
 }
 
 up() {
 	[[ -x "${BIN}/apiserver" ]] || die "${BIN}/apiserver missing: run make build"
 	mkdir -p "$PKI" "$LOGS" "$PIDS"
+	local api_ips=127.0.0.1 nodes="${NODE_NAME}=${NODE_IP}" n
+	if ((NODES > 1)); then
+		cluster net-up
+		api_ips="127.0.0.1,${API_HOST}"
+		nodes="$(for ((n = 1; n <= NODES; n++)); do printf 'node-%d=%s.%d,' "$n" "${API_HOST%.*}" $((10 + n)); done)"
+		nodes="${nodes%,}"
+	fi
 
 	# The cluster PKI (CA, serving and client certs, etcd certs, service-account
 	# keys, kubeconfigs): created once, reused after.
 	"${BIN}/pki" --out "$PKI" --kubeconfig-dir "$LOCAL_DIR" \
-		--server "https://127.0.0.1:${API_PORT}" --apiserver-ips 127.0.0.1 \
+		--server "https://${API_HOST}:${API_PORT}" --apiserver-ips "${api_ips}" \
 		--apiserver-names "$(hostname)" --service-cidr "$SERVICE_CIDR" \
-		--etcd-members local=127.0.0.1 --nodes "${NODE_NAME}=${NODE_IP}" >"${LOGS}/pki.log"
+		--etcd-members local=127.0.0.1 --nodes "${nodes}" >"${LOGS}/pki.log"
 	log "PKI in ${PKI} (see ${LOGS}/pki.log)"
 
 	local etcd_args=()
@@ -116,7 +138,7 @@ up() {
 	fi
 
 	start apiserver "${BIN}/apiserver" \
-		--bind-address=127.0.0.1 --secure-port="${API_PORT}" \
+		--bind-address="${API_HOST}" --secure-port="${API_PORT}" \
 		--tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
 		--client-ca-file="${PKI}/ca.crt" \
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -126,7 +148,7 @@ up() {
 		--kubelet-client-key="${PKI}/apiserver-kubelet-client.key" \
 		"${etcd_args[@]}" --data-dir="${LOCAL_DIR}/apiserver" \
 		--service-cluster-ip-range="${SERVICE_CIDR}"
-	wait_for apiserver 60 curl -fsS --cacert "${PKI}/ca.crt" "https://127.0.0.1:${API_PORT}/readyz"
+	wait_for apiserver 60 curl -fsS --cacert "${PKI}/ca.crt" "https://${API_HOST}:${API_PORT}/readyz"
 
 	# The control loops and the scheduler, each with its own identity.
 	if [[ -x "${BIN}/controller-manager" ]]; then
@@ -147,7 +169,9 @@ up() {
 
 	# The node: its own containerd instance, the test images, the kubelet and
 	# kube-proxy (which programs this host's iptables; make down removes it all).
-	if [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
+	if ((NODES > 1)); then
+		cluster nodes-up
+	elif [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
 		mkdir -p "${CONTAINERD_DIR}" "${LOCAL_DIR}/containerd"
 		cat >"${LOCAL_DIR}/containerd/config.toml" <<TOML
 version = 2
@@ -218,6 +242,7 @@ node_cleanup() {
 
 down() {
 	local i name pid
+	cluster nodes-down
 	running kubelet && { kill -TERM "$(cat "${PIDS}/kubelet.pid")" 2>/dev/null || true; }
 	node_cleanup
 	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
@@ -248,6 +273,7 @@ status() {
 			echo "${name}: stopped"
 		fi
 	done
+	cluster status
 }
 
 case "${1:-up}" in

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# local-cluster.sh runs a multi-node kstack cluster on one machine: the control
+# plane on the host (hack/local-up.sh), each worker node a network namespace
+# joined to a host bridge, with its own containerd, kubelet and kube-proxy
+# started inside it with `nsenter --net` (PLATFORM.md: not `ip netns exec`).
+#
+#   hack/local-cluster.sh up             # NODES (default 3) nodes + the control plane
+#   hack/local-cluster.sh down           # everything, nodes first
+#   hack/local-cluster.sh status
+#   hack/local-cluster.sh stop N [kubelet|kube-proxy|containerd]...   # one node's daemons
+#   hack/local-cluster.sh start N [kubelet|kube-proxy|containerd]...
+#   hack/local-cluster.sh cut N          # the node's link down (a network partition)
+#   hack/local-cluster.sh heal N
+#   hack/local-cluster.sh netns N        # prints the node's network namespace path
+#
+# hack/local-up.sh calls `net-up` before the control plane, `nodes-up` after it
+# and `nodes-down` on the way down when NODES > 1.
+#
+# Layout (CLUSTER_NAME=kstack, the default):
+#   host bridge kstack-nodes 10.88.0.1/24 (NODE_NET_PREFIX=10.88.0), the apiserver on it
+#   node i: name node-i, netns /run/netns/kstack-node-i, eth0 10.88.0.(10+i),
+#           host veth kstack-v<i>, containerd socket and pod netns under /run/kstack/node-i,
+#           containerd namespace kstack-node-i, files under _output/local/nodes/node-i,
+#           CNI bridge kcni<i>, logs _output/local/logs/node-i-<daemon>.log
+# CLUSTER_NAME, NODE_NET_PREFIX and the ports of local-up.sh let a second
+# cluster (the e2e tests') coexist with a developer's `make up`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+BIN="${BIN:-${ROOT}/_output/bin}"
+LOCAL_DIR="${LOCAL_DIR:-${ROOT}/_output/local}"
+PKI="${LOCAL_DIR}/pki"
+LOGS="${LOCAL_DIR}/logs"
+PIDS="${LOCAL_DIR}/pids"
+NODES="${NODES:-3}"
+CLUSTER_NAME="${CLUSTER_NAME:-kstack}"
+NODE_NET_PREFIX="${NODE_NET_PREFIX:-10.88.0}"
+API_HOST="${NODE_NET_PREFIX}.1"
+API_PORT="${API_PORT:-6443}"
+CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
+HOST_BRIDGE="${CLUSTER_NAME}-nodes"
+RUN_DIR="/run/${CLUSTER_NAME}"
+IMAGES_OUT="${IMAGES_OUT:-${ROOT}/_output/images}"
+NODE_COMPONENTS=(containerd kubelet kube-proxy) # stop in reverse
+
+log() { echo "local-cluster: $*"; }
+die() {
+	echo "local-cluster: ERROR: $*" >&2
+	exit 1
+}
+
+# Per-node names.
+node_name() { echo "node-$1"; }
+node_ip() { echo "${NODE_NET_PREFIX}.$((10 + $1))"; }
+node_netns() { echo "${CLUSTER_NAME}-node-$1"; }
+node_veth() { echo "${CLUSTER_NAME}-v$1"; }
+node_dir() { echo "${LOCAL_DIR}/nodes/node-$1"; }
+node_run() { echo "${RUN_DIR}/node-$1"; }
+node_sock() { echo "$(node_run "$1")/containerd.sock"; }
+node_ctrns() { echo "${CLUSTER_NAME}-node-$1"; }
+in_node() { # in_node N CMD... runs CMD in node N's network namespace
+	local n="$1"
+	shift
+	nsenter --net="/run/netns/$(node_netns "$n")" -- "$@"
+}
+
+running() { # running NAME -> 0 when its pid file names a live process
+	local f="${PIDS}/$1.pid"
+	[[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+start_bg() { # start_bg NAME ARGS... runs ARGS in the background, logging to LOGS/NAME.log
+	local name="$1"
+	shift
+	if running "$name"; then
+		log "${name} already running (pid $(cat "${PIDS}/${name}.pid"))"
+		return
+	fi
+	nohup "$@" >>"${LOGS}/${name}.log" 2>&1 </dev/null &
+	echo $! >"${PIDS}/${name}.pid"
+	log "${name} started (pid $!, log ${LOGS}/${name}.log)"
+}
+
+stop_bg() { # stop_bg NAME: SIGTERM, then SIGKILL after 10 s
+	local name="$1" pid
+	if running "$name"; then
+		pid="$(cat "${PIDS}/${name}.pid")"
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "${name} (pid ${pid}) ignored SIGTERM for 10s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		log "${name} stopped"
+	fi
+	rm -f "${PIDS}/${name}.pid"
+}
+
+wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
+	local name="$1" secs="$2"
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		running "$name" || die "${name} exited; last log lines:$(echo; tail -n 30 "${LOGS}/${name}.log")"
+		((SECONDS < deadline)) || die "${name} not ready after ${secs}s; see ${LOGS}/${name}.log"
+		sleep 0.2
+	done
+	log "${name} ready"
+}
+
+node_ready() { # node_ready NAME: the node's Ready condition is True
+	curl -fsS --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
+		"https://${API_HOST}:${API_PORT}/api/v1/nodes/$1" | grep -q '"type":"Ready","status":"True"'
+}
+
+# The node count of the running cluster (recorded by nodes-up).
+recorded_nodes() {
+	if [[ -s "${LOCAL_DIR}/nodes/count" ]]; then cat "${LOCAL_DIR}/nodes/count"; else echo 0; fi
+}
+
+net_up() {
+	if ! ip link show "${HOST_BRIDGE}" >/dev/null 2>&1; then
+		ip link add "${HOST_BRIDGE}" type bridge
+		ip addr add "${API_HOST}/24" dev "${HOST_BRIDGE}"
+	fi
+	ip link set "${HOST_BRIDGE}" up
+	log "host bridge ${HOST_BRIDGE} ${API_HOST}/24"
+}
+
+# node_net N: the node's namespace, joined to the host bridge.
+node_net() {
+	local n="$1" ns veth
+	ns="$(node_netns "$n")"
+	veth="$(node_veth "$n")"
+	if [[ ! -e "/run/netns/${ns}" ]]; then
+		ip netns add "$ns"
+	fi
+	if ! ip link show "$veth" >/dev/null 2>&1; then
+		ip link add "$veth" type veth peer name eth0 netns "$ns"
+		ip link set "$veth" master "${HOST_BRIDGE}" up
+		in_node "$n" ip link set lo up
+		in_node "$n" ip addr add "$(node_ip "$n")/24" dev eth0
+		in_node "$n" ip link set eth0 up
+		in_node "$n" ip route add default via "${API_HOST}"
+	fi
+	in_node "$n" sysctl -qw net.ipv4.ip_forward=1
+}
+
+start_containerd() {
+	local n="$1" dir run
+	dir="$(node_dir "$n")"
+	run="$(node_run "$n")"
+	mkdir -p "${dir}/containerd" "$run"
+	cat >"${dir}/containerd/config.toml" <<TOML
+version = 2
+root = "${dir}/containerd/root"
+state = "${run}/containerd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$(node_sock "$n")"
+[ttrpc]
+  address = "$(node_sock "$n").ttrpc"
+TOML
+	start_bg "node-${n}-containerd" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+		containerd --config "${dir}/containerd/config.toml"
+	wait_for "node-${n}-containerd" 30 ctr --address "$(node_sock "$n")" version
+}
+
+import_images() {
+	local n="$1" f
+	for f in "${IMAGES_OUT}"/*.tar; do
+		ctr --address "$(node_sock "$n")" --namespace "$(node_ctrns "$n")" \
+			images import --no-unpack "$f" >>"${LOGS}/node-${n}-images.log" 2>&1
+	done
+}
+
+start_kubelet() {
+	local n="$1" dir
+	dir="$(node_dir "$n")"
+	mkdir -p "${dir}/kubelet" "${dir}/pod-logs" "${dir}/cni/net.d"
+	start_bg "node-${n}-kubelet" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+		"${BIN}/kubelet" \
+		--kubeconfig="${LOCAL_DIR}/kubelet-$(node_name "$n").conf" \
+		--hostname-override="$(node_name "$n")" --node-ip="$(node_ip "$n")" \
+		--container-runtime-endpoint="$(node_sock "$n")" --containerd-namespace="$(node_ctrns "$n")" \
+		--root-dir="${dir}/kubelet" --pod-logs-dir="${dir}/pod-logs" \
+		--cni-conf-dir="${dir}/cni/net.d" --cni-bridge="kcni${n}" \
+		--netns-dir="$(node_run "$n")/netns" --port=10250
+}
+
+start_kube_proxy() {
+	local n="$1"
+	start_bg "node-${n}-kube-proxy" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+		"${BIN}/kube-proxy" \
+		--kubeconfig="${LOCAL_DIR}/kube-proxy.conf" --hostname-override="$(node_name "$n")" \
+		--cluster-cidr="${CLUSTER_CIDR}" --pod-routes
+	wait_for "node-${n}-kube-proxy" 30 in_node "$n" curl -fsS "http://127.0.0.1:10256/healthz"
+}
+
+start_node() { # start_node N [COMPONENT...]
+	local n="$1" c
+	shift
+	local comps=("$@")
+	((${#comps[@]})) || comps=("${NODE_COMPONENTS[@]}")
+	for c in "${comps[@]}"; do
+		case "$c" in
+		containerd) start_containerd "$n" ;;
+		kubelet) start_kubelet "$n" ;;
+		kube-proxy) start_kube_proxy "$n" ;;
+		*) die "unknown node component ${c}" ;;
+		esac
+	done
+}
+
+stop_node() { # stop_node N [COMPONENT...]
+	local n="$1" i
+	shift
+	local comps=("$@")
+	((${#comps[@]})) || comps=("${NODE_COMPONENTS[@]}")
+	for ((i = ${#comps[@]} - 1; i >= 0; i--)); do
+		stop_bg "node-${n}-${comps[$i]}"
+	done
+}
+
+nodes_up() {
+	[[ -x "${BIN}/kubelet" && -x "${BIN}/kube-proxy" ]] || die "${BIN}/kubelet or kube-proxy missing: run make build"
+	command -v containerd >/dev/null || die "containerd not found: run make deps"
+	mkdir -p "${LOCAL_DIR}/nodes" "$LOGS" "$PIDS" "$RUN_DIR"
+	echo "$NODES" >"${LOCAL_DIR}/nodes/count"
+	net_up
+	"${ROOT}/hack/images.sh" >"${LOGS}/images.log" 2>&1 || die "building the test images failed; see ${LOGS}/images.log"
+	local n
+	for ((n = 1; n <= NODES; n++)); do
+		node_net "$n"
+		start_containerd "$n"
+		import_images "$n"
+		start_kubelet "$n"
+	done
+	# The kubelets register and get their podCIDRs in parallel.
+	for ((n = 1; n <= NODES; n++)); do
+		wait_for "node-${n}-kubelet" 90 node_ready "$(node_name "$n")"
+	done
+	for ((n = 1; n <= NODES; n++)); do
+		start_kube_proxy "$n"
+	done
+	log "${NODES} nodes up: $(for ((n = 1; n <= NODES; n++)); do printf '%s=%s ' "$(node_name "$n")" "$(node_ip "$n")"; done)"
+}
+
+# node_cleanup N removes what node N made: its pods' containers and
+# snapshots, their network namespaces and leftover mounts, then the node's
+# namespace (with its CNI bridge, routes and iptables rules) and veth.
+node_cleanup() {
+	local n="$1" sock ns c m
+	sock="$(node_sock "$n")"
+	ns="$(node_ctrns "$n")"
+	stop_bg "node-${n}-kubelet"
+	stop_bg "node-${n}-kube-proxy"
+	if [[ -S "$sock" ]] && running "node-${n}-containerd"; then
+		for c in $(ctr --address "$sock" -n "$ns" tasks ls -q 2>/dev/null); do
+			ctr --address "$sock" -n "$ns" tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true
+		done
+		for c in $(ctr --address "$sock" -n "$ns" containers ls -q 2>/dev/null); do
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				ctr --address "$sock" -n "$ns" tasks rm -f "$c" >/dev/null 2>&1 || true
+				ctr --address "$sock" -n "$ns" tasks ls -q 2>/dev/null | grep -qx "$c" || break
+				sleep 0.2
+			done
+			ctr --address "$sock" -n "$ns" containers rm "$c" >/dev/null 2>&1 || true
+		done
+	fi
+	stop_bg "node-${n}-containerd"
+	# Whatever is still mounted under the node's directories (pod netns
+	# bind mounts, rootfs overlays of a containerd that died), deepest first.
+	for m in $(awk -v a="$(node_run "$n")/" -v b="$(node_dir "$n")/" \
+		'index($2, a) == 1 || index($2, b) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf "$(node_run "$n")"
+	if [[ -e "/run/netns/$(node_netns "$n")" ]]; then
+		ip netns del "$(node_netns "$n")" 2>/dev/null || true
+	fi
+	ip link del "$(node_veth "$n")" 2>/dev/null || true
+	# runc's per-namespace state dir and cgroup parents (PLATFORM.md: both
+	# are host-global, named after the containerd namespace).
+	rmdir "/run/containerd/runc/${ns}" 2>/dev/null || true
+	local d
+	for d in /sys/fs/cgroup/*/"${ns}"; do
+		[[ -d "$d" ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	true
+}
+
+nodes_down() {
+	local n count
+	count="$(recorded_nodes)"
+	# Also any namespace of this cluster a crashed run left behind.
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${CLUSTER_NAME}-node-[0-9]*$" || true); do
+		n="${ns##*-}"
+		((n > count)) && count="$n"
+	done
+	for ((n = 1; n <= count; n++)); do
+		node_cleanup "$n"
+	done
+	ip link del "${HOST_BRIDGE}" 2>/dev/null || true
+	rmdir "$RUN_DIR" 2>/dev/null || true
+	rm -f "${LOCAL_DIR}/nodes/count"
+	((count == 0)) || log "${count} nodes removed"
+}
+
+status() {
+	local n c count
+	count="$(recorded_nodes)"
+	for ((n = 1; n <= count; n++)); do
+		for c in "${NODE_COMPONENTS[@]}"; do
+			if running "node-${n}-${c}"; then
+				echo "node-${n} ${c}: running (pid $(cat "${PIDS}/node-${n}-${c}.pid"))"
+			else
+				echo "node-${n} ${c}: stopped"
+			fi
+		done
+	done
+}
+
+node_arg() { # node_arg N: validates a node number
+	[[ "${1:-}" =~ ^[0-9]+$ ]] || die "want a node number, got '${1:-}'"
+	echo "$1"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+up)
+	((NODES > 1)) || die "NODES must be > 1 (NODES=1 is hack/local-up.sh's one-node cluster)"
+	NODES="$NODES" exec "${ROOT}/hack/local-up.sh" up
+	;;
+down) exec "${ROOT}/hack/local-up.sh" down ;;
+net-up) net_up ;;
+nodes-up) nodes_up ;;
+nodes-down) nodes_down ;;
+status) status ;;
+start)
+	n="$(node_arg "${1:-}")"
+	shift
+	start_node "$n" "$@"
+	;;
+stop)
+	n="$(node_arg "${1:-}")"
+	shift
+	stop_node "$n" "$@"
+	;;
+cut) ip link set "$(node_veth "$(node_arg "${1:-}")")" down ;;
+heal) ip link set "$(node_veth "$(node_arg "${1:-}")")" up ;;
+netns) echo "/run/netns/$(node_netns "$(node_arg "${1:-}")")" ;;
+*) die "usage: $0 up|down|status|start N [daemon...]|stop N [daemon...]|cut N|heal N|netns N" ;;
+esac
