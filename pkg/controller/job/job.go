@@ -8,9 +8,9 @@
 // pod conditions). Finished Jobs get SuccessCriteriaMet+Complete or
 // FailureTarget+Failed, as upstream.
 //
-// Pods are counted while they exist: unlike upstream, the controller does
-// not hold its batch.kubernetes.io/job-tracking finalizer on pods, so a
-// finished pod deleted before the Job completes is not counted.
+// Pods are tracked with the batch.kubernetes.io/job-tracking finalizer
+// and status.uncountedTerminatedPods (tracking.go), as upstream, so
+// status.succeeded and status.failed stay exact when pods are deleted.
 package job
 
 import (
@@ -61,6 +61,8 @@ type Controller struct {
 	exp       *controller.Expectations
 	recorder  record.EventRecorder
 	clock     clock.Clock
+	// finalizerRemoved holds pods released but not yet seen released.
+	finalizerRemoved uidSet
 }
 
 // Option adjusts a Controller.
@@ -87,6 +89,7 @@ func New(client kubernetes.Interface, jobs batchinformers.JobInformer, pods core
 		DeleteFunc: func(obj any) {
 			if k, ok := controller.Key(obj); ok {
 				c.exp.Delete(k)
+				c.queue.Add(k) // its pods' finalizers are released
 			}
 		},
 	})
@@ -98,6 +101,9 @@ func New(client kubernetes.Interface, jobs batchinformers.JobInformer, pods core
 			}
 		},
 		UpdateFunc: func(_, obj any) {
+			if p := obj.(*corev1.Pod); !hasFinalizer(p) {
+				c.finalizerRemoved.remove(p.UID)
+			}
 			if k, ok := c.owner(obj); ok {
 				if p := obj.(*corev1.Pod); p.DeletionTimestamp != nil {
 					c.exp.DeletionObserved(k, controller.PodKey(p))
@@ -108,6 +114,9 @@ func New(client kubernetes.Interface, jobs batchinformers.JobInformer, pods core
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				c.finalizerRemoved.remove(p.UID)
 			}
 			if k, ok := c.owner(obj); ok {
 				c.exp.DeletionObserved(k, controller.PodKey(obj.(*corev1.Pod)))
@@ -128,10 +137,11 @@ func (c *Controller) owner(obj any) (string, bool) {
 	if ref == nil || ref.Kind != controllerKind.Kind {
 		return "", false
 	}
-	j, err := c.jobLister.Jobs(pod.Namespace).Get(ref.Name)
-	if err != nil || j.UID != ref.UID {
+	if j, err := c.jobLister.Jobs(pod.Namespace).Get(ref.Name); (err != nil || j.UID != ref.UID) && !hasFinalizer(pod) {
 		return "", false
 	}
+	// A pod of a deleted Job still holding the finalizer is the Job key's
+	// to release.
 	return pod.Namespace + "/" + ref.Name, true
 }
 
@@ -199,13 +209,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	cached, err := c.jobLister.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.exp.Delete(key)
-		return nil
+		return c.releaseOrphans(ctx, ns, name, "")
 	}
 	if err != nil {
 		return err
 	}
-	if Finished(cached) {
-		return nil
+	if err := c.releaseOrphans(ctx, ns, name, cached.UID); err != nil {
+		return err
 	}
 	j := cached.DeepCopy()
 	sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
@@ -226,57 +236,136 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			return c.client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
 		}),
 	}
+	if Finished(j) || j.DeletionTimestamp != nil {
+		// Nothing more is counted: release every pod the Job still holds.
+		var owned []*corev1.Pod
+		for _, p := range all {
+			if metav1.IsControlledBy(p, j) {
+				owned = append(owned, p)
+			}
+		}
+		return c.removeFinalizers(ctx, owned)
+	}
 	pods, err := controller.Claim(ctx, claimer, all)
 	if err != nil {
 		return err
 	}
 	now := c.clock.Now()
 	st := *j.Status.DeepCopy()
+	if st.UncountedTerminatedPods == nil {
+		st.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
+	}
 	suspended := j.Spec.Suspend != nil && *j.Spec.Suspend
+	completions := int32(0)
+	if j.Spec.Completions != nil {
+		completions = *j.Spec.Completions
+	}
+	completedIdx := map[int]bool{}
+	if isIndexed(j) {
+		completedIdx = parseIndexes(st.CompletedIndexes, completions)
+	}
+	var failReason, failMsg string
+	if cond := condition(&st, batchv1.JobFailureTarget); cond != nil && cond.Status == corev1.ConditionTrue {
+		failReason, failMsg = cond.Reason, cond.Message
+	}
 
-	var active, succeeded, failed []*corev1.Pod
+	// Sort pods: active ones, and finished ones still holding the
+	// tracking finalizer (to be counted, then released).
+	uncounted := map[types.UID]bool{}
+	for _, u := range st.UncountedTerminatedPods.Succeeded {
+		uncounted[u] = true
+	}
+	for _, u := range st.UncountedTerminatedPods.Failed {
+		uncounted[u] = true
+	}
+	var active, failedPods, release []*corev1.Pod
 	ready := int32(0)
+	newlyFinished := false
+	byUID := map[types.UID]*corev1.Pod{}
 	for _, p := range pods {
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded:
-			succeeded = append(succeeded, p)
-		case p.Status.Phase == corev1.PodFailed:
-			failed = append(failed, p)
-		case p.DeletionTimestamp != nil:
-			// terminating: neither active nor finished
-		default:
+		byUID[p.UID] = p
+		succ, fail := podFinished(p)
+		tracked := hasFinalizer(p) && !c.finalizerRemoved.has(p.UID)
+		if !succ && !fail {
 			active = append(active, p)
 			if controller.IsPodReady(p) {
 				ready++
 			}
+			continue
 		}
-	}
-	// podFailurePolicy decides how each failure counts.
-	var failReason, failMsg string
-	var counted []*corev1.Pod
-	for _, p := range failed {
+		if !tracked {
+			if p.Status.Phase == corev1.PodFailed {
+				failedPods = append(failedPods, p) // counted before: times the backoff
+			}
+			continue
+		}
+		release = append(release, p)
+		if uncounted[p.UID] {
+			continue
+		}
+		if succ {
+			if isIndexed(j) {
+				if i := podIndex(p); i >= 0 && i < int(completions) {
+					completedIdx[i] = true
+				}
+			}
+			st.UncountedTerminatedPods.Succeeded = append(st.UncountedTerminatedPods.Succeeded, p.UID)
+			newlyFinished = true
+			continue
+		}
 		action, msg := matchFailurePolicy(j, p)
-		switch action {
-		case batchv1.PodFailurePolicyActionFailJob:
-			if failReason == "" {
-				failReason, failMsg = batchv1.JobReasonPodFailurePolicy, msg
-			}
-			counted = append(counted, p)
-		case batchv1.PodFailurePolicyActionIgnore:
-		default:
-			counted = append(counted, p)
+		if action == batchv1.PodFailurePolicyActionIgnore {
+			continue // released without counting
 		}
+		if action == batchv1.PodFailurePolicyActionFailJob && failReason == "" {
+			failReason, failMsg = batchv1.JobReasonPodFailurePolicy, msg
+			setCondition(&st, batchv1.JobFailureTarget, corev1.ConditionTrue, failReason, failMsg, now)
+		}
+		failedPods = append(failedPods, p)
+		st.UncountedTerminatedPods.Failed = append(st.UncountedTerminatedPods.Failed, p.UID)
+		newlyFinished = true
 	}
-	nSucceeded, nFailed := int32(len(succeeded)), int32(len(counted))
-	completedIdx := map[int]bool{}
 	if isIndexed(j) {
-		for _, p := range succeeded {
-			if i := podIndex(p); i >= 0 && (j.Spec.Completions == nil || i < int(*j.Spec.Completions)) {
-				completedIdx[i] = true
+		st.CompletedIndexes = formatIndexes(completedIdx)
+		st.Succeeded = int32(len(completedIdx))
+	}
+	if newlyFinished {
+		// Write 1: the finished pods are recorded before they are released.
+		j.Status = st
+		out, err := c.client.BatchV1().Jobs(ns).UpdateStatus(ctx, j, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("record finished pods of job %s: %w", key, err)
+		}
+		j = out
+		st = *j.Status.DeepCopy()
+	}
+	releaseErr := c.removeFinalizers(ctx, release)
+	// Count the recorded pods that no longer hold the finalizer.
+	flush := func(uids []types.UID, succeeded bool) []types.UID {
+		var keep []types.UID
+		for _, u := range uids {
+			if p, ok := byUID[u]; ok && hasFinalizer(p) && !c.finalizerRemoved.has(u) {
+				keep = append(keep, u)
+				continue
+			}
+			switch {
+			case !succeeded:
+				st.Failed++
+			case !isIndexed(j):
+				st.Succeeded++
 			}
 		}
+		return keep
+	}
+	st.UncountedTerminatedPods.Succeeded = flush(st.UncountedTerminatedPods.Succeeded, true)
+	st.UncountedTerminatedPods.Failed = flush(st.UncountedTerminatedPods.Failed, false)
+	pending := len(st.UncountedTerminatedPods.Succeeded) + len(st.UncountedTerminatedPods.Failed)
+	nSucceeded := st.Succeeded + int32(len(st.UncountedTerminatedPods.Succeeded))
+	if isIndexed(j) {
 		nSucceeded = int32(len(completedIdx))
 	}
+	nFailed := st.Failed + int32(len(st.UncountedTerminatedPods.Failed))
+
 	if st.StartTime == nil && !suspended {
 		t := metav1.NewTime(now)
 		st.StartTime = &t
@@ -308,17 +397,21 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		activeCount -= n
 		manageErr = err
 		setCondition(&st, batchv1.JobFailureTarget, corev1.ConditionTrue, failReason, failMsg, now)
-		setCondition(&st, batchv1.JobFailed, corev1.ConditionTrue, failReason, failMsg, now)
-		c.recorder.Event(j, corev1.EventTypeWarning, failReason, failMsg)
+		if pending == 0 && err == nil {
+			setCondition(&st, batchv1.JobFailed, corev1.ConditionTrue, failReason, failMsg, now)
+			c.recorder.Event(j, corev1.EventTypeWarning, failReason, failMsg)
+		}
 	case complete:
 		n, err := c.deletePods(ctx, key, j, active)
 		activeCount -= n
 		manageErr = err
-		t := metav1.NewTime(now)
-		st.CompletionTime = &t
 		setCondition(&st, batchv1.JobSuccessCriteriaMet, corev1.ConditionTrue, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods", now)
-		setCondition(&st, batchv1.JobComplete, corev1.ConditionTrue, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods", now)
-		c.recorder.Event(j, corev1.EventTypeNormal, "Completed", "Job completed")
+		if pending == 0 && err == nil {
+			t := metav1.NewTime(now)
+			st.CompletionTime = &t
+			setCondition(&st, batchv1.JobComplete, corev1.ConditionTrue, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods", now)
+			c.recorder.Event(j, corev1.EventTypeNormal, "Completed", "Job completed")
+		}
 	case suspended:
 		n, err := c.deletePods(ctx, key, j, active)
 		activeCount -= n
@@ -335,23 +428,24 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			c.recorder.Event(j, corev1.EventTypeNormal, "Resumed", "Job resumed")
 		}
 		if satisfied {
-			delta, err := c.manage(ctx, key, j, active, counted, nSucceeded, completedIdx, now)
+			delta, err := c.manage(ctx, key, j, active, failedPods, nFailed, nSucceeded, completedIdx, now)
 			activeCount += delta
 			manageErr = err
 		}
 	}
 	st.Active = activeCount
 	st.Ready = &ready
-	st.Succeeded = nSucceeded
-	st.Failed = nFailed
-	if isIndexed(j) {
-		st.CompletedIndexes = formatIndexes(completedIdx)
-	}
 	if !equality.Semantic.DeepEqual(j.Status, st) {
 		j.Status = st
 		if _, err := c.client.BatchV1().Jobs(ns).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("update status of job %s: %w", key, err)
 		}
+	}
+	if releaseErr != nil {
+		return releaseErr
+	}
+	if manageErr == nil && pending > 0 {
+		return fmt.Errorf("job %s: %d finished pods still hold the tracking finalizer", key, pending)
 	}
 	return manageErr
 }
@@ -392,7 +486,7 @@ func lastFailure(failed []*corev1.Pod) time.Time {
 
 // manage creates or deletes pods toward the wanted active count and
 // returns the change in active pods.
-func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, active, failed []*corev1.Pod, succeeded int32, completedIdx map[int]bool, now time.Time) (int32, error) {
+func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, active, failed []*corev1.Pod, nFailed, succeeded int32, completedIdx map[int]bool, now time.Time) (int32, error) {
 	parallelism := int32(1)
 	if j.Spec.Parallelism != nil {
 		parallelism = *j.Spec.Parallelism
@@ -421,7 +515,7 @@ func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, act
 	if diff == 0 {
 		return 0, nil
 	}
-	if wait := lastFailure(failed).Add(backoff(int32(len(failed)))).Sub(now); len(failed) > 0 && wait > 0 {
+	if wait := lastFailure(failed).Add(backoff(nFailed)).Sub(now); len(failed) > 0 && wait > 0 {
 		c.queue.AddAfter(key, wait)
 		return 0, nil
 	}
@@ -500,6 +594,7 @@ func newPod(j *batchv1.Job, idx int) *corev1.Pod {
 	}
 	owner := metav1.Object(j)
 	pod := controller.PodFromTemplate(tmpl, owner, controller.NewControllerRef(j, controllerKind))
+	pod.Finalizers = append(pod.Finalizers, batchv1.JobTrackingFinalizer)
 	if idx >= 0 {
 		pod.GenerateName = fmt.Sprintf("%s-%d-", j.Name, idx)
 	}
@@ -519,6 +614,14 @@ func (c *Controller) deletePods(ctx context.Context, key string, j *batchv1.Job,
 	var n int32
 	var firstErr error
 	for _, p := range pods {
+		// A pod the controller removes is not a failure: release it first.
+		if err := c.removeFinalizers(ctx, []*corev1.Pod{p}); err != nil {
+			c.exp.DeletionObserved(key, controller.PodKey(p))
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
 		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 		if err != nil {
 			c.exp.DeletionObserved(key, controller.PodKey(p))

@@ -158,3 +158,103 @@ func TestJob_IndexedAndBackoffLimitAndTTL(t *testing.T) {
 		return false, nil
 	})
 }
+
+// TestJob_TrackingFinalizerKeepsCountsExactWhenPodsAreDeleted deletes
+// every pod as soon as it succeeds: the job-tracking finalizer holds each
+// one until it is counted, so the Job still completes with exactly its
+// completions and no pod keeps the finalizer.
+func TestJob_TrackingFinalizerKeepsCountsExactWhenPodsAreDeleted(t *testing.T) {
+	c := startCluster(t, []string{"job"})
+	ctx := t.Context()
+	ns := c.namespace(t, "job-tracking")
+	if _, err := c.client.BatchV1().Jobs(ns).Create(ctx, newJob("count", 2, 5), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Play a kubelet that finishes each pod and a user who deletes it.
+	finished := map[string]bool{}
+	sawFinalizer := false
+	eventually(t, 60*time.Second, "the job to complete", func() (bool, error) {
+		j, err := c.client.BatchV1().Jobs(ns).Get(ctx, "count", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if jobCondition(j, batchv1.JobComplete) {
+			return true, nil
+		}
+		for _, p := range c.pods(t, ns, "") {
+			for _, f := range p.Finalizers {
+				sawFinalizer = sawFinalizer || f == batchv1.JobTrackingFinalizer
+			}
+			if p.DeletionTimestamp != nil || finished[p.Name] {
+				continue
+			}
+			p.Status.Phase = corev1.PodSucceeded
+			if _, err := c.client.CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
+				continue
+			}
+			finished[p.Name] = true
+			if err := c.client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return false, err
+			}
+		}
+		return false, nil
+	})
+	if !sawFinalizer {
+		t.Fatalf("no pod carried %s", batchv1.JobTrackingFinalizer)
+	}
+	j, err := c.client.BatchV1().Jobs(ns).Get(ctx, "count", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := j.Status.UncountedTerminatedPods
+	if j.Status.Succeeded != 5 || j.Status.Failed != 0 || (u != nil && len(u.Succeeded)+len(u.Failed) > 0) {
+		t.Fatalf("status succeeded=%d failed=%d uncounted=%v; want 5, 0, none", j.Status.Succeeded, j.Status.Failed, u)
+	}
+	if len(finished) != 5 {
+		t.Fatalf("%d pods ran, want 5 (a deleted pod must not be replaced once it succeeded)", len(finished))
+	}
+	eventually(t, 20*time.Second, "every pod released and gone", func() (bool, error) {
+		return len(c.pods(t, ns, "")) == 0, nil
+	})
+}
+
+// TestJob_DeletedRunningPodCountsAsFailed: a running pod deleted before
+// it finishes is a failure (upstream's rule), counted once.
+func TestJob_DeletedRunningPodCountsAsFailed(t *testing.T) {
+	c := startCluster(t, []string{"job"})
+	ctx := t.Context()
+	ns := c.namespace(t, "job-deleted")
+	backoffLimit := int32(0)
+	j := newJob("fragile", 1, 1)
+	j.Spec.BackoffLimit = &backoffLimit
+	if _, err := c.client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var pod corev1.Pod
+	eventually(t, 20*time.Second, "the job's pod", func() (bool, error) {
+		pods := c.pods(t, ns, "")
+		if len(pods) != 1 {
+			return false, nil
+		}
+		pod = pods[0]
+		return true, nil
+	})
+	if err := c.client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the job to fail on its backoff limit", func() (bool, error) {
+		j, err := c.client.BatchV1().Jobs(ns).Get(ctx, "fragile", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range j.Status.Conditions {
+			if cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue {
+				return cond.Reason == batchv1.JobReasonBackoffLimitExceeded && j.Status.Failed == 1, nil
+			}
+		}
+		return false, nil
+	})
+	eventually(t, 20*time.Second, "the pod released and gone", func() (bool, error) {
+		return len(c.pods(t, ns, "")) == 0, nil
+	})
+}
