@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
@@ -30,15 +31,18 @@ type commandGroup struct {
 
 // commandGroups lists every verb, grouped as upstream's help groups them.
 func commandGroups() []commandGroup {
+	type cmds = []func(*util.Factory) *cobra.Command
 	return []commandGroup{
-		{title: "Basic Commands (Beginner):"},
-		{title: "Basic Commands (Intermediate):"},
-		{title: "Deploy Commands:"},
-		{title: "Cluster Management Commands:"},
-		{title: "Troubleshooting and Debugging Commands:"},
-		{title: "Advanced Commands:"},
-		{title: "Settings Commands:"},
-		{title: "Other Commands:", commands: []func(*util.Factory) *cobra.Command{
+		{title: "Basic Commands (Beginner):", commands: cmds{}},
+		{title: "Basic Commands (Intermediate):", commands: cmds{
+			get.New,
+		}},
+		{title: "Deploy Commands:", commands: cmds{}},
+		{title: "Cluster Management Commands:", commands: cmds{}},
+		{title: "Troubleshooting and Debugging Commands:", commands: cmds{}},
+		{title: "Advanced Commands:", commands: cmds{}},
+		{title: "Settings Commands:", commands: cmds{}},
+		{title: "Other Commands:", commands: cmds{
 			version.New,
 		}},
 	}
@@ -52,6 +56,8 @@ func StdStreams() genericiooptions.IOStreams {
 // Main runs kubectl with args and returns the exit code; errors are
 // printed to streams.ErrOut as upstream prints them.
 func Main(args []string, streams genericiooptions.IOStreams) int {
+	// client-go's error logs read as upstream kubectl's (no logger names).
+	klog.EnableContextualLogging(false)
 	root := NewCommand(streams)
 	root.SetArgs(args)
 	err := root.Execute()

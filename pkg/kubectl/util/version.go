@@ -2,6 +2,7 @@ package util
 
 import (
 	"runtime"
+	"runtime/debug"
 
 	"k8s.io/apimachinery/pkg/version"
 )
@@ -25,4 +26,19 @@ func ClientVersion() version.Info {
 // ("kubectl/<version> (<os>/<arch>) kstack").
 func UserAgent() string {
 	return "kubectl/" + ClientVersion().GitVersion + " (" + runtime.GOOS + "/" + runtime.GOARCH + ") kstack"
+}
+
+// KustomizeVersion is the version of the kustomize library built in (it
+// backs -k), or "" when the build carries no module information.
+func KustomizeVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == "sigs.k8s.io/kustomize/api" {
+			return dep.Version
+		}
+	}
+	return ""
 }

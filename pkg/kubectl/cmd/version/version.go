@@ -15,8 +15,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
 
-// Info is the -o json|yaml document, shaped as upstream's (kstack carries
-// no kustomize, so kustomizeVersion stays empty and is omitted).
+// Info is the -o json|yaml document, shaped as upstream's.
 type Info struct {
 	ClientVersion    *apiversion.Info `json:"clientVersion,omitempty"`
 	KustomizeVersion string           `json:"kustomizeVersion,omitempty"`
@@ -49,7 +48,7 @@ func run(f *util.Factory, clientOnly bool, output string, args []string) error {
 		return errors.New(`--output must be 'yaml' or 'json'`)
 	}
 	cv := util.ClientVersion()
-	info := Info{ClientVersion: &cv}
+	info := Info{ClientVersion: &cv, KustomizeVersion: util.KustomizeVersion()}
 	var serverErr error
 	if !clientOnly {
 		dc, err := f.Discovery()
@@ -64,6 +63,7 @@ func run(f *util.Factory, clientOnly bool, output string, args []string) error {
 	switch output {
 	case "":
 		fmt.Fprintf(f.Out, "Client Version: %s\n", cv.GitVersion)
+		fmt.Fprintf(f.Out, "Kustomize Version: %s\n", info.KustomizeVersion)
 		if info.ServerVersion != nil {
 			fmt.Fprintf(f.Out, "Server Version: %s\n", info.ServerVersion.GitVersion)
 		}
