@@ -26,6 +26,7 @@ import (
 	"github.com/kstack/kstack/pkg/daemon"
 	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	"github.com/kstack/kstack/pkg/kubelet/volume"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,6 +95,8 @@ type Kubelet struct {
 	pullErrors map[string]string
 	ready      chan struct{}
 	nodeAlloc  v1.ResourceList
+	// volumes sets up pods' volumes (volumeManager makes it).
+	volumes *volume.Manager
 }
 
 // Run starts the kubelet and blocks until ctx ends.

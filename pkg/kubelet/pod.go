@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,11 +14,13 @@ import (
 
 	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	"github.com/kstack/kstack/pkg/kubelet/volume"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
 
@@ -58,9 +61,12 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 		return syncResult{}, nil
 	}
 	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
-		// Finished for good: stop what is left and free the network,
-		// keeping the containers (and their logs).
-		return syncResult{}, k.killPod(ctx, ref, cs, gracePeriod(pod), false)
+		// Finished for good: stop what is left and free the network and
+		// the volumes, keeping the containers (and their logs).
+		if err := k.killPod(ctx, ref, cs, gracePeriod(pod), false); err != nil {
+			return syncResult{}, err
+		}
+		return syncResult{}, k.tearDownVolumes(ref.UID)
 	}
 
 	s := &podSync{k: k, pod: pod, ref: ref, waiting: map[string]waitingReason{}, notReady: map[string]bool{}}
@@ -197,6 +203,11 @@ func (k *Kubelet) podLogDir(ref network.PodRef) string {
 }
 
 func (k *Kubelet) removePodDirs(ref network.PodRef) {
+	if err := k.tearDownVolumes(ref.UID); err != nil {
+		// Never remove a directory with something still mounted in it.
+		slog.Warn("tear down volumes", "pod", klog.KRef(ref.Namespace, ref.Name), "err", err)
+		return
+	}
 	_ = os.RemoveAll(k.podDir(ref.UID))
 	_ = os.RemoveAll(k.podLogDir(ref))
 }
@@ -210,6 +221,8 @@ type podSync struct {
 	notReady   map[string]bool
 	requeue    time.Duration
 	initFailed bool
+	// volumePaths are the pod's volumes' host paths by name.
+	volumePaths map[string]string
 }
 
 func (s *podSync) requeueIn(d time.Duration) {
@@ -225,6 +238,9 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 		return err
 	}
 	podIP := sb.Labels[runtime.LabelPodIP]
+	if !s.setUpVolumes(ctx, podIP) {
+		return nil
+	}
 
 	// Init containers, one at a time, in order.
 	initDone := true
@@ -423,20 +439,27 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 	labels[runtime.LabelRestartCount] = strconv.Itoa(restartCount)
 	shares, quota, period, mem := cgroupResources(c)
 	dir := s.k.podDir(string(s.pod.UID))
+	mounts := []specs.Mount{
+		{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(dir, "etc-hosts"), Options: []string{"rbind", "rw"}},
+		{Destination: "/etc/resolv.conf", Type: "bind", Source: filepath.Join(dir, "resolv.conf"), Options: []string{"rbind", "rw"}},
+		{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname"), Options: []string{"rbind", "rw"}},
+	}
+	vms, err := volume.ContainerMounts(s.pod, c, s.volumePaths, vars)
+	if err != nil {
+		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		return nil
+	}
+	mounts = append(mounts, vms...)
 	_, err = s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
-		Labels:     labels,
-		Image:      img,
-		Sandbox:    sb,
-		NetNSPath:  sb.Labels[runtime.LabelNetNS],
-		Command:    command,
-		Args:       args,
-		Env:        env,
-		WorkingDir: c.WorkingDir,
-		Mounts: []specs.Mount{
-			{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(dir, "etc-hosts"), Options: []string{"rbind", "rw"}},
-			{Destination: "/etc/resolv.conf", Type: "bind", Source: filepath.Join(dir, "resolv.conf"), Options: []string{"rbind", "rw"}},
-			{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname"), Options: []string{"rbind", "rw"}},
-		},
+		Labels:      labels,
+		Image:       img,
+		Sandbox:     sb,
+		NetNSPath:   sb.Labels[runtime.LabelNetNS],
+		Command:     command,
+		Args:        args,
+		Env:         env,
+		WorkingDir:  c.WorkingDir,
+		Mounts:      mounts,
 		LogPath:     filepath.Join(s.k.podLogDir(s.ref), c.Name, strconv.Itoa(restartCount)+".log"),
 		CPUShares:   shares,
 		CPUQuota:    quota,
