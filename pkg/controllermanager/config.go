@@ -44,6 +44,7 @@ type Config struct {
 	ConcurrentJobSyncs             int
 	ConcurrentStatefulSetSyncs     int
 	ConcurrentDaemonSetSyncs       int
+	ConcurrentRCSyncs              int // --concurrent-rc-syncs
 
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
@@ -86,6 +87,7 @@ func Defaults() Config {
 		ConcurrentJobSyncs:             5,
 		ConcurrentStatefulSetSyncs:     5,
 		ConcurrentDaemonSetSyncs:       2,
+		ConcurrentRCSyncs:              5,
 		NodeMonitorPeriod:              5 * time.Second,
 		NodeMonitorGracePeriod:         40 * time.Second,
 		NodeStartupGracePeriod:         time.Minute,

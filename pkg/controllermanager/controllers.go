@@ -21,6 +21,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
 	"github.com/kstack/kstack/pkg/controller/podgc"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
+	"github.com/kstack/kstack/pkg/controller/replication"
 	"github.com/kstack/kstack/pkg/controller/resourcequota"
 	"github.com/kstack/kstack/pkg/controller/rootcacertpublisher"
 	"github.com/kstack/kstack/pkg/controller/serviceaccount"
@@ -64,6 +65,16 @@ func init() {
 			c := replicaset.New(client, cc.Informers.Apps().V1().ReplicaSets(), cc.Informers.Core().V1().Pods(),
 				replicaset.WithRecorder(cc.Recorder(ctx, client, "replicaset-controller")))
 			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentReplicaSetSyncs) }, nil
+		}})
+	register(Registration{Name: "replicationcontroller-controller", Aliases: []string{"replicationcontroller"}, ServiceAccount: "replication-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("replication-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := replication.New(client, cc.Informers.Core().V1().ReplicationControllers(), cc.Informers.Core().V1().Pods(),
+				replicaset.WithRecorder(cc.Recorder(ctx, client, "replication-controller")))
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentRCSyncs) }, nil
 		}})
 	register(Registration{Name: "deployment-controller", Aliases: []string{"deployment"}, ServiceAccount: "deployment-controller",
 		New: func(ctx context.Context, cc *Context) (Runner, error) {

@@ -21,6 +21,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -40,10 +42,52 @@ const BurstReplicas = 500
 
 var controllerKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
 
+// Source is the kind of object the controller keeps the pods of, seen as
+// ReplicaSets: ReplicaSets themselves, or ReplicationControllers converted
+// as if they were an older version of ReplicaSet (as upstream).
+type Source interface {
+	// Get reads ns/name from the informer's cache.
+	Get(ns, name string) (*appsv1.ReplicaSet, error)
+	// List reads the objects of ns from the cache.
+	List(ns string) ([]*appsv1.ReplicaSet, error)
+	// GetFresh reads ns/name from the apiserver.
+	GetFresh(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error)
+	// UpdateStatus writes rs's status and returns the stored object.
+	UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error)
+	// EventObject is the object events about rs are recorded on.
+	EventObject(rs *appsv1.ReplicaSet) runtime.Object
+}
+
+// replicaSets is the Source of ReplicaSets.
+type replicaSets struct {
+	client kubernetes.Interface
+	lister appslisters.ReplicaSetLister
+}
+
+func (r replicaSets) Get(ns, name string) (*appsv1.ReplicaSet, error) {
+	return r.lister.ReplicaSets(ns).Get(name)
+}
+
+func (r replicaSets) List(ns string) ([]*appsv1.ReplicaSet, error) {
+	return r.lister.ReplicaSets(ns).List(labels.Everything())
+}
+
+func (r replicaSets) GetFresh(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
+	return r.client.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (r replicaSets) UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+	return r.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{})
+}
+
+func (r replicaSets) EventObject(rs *appsv1.ReplicaSet) runtime.Object { return rs }
+
 // Controller is the ReplicaSet controller.
 type Controller struct {
 	client    kubernetes.Interface
-	rsLister  appslisters.ReplicaSetLister
+	src       Source
+	kind      schema.GroupVersionKind
+	name      string
 	podLister corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     controller.Queue
@@ -64,12 +108,22 @@ func WithRecorder(r record.EventRecorder) Option { return func(rc *Controller) {
 // New returns a controller that writes through client and reads from the
 // informers; Run starts it.
 func New(client kubernetes.Interface, rsInformer appsinformers.ReplicaSetInformer, podInformer coreinformers.PodInformer, opts ...Option) *Controller {
+	return NewForSource(client, replicaSets{client: client, lister: rsInformer.Lister()}, controllerKind, Name,
+		rsInformer.Informer(), podInformer, opts...)
+}
+
+// NewForSource returns the controller for objects of kind read through
+// src, whose changes informer reports; name names its workqueue.
+func NewForSource(client kubernetes.Interface, src Source, kind schema.GroupVersionKind, name string,
+	informer cache.SharedIndexInformer, podInformer coreinformers.PodInformer, opts ...Option) *Controller {
 	c := &Controller{
 		client:    client,
-		rsLister:  rsInformer.Lister(),
+		src:       src,
+		kind:      kind,
+		name:      name,
 		podLister: podInformer.Lister(),
-		synced:    []cache.InformerSynced{rsInformer.Informer().HasSynced, podInformer.Informer().HasSynced},
-		queue:     controller.NewQueue(Name),
+		synced:    []cache.InformerSynced{informer.HasSynced, podInformer.Informer().HasSynced},
+		queue:     controller.NewQueue(name),
 		exp:       controller.NewExpectations(),
 		recorder:  &record.FakeRecorder{},
 		clock:     clock.RealClock{},
@@ -77,7 +131,7 @@ func New(client kubernetes.Interface, rsInformer appsinformers.ReplicaSetInforme
 	for _, o := range opts {
 		o(c)
 	}
-	_, _ = rsInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { controller.Enqueue(c.queue, obj) },
 		UpdateFunc: func(_, obj any) { controller.Enqueue(c.queue, obj) },
 		DeleteFunc: func(obj any) {
@@ -97,18 +151,18 @@ func New(client kubernetes.Interface, rsInformer appsinformers.ReplicaSetInforme
 
 // Run syncs ReplicaSets with workers goroutines until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	if !controller.WaitForSync(ctx, Name, c.synced...) {
+	if !controller.WaitForSync(ctx, c.name, c.synced...) {
 		return
 	}
-	controller.RunWorkers(ctx, Name, c.queue, workers, c.sync)
+	controller.RunWorkers(ctx, c.name, c.queue, workers, c.sync)
 }
 
 // resolve returns the ReplicaSet ref names if it is the one with ref's UID.
 func (c *Controller) resolve(ns string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
-	if ref.Kind != controllerKind.Kind {
+	if ref.Kind != c.kind.Kind {
 		return nil
 	}
-	rs, err := c.rsLister.ReplicaSets(ns).Get(ref.Name)
+	rs, err := c.src.Get(ns, ref.Name)
 	if err != nil || rs.UID != ref.UID {
 		return nil
 	}
@@ -117,7 +171,7 @@ func (c *Controller) resolve(ns string, ref *metav1.OwnerReference) *appsv1.Repl
 
 // matching returns the ReplicaSets whose selector matches pod.
 func (c *Controller) matching(pod *corev1.Pod) []*appsv1.ReplicaSet {
-	all, err := c.rsLister.ReplicaSets(pod.Namespace).List(labels.Everything())
+	all, err := c.src.List(pod.Namespace)
 	if err != nil {
 		return nil
 	}
@@ -213,7 +267,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return nil
 	}
-	rs, err := c.rsLister.ReplicaSets(ns).Get(name)
+	rs, err := c.src.Get(ns, name)
 	if apierrors.IsNotFound(err) {
 		c.exp.Delete(key)
 		return nil
@@ -231,13 +285,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	claimer := &controller.Claimer{
-		Owner: rs, OwnerGVK: controllerKind, Selector: selector,
+		Owner: rs, OwnerGVK: c.kind, Selector: selector,
 		Patch: func(ctx context.Context, name string, patch []byte) error {
 			_, err := c.client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 			return err
 		},
 		CanAdopt: controller.RecheckDeletion(rs.UID, func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+			return c.src.GetFresh(ctx, ns, name)
 		}),
 	}
 	pods, err := controller.Claim(ctx, claimer, controller.ActivePods(all))
@@ -268,7 +322,7 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		c.exp.ExpectCreations(key, n)
-		ref := controller.NewControllerRef(rs, controllerKind)
+		ref := controller.NewControllerRef(rs, c.kind)
 		var calls atomic.Int32
 		_, err := controller.SlowStartBatch(n, 1, func() error {
 			calls.Add(1)
@@ -279,10 +333,10 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 				if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 					return nil
 				}
-				c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+				c.recorder.Eventf(c.src.EventObject(rs), corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 				return err
 			}
-			c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", created.Name)
+			c.recorder.Eventf(c.src.EventObject(rs), corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", created.Name)
 			return nil
 		})
 		// Creations that were skipped after a failure will not be seen.
@@ -315,11 +369,11 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 					if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 						return
 					}
-					c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+					c.recorder.Eventf(c.src.EventObject(rs), corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 					errs <- err
 					return
 				}
-				c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
+				c.recorder.Eventf(c.src.EventObject(rs), corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 			}(p)
 		}
 		wg.Wait()
@@ -387,14 +441,14 @@ func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st
 	for i := 0; ; i++ {
 		cp.Status = st
 		slog.Debug("update replicaset status", "replicaset", klogKey(cp), "replicas", st.Replicas, "ready", st.ReadyReplicas)
-		out, err := c.client.AppsV1().ReplicaSets(cp.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+		out, err := c.src.UpdateStatus(ctx, cp)
 		if err == nil {
 			return out, nil
 		}
 		if !apierrors.IsConflict(err) || i > 0 {
 			return nil, fmt.Errorf("update status of %s: %w", klogKey(cp), err)
 		}
-		fresh, gerr := c.client.AppsV1().ReplicaSets(cp.Namespace).Get(ctx, cp.Name, metav1.GetOptions{})
+		fresh, gerr := c.src.GetFresh(ctx, cp.Namespace, cp.Name)
 		if gerr != nil {
 			return nil, fmt.Errorf("update status of %s: %w", klogKey(cp), gerr)
 		}
