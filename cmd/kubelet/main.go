@@ -47,6 +47,14 @@ func main() {
 	fs.DurationVar(&cfg.SyncFrequency, "sync-frequency", 10*time.Second, "How often each pod is resynced.")
 	fs.IntVar(&cfg.Port, "port", 10250, "The HTTPS port (healthz, metrics). 0 disables it.")
 	fs.StringVar(&cfg.BindAddress, "address", "0.0.0.0", "The address to serve on.")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "The kubelet's serving certificate (default: a self-signed one in <root-dir>/pki).")
+	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "The key of --tls-cert-file.")
+	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA bundle that verifies client certificates (the apiserver's --kubelet-client-certificate).")
+	anonymous := fs.Bool("anonymous-auth", true, "Serve requests without a verified client certificate as system:anonymous.")
+	fs.StringVar(&cfg.AuthorizationMode, "authorization-mode", "AlwaysAllow", "AlwaysAllow or Webhook (SubjectAccessReview to the apiserver).")
+	fs.DurationVar(&cfg.StreamingConnectionIdleTimeout, "streaming-connection-idle-timeout", 4*time.Hour, "Idle time after which exec, attach and port-forward streams are closed.")
+	logMaxSize := fs.String("container-log-max-size", "10Mi", "Size at which a container log file is rotated, e.g. 10Mi.")
+	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", 5, "Log files kept per container (at least 2).")
 	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
 	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2: debug).")
 	_ = fs.Parse(os.Args[1:])
@@ -57,6 +65,12 @@ func main() {
 		cfg.NodeName = strings.ToLower(cfg.NodeName)
 	}
 	cfg.ContainerRuntimeEndpoint = strings.TrimPrefix(cfg.ContainerRuntimeEndpoint, "unix://")
+	cfg.AnonymousAuth = anonymous
+	if q, err := resource.ParseQuantity(*logMaxSize); err != nil || q.Value() <= 0 {
+		fail(fmt.Errorf("--container-log-max-size %q: want a positive quantity such as 10Mi", *logMaxSize))
+	} else {
+		cfg.ContainerLogMaxSize = q.Value()
+	}
 	cfg.NodeLabels = nodeLabels
 	var err error
 	if cfg.RegisterWithTaints, err = parseTaints(taints); err != nil {

@@ -48,8 +48,20 @@ type Config struct {
 	NodeLeaseDuration         time.Duration // 40s
 	SyncFrequency             time.Duration // --sync-frequency: per-pod resync
 
-	Port        int // --port: the kubelet's HTTPS server (health, metrics)
+	Port        int // --port: the kubelet's HTTPS server (logs, exec, port-forward, stats, health, metrics)
 	BindAddress string
+
+	TLSCertFile       string // --tls-cert-file (empty: self-signed, kept in <root-dir>/pki)
+	TLSPrivateKeyFile string // --tls-private-key-file
+	ClientCAFile      string // --client-ca-file: verifies client certificates
+	AnonymousAuth     *bool  // --anonymous-auth (default true)
+	// AuthorizationMode is AlwaysAllow or Webhook (SubjectAccessReview)
+	// (--authorization-mode, default AlwaysAllow as upstream's flag).
+	AuthorizationMode              string
+	StreamingConnectionIdleTimeout time.Duration // --streaming-connection-idle-timeout (4h)
+
+	ContainerLogMaxSize  int64 // --container-log-max-size in bytes (10Mi)
+	ContainerLogMaxFiles int   // --container-log-max-files (5)
 }
 
 // Default fills unset fields with upstream's defaults.
@@ -87,6 +99,22 @@ func (c *Config) Default() {
 	if c.SyncFrequency == 0 {
 		c.SyncFrequency = 10 * time.Second
 	}
+	if c.AnonymousAuth == nil {
+		t := true
+		c.AnonymousAuth = &t
+	}
+	if c.AuthorizationMode == "" {
+		c.AuthorizationMode = "AlwaysAllow"
+	}
+	if c.StreamingConnectionIdleTimeout == 0 {
+		c.StreamingConnectionIdleTimeout = 4 * time.Hour
+	}
+	if c.ContainerLogMaxSize == 0 {
+		c.ContainerLogMaxSize = 10 * 1024 * 1024
+	}
+	if c.ContainerLogMaxFiles == 0 {
+		c.ContainerLogMaxFiles = 5
+	}
 	if c.ContainerRuntimeEndpoint == "" {
 		c.ContainerRuntimeEndpoint = "/run/containerd/containerd.sock"
 	}
@@ -112,6 +140,15 @@ func (c *Config) Validate() error {
 		if net.ParseIP(ip) == nil {
 			return fmt.Errorf("--cluster-dns %q is not an IP address", ip)
 		}
+	}
+	if c.AuthorizationMode != "AlwaysAllow" && c.AuthorizationMode != "Webhook" {
+		return fmt.Errorf("--authorization-mode %q: want AlwaysAllow or Webhook", c.AuthorizationMode)
+	}
+	if c.ContainerLogMaxFiles < 2 {
+		return fmt.Errorf("--container-log-max-files must be at least 2, got %d", c.ContainerLogMaxFiles)
+	}
+	if c.ContainerLogMaxSize < 0 {
+		return fmt.Errorf("--container-log-max-size must not be negative")
 	}
 	if c.MaxPods < 1 {
 		return fmt.Errorf("--max-pods must be positive, got %d", c.MaxPods)

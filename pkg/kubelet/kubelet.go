@@ -142,6 +142,7 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		rt.Close()
 		return nil, err
 	}
+	rt.SetLogRotation(cfg.ContainerLogMaxSize, cfg.ContainerLogMaxFiles)
 	hostIP := cfg.NodeIP
 	if hostIP == "" {
 		hostIP = defaultHostIP()
@@ -214,8 +215,12 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			return err
 		}})
 		srv.AddCheck(daemon.Check{Name: "syncloop", ReadyOnly: true, Run: func(context.Context) error { return k.net.Status() }})
+		api, err := k.newServer(srv)
+		if err != nil {
+			return err
+		}
 		run(func(ctx context.Context) {
-			if err := srv.ListenAndServe(ctx, daemon.ServeOptions{BindAddress: k.cfg.BindAddress, Port: k.cfg.Port}); err != nil {
+			if err := api.ListenAndServe(ctx); err != nil {
 				slog.Error("kubelet server", "err", err)
 			}
 		})

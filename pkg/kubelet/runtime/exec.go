@@ -1,0 +1,202 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"golang.org/x/sys/unix"
+)
+
+// TermSize is a terminal's size in characters.
+type TermSize struct {
+	Width, Height uint16
+}
+
+// ExecIO are the streams of an interactive exec (kubectl exec). Nil
+// streams are not connected. With TTY, stderr is merged into stdout.
+type ExecIO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	TTY            bool
+	// Resize carries terminal size changes (TTY only); may be nil.
+	Resize <-chan TermSize
+}
+
+// ExecStream runs cmd in the running container id with the container's
+// process settings (user, env, cwd) and streams, and returns its exit
+// code once it exited and its output was delivered. When ctx ends the
+// process is killed.
+func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, streams ExecIO) (int, error) {
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("load container %s: %w", id, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("spec of %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("container %s is not running: %w", id, err)
+	}
+	pspec := *spec.Process
+	pspec.Args = cmd
+	pspec.Terminal = streams.TTY
+	if streams.TTY {
+		pspec.Env = append(append([]string(nil), pspec.Env...), "TERM=xterm")
+	}
+	execID := "exec-" + NewID()[:16]
+	fifoDir := filepath.Join(r.fifoRoot, "exec")
+	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
+		return 0, err
+	}
+	var proc client.Process
+	var stdin io.Reader
+	if streams.Stdin != nil {
+		// At the end of the client's stdin, close the process's stdin.
+		stdin = &eofCloser{r: streams.Stdin, onEOF: func() {
+			if proc != nil {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = proc.CloseIO(cctx, client.WithStdinCloser)
+			}
+		}}
+	}
+	stdout, stderr := streams.Stdout, streams.Stderr
+	opts := []cio.Opt{cio.WithFIFODir(fifoDir), cio.WithStreams(stdin, stdout, stderr)}
+	if streams.TTY {
+		opts = append(opts, cio.WithTerminal)
+	}
+	ready := make(chan struct{})
+	if ec, ok := stdin.(*eofCloser); ok {
+		ec.ready = ready
+	}
+	proc, err = task.Exec(ctx, execID, &pspec, cio.NewCreator(opts...))
+	close(ready)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = proc.Delete(dctx, client.WithProcessKill)
+	}()
+	exited, err := proc.Wait(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("wait for exec in %s: %w", id, err)
+	}
+	if err := proc.Start(ctx); err != nil {
+		return 0, fmt.Errorf("start exec in %s: %w", id, err)
+	}
+	if streams.TTY && streams.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case sz, ok := <-streams.Resize:
+					if !ok {
+						return
+					}
+					_ = proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
+				}
+			}
+		}()
+	}
+	select {
+	case st := <-exited:
+		code, _, err := st.Result()
+		// Deliver the output still in the pipes.
+		if pio := proc.IO(); pio != nil {
+			done := make(chan struct{})
+			go func() { pio.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				pio.Cancel()
+			}
+		}
+		return int(code), err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// eofCloser calls onEOF once when r ends.
+type eofCloser struct {
+	r     io.Reader
+	onEOF func()
+	ready chan struct{} // closed once the process exists
+	done  bool
+}
+
+func (e *eofCloser) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !e.done {
+		e.done = true
+		if e.ready != nil {
+			<-e.ready
+		}
+		// Let the FIFO copy finish before the shim closes stdin.
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			e.onEOF()
+		}()
+	}
+	if errors.Is(err, io.EOF) || err != nil {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// DialInNetNS connects to 127.0.0.1:port inside the network namespace at
+// netnsPath (a pod's), as the kubelet's port-forward does.
+func DialInNetNS(ctx context.Context, netnsPath string, port int) (net.Conn, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			goruntime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("current netns: %w", err)}
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open(netnsPath)
+		if err != nil {
+			goruntime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("pod netns: %w", err)}
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			goruntime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("enter pod netns: %w", err)}
+			return
+		}
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		conn, err := d.DialContext(dctx, "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		cancel()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err == nil {
+			goruntime.UnlockOSThread()
+		} // else: the thread stays locked and dies with this goroutine
+		ch <- result{conn, err}
+	}()
+	res := <-ch
+	return res.conn, res.err
+}
