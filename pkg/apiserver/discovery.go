@@ -47,6 +47,8 @@ func subresourceVerbs(sub string) []string {
 		return []string{"update"}
 	case "proxy":
 		return []string{"create", "delete", "get", "patch", "update"}
+	case "exec", "attach", "portforward":
+		return []string{"create", "get"}
 	}
 	return []string{"get"}
 }
@@ -61,6 +63,12 @@ func subresourceKind(res *api.Resource, sub string) (group, version, kind string
 		return "policy", "v1", "Eviction"
 	case "token":
 		return "authentication.k8s.io", "v1", "TokenRequest"
+	case "exec":
+		return "", "v1", "PodExecOptions"
+	case "attach":
+		return "", "v1", "PodAttachOptions"
+	case "portforward":
+		return "", "v1", "PodPortForwardOptions"
 	}
 	return "", "", res.Kind
 }

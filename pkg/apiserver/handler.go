@@ -123,6 +123,12 @@ func isLongRunning(r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, "/api/v1/nodes/") && strings.Contains(r.URL.Path, "/proxy") {
 		return true
 	}
+	if strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/") && strings.Contains(r.URL.Path, "/pods/") {
+		switch r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:] {
+		case "log", "exec", "attach", "portforward":
+			return true
+		}
+	}
 	if r.Method != http.MethodGet {
 		return false
 	}

@@ -60,6 +60,12 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, rs *re
 			return
 		}
 		writeError(w, r, apierrors.NewNotFound(rs.res.GroupResource(), info.Name))
+	case "log", "exec", "attach", "portforward":
+		if rs.res.Group == "" && rs.res.Resource == "pods" {
+			s.servePodProxy(w, r, rs, info)
+			return
+		}
+		writeError(w, r, apierrors.NewNotFound(rs.res.GroupResource(), info.Name))
 	case "token":
 		if info.Verb != "create" {
 			writeError(w, r, methodNotSupported(rs.res.GroupResource(), info.Verb))
