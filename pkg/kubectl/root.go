@@ -18,6 +18,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
 	"github.com/kstack/kstack/pkg/kubectl/util"
@@ -38,11 +41,16 @@ func commandGroups() []commandGroup {
 			get.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{}},
-		{title: "Cluster Management Commands:", commands: cmds{}},
+		{title: "Cluster Management Commands:", commands: cmds{
+			clusterinfo.New,
+		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{}},
 		{title: "Advanced Commands:", commands: cmds{}},
 		{title: "Settings Commands:", commands: cmds{}},
 		{title: "Other Commands:", commands: cmds{
+			apiresources.New,
+			apiresources.NewVersions,
+			config.New,
 			version.New,
 		}},
 	}

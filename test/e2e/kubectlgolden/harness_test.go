@@ -107,8 +107,10 @@ func (e *env) run(t *testing.T, bin, home string, c goldenCase) result {
 	cmd.Env = []string{
 		"HOME=" + home,
 		"PATH=" + os.Getenv("PATH"),
-		"KUBECONFIG=" + kubeconfig,
 		"LANG=C",
+	}
+	if !hasEnv(c.env, "KUBECONFIG") {
+		cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig)
 	}
 	for _, kv := range c.env {
 		cmd.Env = append(cmd.Env, strings.ReplaceAll(kv, "$DIR", e.dir))
@@ -136,6 +138,7 @@ var (
 	timeRE      = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z`)
 	ageRE       = regexp.MustCompile(`(^|\s)(\d+[smhdy]|\d+[mhd]\d+[smh]|<invalid>)(\s|$)`)
 	spacesRE    = regexp.MustCompile(` {2,}`)
+	klogRE      = regexp.MustCompile(`(?m)^([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ `)
 	tmpDirRE    = regexp.MustCompile(`/tmp/[^\s"']*kubectlgolden[^\s"'/]*`)
 	cacheFileRE = regexp.MustCompile(`/[^\s]*/\.kube/cache/[^\s]*`)
 )
@@ -144,6 +147,7 @@ var (
 // table whose ages were masked has its column padding collapsed too (an
 // age's width can differ between the runs).
 func mask(s string) string {
+	s = klogRE.ReplaceAllString(s, "${1}<klog> ")
 	s = uidRE.ReplaceAllString(s, "<uid>")
 	s = rvRE.ReplaceAllString(s, `${1}"<rv>"`)
 	s = timeRE.ReplaceAllString(s, "<time>")
@@ -268,4 +272,13 @@ func compare(t *testing.T, c goldenCase, ours, theirs result) {
 	if a, b := norm(ours.stderr), norm(theirs.stderr); a != b {
 		t.Errorf("stderr differs\n--- ours ---\n%s\n--- upstream ---\n%s", a, b)
 	}
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
 }
