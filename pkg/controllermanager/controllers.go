@@ -19,7 +19,10 @@ import (
 	"github.com/kstack/kstack/pkg/controller/namespace"
 	"github.com/kstack/kstack/pkg/controller/nodeipam"
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
+	"github.com/kstack/kstack/pkg/controller/persistentvolume"
 	"github.com/kstack/kstack/pkg/controller/podgc"
+	"github.com/kstack/kstack/pkg/controller/pvcprotection"
+	"github.com/kstack/kstack/pkg/controller/pvprotection"
 	"github.com/kstack/kstack/pkg/controller/replicaset"
 	"github.com/kstack/kstack/pkg/controller/replication"
 	"github.com/kstack/kstack/pkg/controller/resourcequota"
@@ -327,6 +330,38 @@ func init() {
 			i := cc.Informers
 			c := endpointslicemirroring.New(client, i.Core().V1().Services(), i.Core().V1().Endpoints(), i.Discovery().V1().EndpointSlices())
 			return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "persistentvolume-binder-controller", Aliases: []string{"persistentvolume-binder"}, ServiceAccount: "persistent-volume-binder",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("persistent-volume-binder")
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := persistentvolume.New(client, i.Core().V1().PersistentVolumes(), i.Core().V1().PersistentVolumeClaims(),
+				i.Storage().V1().StorageClasses(), cc.Recorder(ctx, client, "persistentvolume-controller"))
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+	register(Registration{Name: "persistentvolumeclaim-protection-controller", Aliases: []string{"pvc-protection"}, ServiceAccount: "pvc-protection-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("pvc-protection-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := pvcprotection.New(client, cc.Informers.Core().V1().PersistentVolumeClaims(), cc.Informers.Core().V1().Pods())
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+	register(Registration{Name: "persistentvolume-protection-controller", Aliases: []string{"pv-protection"}, ServiceAccount: "pv-protection-controller",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			client, err := cc.Client("pv-protection-controller")
+			if err != nil {
+				return nil, err
+			}
+			c := pvprotection.New(client, cc.Informers.Core().V1().PersistentVolumes())
+			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 		}})
 }
 
