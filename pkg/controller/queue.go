@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -76,6 +77,14 @@ func processNext(ctx context.Context, name string, q Queue, sync SyncFunc) bool 
 	if err := sync(ctx, key); err != nil {
 		if ctx.Err() != nil {
 			return false
+		}
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// Creating in a namespace that is being deleted: every retry would
+			// fail the same way, and the namespace controller removes the
+			// object anyway (upstream's controllers drop these too).
+			slog.Debug("sync skipped, namespace terminating", "controller", name, "key", key, "err", err)
+			q.Forget(key)
+			return true
 		}
 		if apierrors.IsConflict(err) {
 			// A stale read lost an optimistic-concurrency race: routine.
