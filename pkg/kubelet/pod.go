@@ -78,6 +78,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 		return syncResult{}, err
 	}
 	k.trackOwners(w.uid, cs)
+	k.recordOOMs(ctx, cs)
 	k.mu.Lock()
 	k.waiting[w.uid] = s.waiting
 	k.mu.Unlock()
@@ -113,6 +114,24 @@ func observe(cs []runtime.Container, waiting map[string]waitingReason, hostIP st
 		o.PodIP = o.Sandbox.Labels[runtime.LabelPodIP]
 	}
 	return o
+}
+
+// recordOOMs marks the exited containers the OOM killer ended (a SIGKILL
+// exit, 137), for the OOMKilled reason.
+func (k *Kubelet) recordOOMs(ctx context.Context, cs []runtime.Container) {
+	r, ok := k.runtime.(interface {
+		RecordOOM(ctx context.Context, c *runtime.Container) error
+	})
+	if !ok {
+		return
+	}
+	for i := range cs {
+		if cs[i].State == runtime.StateExited && cs[i].ExitCode == 137 && cs[i].Labels[runtime.LabelKind] == runtime.KindContainer {
+			if err := r.RecordOOM(ctx, &cs[i]); err != nil {
+				slog.Warn("check OOM kill", "container", cs[i].ID, "err", err)
+			}
+		}
+	}
 }
 
 func (k *Kubelet) trackOwners(uid types.UID, cs []runtime.Container) {
@@ -450,6 +469,11 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		return nil
 	}
 	mounts = append(mounts, vms...)
+	sec, err := containerSecurity(ctx, s.pod, c, img)
+	if err != nil {
+		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		return nil
+	}
 	_, err = s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
 		Labels:      labels,
 		Image:       img,
@@ -465,6 +489,8 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		CPUQuota:    quota,
 		CPUPeriod:   period,
 		MemoryLimit: mem,
+		Security:    sec,
+		StopSignal:  stopSignal(ctx, c, img),
 	})
 	if err != nil {
 		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}

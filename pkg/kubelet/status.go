@@ -209,7 +209,10 @@ func terminated(c runtime.Container) v1.ContainerState {
 		return v1.ContainerState{}
 	}
 	reason := "Completed"
-	if c.ExitCode != 0 {
+	switch {
+	case c.Labels[runtime.LabelOOMKilled] == "true":
+		reason = "OOMKilled"
+	case c.ExitCode != 0:
 		reason = "Error"
 	}
 	return v1.ContainerState{Terminated: &v1.ContainerStateTerminated{

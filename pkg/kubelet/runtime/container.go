@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // SandboxConfig describes a pod sandbox.
@@ -44,6 +49,88 @@ type ContainerConfig struct {
 	CPUQuota    int64 // microseconds per CPUPeriod; 0: unlimited
 	CPUPeriod   uint64
 	MemoryLimit int64 // bytes; 0: unlimited
+
+	Security Security
+	// StopSignal, when set, is recorded for Stop (the image's StopSignal).
+	StopSignal string
+}
+
+// Security is a container's resolved securityContext.
+type Security struct {
+	UID *uint32 // nil: the image's user
+	GID *uint32 // nil: the user's primary group (from the image's /etc/passwd)
+	// AdditionalGIDs are supplementalGroups and fsGroup.
+	AdditionalGIDs []uint32
+	Privileged     bool
+	// CapAdd and CapDrop are "CAP_"-prefixed names, or "ALL".
+	CapAdd, CapDrop []string
+	ReadOnlyRootfs  bool
+	NoNewPrivileges bool
+}
+
+// specOpts are the OCI settings that make s.
+func (s Security) specOpts() []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	if s.UID != nil {
+		opts = append(opts, oci.WithUserID(*s.UID))
+	}
+	if s.GID != nil || len(s.AdditionalGIDs) > 0 {
+		opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
+			if s.GID != nil {
+				sp.Process.User.GID = *s.GID
+			}
+			for _, g := range s.AdditionalGIDs {
+				if !slices.Contains(sp.Process.User.AdditionalGids, g) {
+					sp.Process.User.AdditionalGids = append(sp.Process.User.AdditionalGids, g)
+				}
+			}
+			return nil
+		})
+	}
+	if s.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
+	} else {
+		if slices.Contains(s.CapDrop, "ALL") {
+			opts = append(opts, oci.WithCapabilities(nil))
+		}
+		if slices.Contains(s.CapAdd, "ALL") {
+			opts = append(opts, oci.WithAllKnownCapabilities)
+		}
+		opts = append(opts,
+			oci.WithDroppedCapabilities(slices.DeleteFunc(slices.Clone(s.CapDrop), func(c string) bool { return c == "ALL" })),
+			oci.WithAddedCapabilities(slices.DeleteFunc(slices.Clone(s.CapAdd), func(c string) bool { return c == "ALL" })))
+	}
+	if s.ReadOnlyRootfs {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if s.NoNewPrivileges {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
+	return opts
+}
+
+// ConfigUser is the image config's user ("" when unset).
+func (i Image) ConfigUser(ctx context.Context) (string, error) {
+	if i.img == nil {
+		return "", nil
+	}
+	ic, err := i.img.Spec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("image config of %s: %w", i.Ref, err)
+	}
+	return ic.Config.User, nil
+}
+
+// ConfigStopSignal is the image config's StopSignal ("" when unset).
+func (i Image) ConfigStopSignal(ctx context.Context) (string, error) {
+	if i.img == nil {
+		return "", nil
+	}
+	ic, err := i.img.Spec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("image config of %s: %w", i.Ref, err)
+	}
+	return ic.Config.StopSignal, nil
 }
 
 // NewID returns a random 64-hex-digit container ID.
@@ -94,6 +181,9 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	labels[LabelSandboxID] = cfg.Sandbox.ID
 	labels[LabelLogPath] = cfg.LogPath
 	labels[LabelImageID] = cfg.Image.ID
+	if cfg.StopSignal != "" {
+		labels[LabelStopSignal] = cfg.StopSignal
+	}
 	proc := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", cfg.Sandbox.Pid, t) }
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(cfg.Image.img),
@@ -118,6 +208,7 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	if cfg.MemoryLimit > 0 {
 		specOpts = append(specOpts, oci.WithMemoryLimit(uint64(cfg.MemoryLimit)))
 	}
+	specOpts = append(specOpts, cfg.Security.specOpts()...)
 	return r.createAndStart(ctx, NewID(), cfg.Image, labels, specOpts, cfg.LogPath)
 }
 
@@ -205,8 +296,31 @@ func (r *Runtime) Reattach(ctx context.Context, c Container) error {
 	return nil
 }
 
-// Stop signals the container's task with SIGTERM, then SIGKILL after grace,
-// and waits for it to exit. A missing or stopped task is not an error.
+// LabelStopSignal is the signal Stop sends first (the image's StopSignal).
+const LabelStopSignal = "kstack.io/stop-signal"
+
+// ParseSignal parses "SIGQUIT", "QUIT" or "3"; an empty or unknown name
+// is SIGTERM.
+func ParseSignal(s string) syscall.Signal {
+	if s == "" {
+		return syscall.SIGTERM
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n)
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig
+	}
+	return syscall.SIGTERM
+}
+
+// Stop signals the container's task with its stop signal (SIGTERM unless
+// the image says otherwise), then SIGKILL after grace, and waits for it to
+// exit. A missing or stopped task is not an error.
 func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	c, err := r.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
@@ -238,8 +352,12 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 		grace = 0
 	}
 	if grace > 0 {
-		if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("SIGTERM %s: %w", id, err)
+		sig := syscall.SIGTERM
+		if labels, err := c.Labels(ctx); err == nil {
+			sig = ParseSignal(labels[LabelStopSignal])
+		}
+		if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("%s %s: %w", unix.SignalName(sig), id, err)
 		}
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
@@ -375,4 +493,64 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, timeout tim
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// LabelOOMKilled is set to "true" on a container whose task the kernel's
+// OOM killer ended (its memory cgroup counted an oom_kill).
+const LabelOOMKilled = "kstack.io/oom-killed"
+
+// RecordOOM checks whether exited container c was OOM-killed, from its
+// memory cgroup's oom_kill counter (cgroup v1 memory.oom_control, v2
+// memory.events), which lives until the task is deleted; the answer is
+// kept as a label (and set in c.Labels) so it survives the cgroup.
+func (r *Runtime) RecordOOM(ctx context.Context, c *Container) error {
+	if c.State != StateExited || c.Labels[LabelOOMKilled] != "" {
+		return nil
+	}
+	cont, err := r.client.LoadContainer(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", c.ID, err)
+	}
+	spec, err := cont.Spec(ctx)
+	if err != nil {
+		return fmt.Errorf("spec of %s: %w", c.ID, err)
+	}
+	oom := false
+	if spec.Linux != nil && spec.Linux.CgroupsPath != "" {
+		p := spec.Linux.CgroupsPath
+		for _, f := range []string{
+			filepath.Join("/sys/fs/cgroup/memory", p, "memory.oom_control"),
+			filepath.Join("/sys/fs/cgroup", p, "memory.events"),
+			filepath.Join("/sys/fs/cgroup/unified", p, "memory.events"),
+		} {
+			if n, ok := oomKills(f); ok {
+				oom = n > 0
+				break
+			}
+		}
+	}
+	v := strconv.FormatBool(oom)
+	if _, err := cont.SetLabels(ctx, map[string]string{LabelOOMKilled: v}); err != nil {
+		return fmt.Errorf("label %s: %w", c.ID, err)
+	}
+	if c.Labels == nil {
+		c.Labels = map[string]string{}
+	}
+	c.Labels[LabelOOMKilled] = v
+	return nil
+}
+
+// oomKills reads the oom_kill counter of a cgroup file.
+func oomKills(path string) (int, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n, true
+		}
+	}
+	return 0, false
 }
