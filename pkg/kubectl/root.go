@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
@@ -43,6 +44,7 @@ func commandGroups() []commandGroup {
 		{title: "Deploy Commands:", commands: cmds{}},
 		{title: "Cluster Management Commands:", commands: cmds{
 			clusterinfo.New,
+			auth.New,
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{}},
 		{title: "Advanced Commands:", commands: cmds{}},

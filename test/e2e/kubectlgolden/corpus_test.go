@@ -133,6 +133,18 @@ func corpus() []goldenCase {
 		c("api-resources", "--sort-by", "kind", "--no-headers"),
 		c("api-versions"),
 		c("cluster-info"),
+		// auth.
+		c("auth", "can-i", "list", "pods"),
+		c("auth", "can-i", "create", "deployments.apps", "-n", "other"),
+		c("auth", "can-i", "get", "/healthz"),
+		c("auth", "can-i", "frobnicate", "pods"),
+		c("auth", "can-i", "list", "nosuchthing"),
+		c("auth", "can-i", "list", "pods", "--user", "someone"),
+		c("auth", "can-i", "list", "pods", "-q"),
+		c("auth", "can-i", "list"),
+		c("auth", "can-i", "--list"),
+		c("auth", "whoami"),
+		c("auth", "whoami", "-o", "json"),
 		// unknown commands and flags.
 		c("get", "pods", "--nosuchflag"),
 	}
