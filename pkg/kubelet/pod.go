@@ -44,7 +44,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	ref := network.PodRef{Namespace: w.namespace, Name: w.name, UID: string(w.uid)}
 
 	if pod == nil || pod.DeletionTimestamp != nil {
-		if err := k.killPod(ctx, ref, cs, gracePeriod(pod), true); err != nil {
+		if err := k.killPod(ctx, pod, ref, cs, gracePeriod(pod), true); err != nil {
 			return syncResult{}, err
 		}
 		if pod == nil {
@@ -63,13 +63,18 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
 		// Finished for good: stop what is left and free the network and
 		// the volumes, keeping the containers (and their logs).
-		if err := k.killPod(ctx, ref, cs, gracePeriod(pod), false); err != nil {
+		if err := k.killPod(ctx, pod, ref, cs, gracePeriod(pod), false); err != nil {
 			return syncResult{}, err
 		}
 		return syncResult{}, k.tearDownVolumes(ref.UID)
 	}
 
+	failed, left, err := k.deadlineExceeded(ctx, pod, ref, cs)
+	if failed || err != nil {
+		return syncResult{}, err
+	}
 	s := &podSync{k: k, pod: pod, ref: ref, waiting: map[string]waitingReason{}, notReady: map[string]bool{}}
+	s.requeueIn(left)
 	if err := s.run(ctx, cs); err != nil {
 		return syncResult{requeueAfter: s.requeue}, err
 	}
@@ -154,10 +159,12 @@ func gracePeriod(pod *v1.Pod) time.Duration {
 	return defaultGracePeriod
 }
 
-// killPod stops the pod's app containers (SIGTERM, SIGKILL after grace,
-// in parallel), then its sandboxes, releases the network and removes the
-// sandboxes; with removeAll also every container and the pod's files.
-func (k *Kubelet) killPod(ctx context.Context, ref network.PodRef, cs []runtime.Container, grace time.Duration, removeAll bool) error {
+// killPod stops the pod's app containers (preStop hooks when pod is
+// known, the stop signal, SIGKILL after grace; in parallel), then its
+// sandboxes, releases the network and removes the sandboxes; with
+// removeAll also every container and the pod's files.
+func (k *Kubelet) killPod(ctx context.Context, pod *v1.Pod, ref network.PodRef, cs []runtime.Container, grace time.Duration, removeAll bool) error {
+	podIP := sandboxIP(cs)
 	var wg sync.WaitGroup
 	errs := make([]error, len(cs))
 	for i, c := range cs {
@@ -167,7 +174,7 @@ func (k *Kubelet) killPod(ctx context.Context, ref network.PodRef, cs []runtime.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = k.runtime.Stop(ctx, c.ID, grace)
+			errs[i] = k.runtime.Stop(ctx, c.ID, k.preStop(ctx, pod, c, grace, podIP))
 		}()
 	}
 	wg.Wait()
@@ -320,7 +327,7 @@ func (s *podSync) probe(ctx context.Context, c *v1.Container, inst runtime.Conta
 			grace = time.Duration(*p) * time.Second
 		}
 		s.notReady[c.Name] = true
-		if err := s.k.runtime.Stop(ctx, inst.ID, grace); err != nil {
+		if err := s.k.runtime.Stop(ctx, inst.ID, s.k.preStop(ctx, s.pod, inst, grace, podIP)); err != nil {
 			return fmt.Errorf("stop container %s after failed liveness probe: %w", c.Name, err)
 		}
 		return nil
@@ -474,7 +481,7 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
 		return nil
 	}
-	_, err = s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
+	inst, err := s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
 		Labels:      labels,
 		Image:       img,
 		Sandbox:     sb,
@@ -496,7 +503,7 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}
 		return fmt.Errorf("start container %s: %w", c.Name, err)
 	}
-	return nil
+	return s.postStart(ctx, c, inst, podIP)
 }
 
 // pullImage makes the container's image present per its pull policy; a

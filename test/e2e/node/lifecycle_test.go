@@ -1,0 +1,73 @@
+//go:build e2e
+
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestLifecycle_PostStartAndPreStopHooks(t *testing.T) {
+	n := startNode(t)
+	ctx := context.Background()
+	hostDir := filepath.Join(n.dir, "hooks")
+	dirOrCreate := v1.HostPathDirectoryOrCreate
+	pod := n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "hooks"},
+		Spec: v1.PodSpec{
+			TerminationGracePeriodSeconds: ptrInt64(10),
+			Volumes:                       []v1.Volume{{Name: "h", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: hostDir, Type: &dirOrCreate}}}},
+			Containers: []v1.Container{{
+				Name: "c", Image: busyboxImage,
+				Command:      []string{"sh", "-c", `until [ -f /tmp/poststart ]; do sleep 0.1; done; echo "hook=$(cat /tmp/poststart)"; exec sleep 3600`},
+				VolumeMounts: []v1.VolumeMount{{Name: "h", MountPath: "/h"}},
+				Lifecycle: &v1.Lifecycle{
+					PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sh", "-c", "echo ran-after-start > /tmp/ps.tmp && mv /tmp/ps.tmp /tmp/poststart"}}},
+					PreStop:   &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sh", "-c", "echo ran-before-stop > /h/prestop"}}},
+				},
+			}},
+		},
+	})
+	n.waitPod("hooks", 60*time.Second, "Running", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	n.waitLog(pod, "c", "hook=ran-after-start", 20*time.Second)
+	if _, err := os.Stat(filepath.Join(hostDir, "prestop")); !os.IsNotExist(err) {
+		t.Fatalf("preStop ran before deletion: %v", err)
+	}
+	if err := n.admin.CoreV1().Pods(testNamespace).Delete(ctx, "hooks", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n.eventually(40*time.Second, "preStop hook ran on deletion", func() (bool, string) {
+		b, err := os.ReadFile(filepath.Join(hostDir, "prestop"))
+		return strings.TrimSpace(string(b)) == "ran-before-stop", fmt.Sprint(err)
+	})
+}
+
+func TestLifecycle_ActiveDeadlineSecondsFailsThePod(t *testing.T) {
+	n := startNode(t)
+	n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "deadline"},
+		Spec: v1.PodSpec{
+			ActiveDeadlineSeconds: ptrInt64(3),
+			Containers:            []v1.Container{{Name: "c", Image: busyboxImage, Command: []string{"sleep", "3600"}}},
+		},
+	})
+	n.waitPod("deadline", 60*time.Second, "Running", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	p := n.waitPod("deadline", 60*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if p.Status.Reason != "DeadlineExceeded" {
+		t.Errorf("reason = %q, want DeadlineExceeded", p.Status.Reason)
+	}
+	if cs := containerStatus(p, "c"); cs == nil || cs.State.Terminated == nil {
+		t.Errorf("container not terminated: %s", describe(p))
+	}
+	if podReady(p) {
+		t.Error("a failed pod is Ready")
+	}
+}
