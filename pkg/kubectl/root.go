@@ -21,6 +21,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
@@ -52,6 +53,7 @@ func commandGroups() []commandGroup {
 		{title: "Other Commands:", commands: cmds{
 			apiresources.New,
 			apiresources.NewVersions,
+			completion.New,
 			config.New,
 			version.New,
 		}},

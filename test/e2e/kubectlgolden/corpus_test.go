@@ -34,6 +34,9 @@ type goldenCase struct {
 // clientVersionLines are the lines where the binaries name themselves.
 var clientVersionLines = regexp.MustCompile(`(?m)^((?:Client Version|Kustomize Version): |\s*"?(?:gitVersion|gitCommit|kustomizeVersion|goVersion)"?: )"?[^",\n]*"?`)
 
+// completionHeader is the comment block that opens a completion script.
+var completionHeader = regexp.MustCompile(`\A((?:#compdef kubectl\ncompdef _kubectl kubectl\n)?)(?:\n|#(?: [^\n]*)?\n)+`)
+
 func corpus() []goldenCase {
 	c := func(args ...string) goldenCase { return goldenCase{args: args} }
 	mut := func(args ...string) goldenCase { return goldenCase{args: args, mutatesKubeconfig: true} }
@@ -145,6 +148,13 @@ func corpus() []goldenCase {
 		c("auth", "can-i", "--list"),
 		c("auth", "whoami"),
 		c("auth", "whoami", "-o", "json"),
+		// completion: the scripts are cobra's; the comment header above
+		// them is each project's own.
+		{args: []string{"completion", "bash"}, maskLines: completionHeader},
+		{args: []string{"completion", "zsh"}, maskLines: completionHeader},
+		{args: []string{"completion", "fish"}, maskLines: completionHeader},
+		c("completion"),
+		c("completion", "tcsh"),
 		// unknown commands and flags.
 		c("get", "pods", "--nosuchflag"),
 	}
