@@ -45,6 +45,12 @@ type Config struct {
 	ConcurrentStatefulSetSyncs     int
 	ConcurrentDaemonSetSyncs       int
 	ConcurrentRCSyncs              int // --concurrent-rc-syncs
+	// --concurrent-horizontal-pod-autoscaler-syncs
+	ConcurrentHorizontalPodAutoscalerSyncs int
+
+	HorizontalPodAutoscalerSyncPeriod             time.Duration
+	HorizontalPodAutoscalerDownscaleStabilization time.Duration
+	HorizontalPodAutoscalerTolerance              float64
 
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
@@ -88,13 +94,18 @@ func Defaults() Config {
 		ConcurrentStatefulSetSyncs:     5,
 		ConcurrentDaemonSetSyncs:       2,
 		ConcurrentRCSyncs:              5,
-		NodeMonitorPeriod:              5 * time.Second,
-		NodeMonitorGracePeriod:         40 * time.Second,
-		NodeStartupGracePeriod:         time.Minute,
-		NodeEvictionRate:               0.1,
-		NodeCIDRMaskSize:               24,
-		ResourceQuotaSyncPeriod:        5 * time.Minute,
-		TerminatedPodGCThreshold:       12500,
+
+		ConcurrentHorizontalPodAutoscalerSyncs:        5,
+		HorizontalPodAutoscalerSyncPeriod:             15 * time.Second,
+		HorizontalPodAutoscalerDownscaleStabilization: 5 * time.Minute,
+		HorizontalPodAutoscalerTolerance:              0.1,
+		NodeMonitorPeriod:                             5 * time.Second,
+		NodeMonitorGracePeriod:                        40 * time.Second,
+		NodeStartupGracePeriod:                        time.Minute,
+		NodeEvictionRate:                              0.1,
+		NodeCIDRMaskSize:                              24,
+		ResourceQuotaSyncPeriod:                       5 * time.Minute,
+		TerminatedPodGCThreshold:                      12500,
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kstack/kstack/pkg/controller/nodeipam"
 	"github.com/kstack/kstack/pkg/controller/nodelifecycle"
 	"github.com/kstack/kstack/pkg/controller/persistentvolume"
+	"github.com/kstack/kstack/pkg/controller/podautoscaler"
 	"github.com/kstack/kstack/pkg/controller/podgc"
 	"github.com/kstack/kstack/pkg/controller/pvcprotection"
 	"github.com/kstack/kstack/pkg/controller/pvprotection"
@@ -30,6 +31,10 @@ import (
 	"github.com/kstack/kstack/pkg/controller/serviceaccount"
 	"github.com/kstack/kstack/pkg/controller/statefulset"
 	"github.com/kstack/kstack/pkg/controller/ttlafterfinished"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
 )
 
 // Runner is a started controller's loop; it returns when ctx ends.
@@ -362,6 +367,36 @@ func init() {
 			}
 			c := pvprotection.New(client, cc.Informers.Core().V1().PersistentVolumes())
 			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+		}})
+}
+
+func init() {
+	register(Registration{Name: "horizontal-pod-autoscaler-controller", Aliases: []string{"horizontalpodautoscaling"}, ServiceAccount: "horizontal-pod-autoscaler",
+		New: func(ctx context.Context, cc *Context) (Runner, error) {
+			const sa = "horizontal-pod-autoscaler"
+			client, err := cc.Client(sa)
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := cc.ClientConfig(ctx, sa)
+			if err != nil {
+				return nil, err
+			}
+			disc, err := cc.Discovery(sa)
+			if err != nil {
+				return nil, err
+			}
+			mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+			scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(disc))
+			if err != nil {
+				return nil, err
+			}
+			i := cc.Informers
+			c := podautoscaler.New(client, scales, mapper, podautoscaler.NewRESTMetricsClient(disc.RESTClient()),
+				i.Autoscaling().V2().HorizontalPodAutoscalers(), i.Core().V1().Pods(), podautoscaler.Options{
+					SyncPeriod: cc.Config.HorizontalPodAutoscalerSyncPeriod, DownscaleStabilization: cc.Config.HorizontalPodAutoscalerDownscaleStabilization,
+					Tolerance: cc.Config.HorizontalPodAutoscalerTolerance, Recorder: cc.Recorder(ctx, client, "horizontal-pod-autoscaler")})
+			return func(ctx context.Context) { c.Run(ctx, cc.Config.ConcurrentHorizontalPodAutoscalerSyncs) }, nil
 		}})
 }
 

@@ -12,7 +12,12 @@ func TestEnabledControllers(t *testing.T) {
 		hasNot  []string
 		wantErr bool
 	}{
-		{spec: []string{"*"}, has: []string{"replicaset-controller", "deployment-controller", "garbage-collector-controller"}},
+		{spec: []string{"*"}, has: []string{"replicaset-controller", "deployment-controller", "garbage-collector-controller",
+			"replicationcontroller-controller", "persistentvolume-binder-controller", "persistentvolumeclaim-protection-controller",
+			"persistentvolume-protection-controller", "horizontal-pod-autoscaler-controller", "daemonset-controller", "job-controller"}},
+		{spec: []string{"replicationcontroller", "persistentvolume-binder", "pvc-protection", "pv-protection", "horizontalpodautoscaling"},
+			has: []string{"replicationcontroller-controller", "persistentvolume-binder-controller", "persistentvolumeclaim-protection-controller",
+				"persistentvolume-protection-controller", "horizontal-pod-autoscaler-controller"}, hasNot: []string{"replicaset-controller"}},
 		{spec: []string{"*", "-deployment"}, has: []string{"replicaset-controller"}, hasNot: []string{"deployment-controller"}},
 		{spec: []string{"replicaset"}, has: []string{"replicaset-controller"}, hasNot: []string{"deployment-controller"}},
 		{spec: []string{"deployment-controller", "-deployment"}, hasNot: []string{"deployment-controller"}},
