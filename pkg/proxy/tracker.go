@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -256,6 +257,10 @@ func servicePorts(svc *v1.Service) []*ServicePort {
 		}
 	}
 	usesNodePorts := svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer
+	var sourceRanges []string
+	if svc.Spec.Type == v1.ServiceTypeLoadBalancer {
+		sourceRanges = loadBalancerSourceRanges(svc)
+	}
 	var out []*ServicePort
 	for _, sp := range svc.Spec.Ports {
 		p := &ServicePort{
@@ -264,13 +269,14 @@ func servicePorts(svc *v1.Service) []*ServicePort {
 				Port:           sp.Name,
 				Protocol:       sp.Protocol,
 			},
-			ClusterIP:           clusterIP,
-			Port:                sp.Port,
-			Protocol:            sp.Protocol,
-			ExternalIPs:         externalIPs,
-			LoadBalancerIPs:     lbIPs,
-			StickyMaxAgeSeconds: sticky,
-			InternalPolicyLocal: svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal,
+			ClusterIP:                clusterIP,
+			Port:                     sp.Port,
+			Protocol:                 sp.Protocol,
+			ExternalIPs:              externalIPs,
+			LoadBalancerIPs:          lbIPs,
+			LoadBalancerSourceRanges: sourceRanges,
+			StickyMaxAgeSeconds:      sticky,
+			InternalPolicyLocal:      svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal,
 		}
 		if p.Protocol == "" {
 			p.Protocol = v1.ProtocolTCP
@@ -374,4 +380,31 @@ func endpoint(e discovery.Endpoint, port int32, nodeName string) Endpoint {
 		ep.IsLocal = nodeName != "" && *e.NodeName == nodeName
 	}
 	return ep
+}
+
+// sourceRangesAnnotation is upstream's older way to set
+// spec.loadBalancerSourceRanges.
+const sourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+// loadBalancerSourceRanges are the Service's IPv4 source ranges in
+// canonical form (the field, else the annotation's comma-separated list).
+// Entries that do not parse are skipped, as upstream's kube-proxy does.
+func loadBalancerSourceRanges(svc *v1.Service) []string {
+	ranges := svc.Spec.LoadBalancerSourceRanges
+	if len(ranges) == 0 {
+		if a := strings.TrimSpace(svc.Annotations[sourceRangesAnnotation]); a != "" {
+			ranges = strings.Split(a, ",")
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range ranges {
+		_, cidr, err := net.ParseCIDR(strings.TrimSpace(r))
+		if err != nil || cidr.IP.To4() == nil || seen[cidr.String()] {
+			continue
+		}
+		seen[cidr.String()] = true
+		out = append(out, cidr.String())
+	}
+	return out
 }

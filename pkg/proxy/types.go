@@ -44,6 +44,11 @@ type ServicePort struct {
 	// status.loadBalancer.ingress.
 	ExternalIPs     []string
 	LoadBalancerIPs []string
+	// LoadBalancerSourceRanges are the IPv4 CIDRs allowed to reach the
+	// LoadBalancerIPs (spec.loadBalancerSourceRanges, else upstream's
+	// service.beta.kubernetes.io/load-balancer-source-ranges annotation);
+	// empty allows every source.
+	LoadBalancerSourceRanges []string
 	// StickyMaxAgeSeconds > 0 means sessionAffinity ClientIP with that
 	// timeout.
 	StickyMaxAgeSeconds int32

@@ -14,6 +14,7 @@ const (
 	kubePostrouting      = "KUBE-POSTROUTING"
 	kubeMarkMasq         = "KUBE-MARK-MASQ"
 	kubeForward          = "KUBE-FORWARD"
+	kubeProxyFirewall    = "KUBE-PROXY-FIREWALL"
 )
 
 // Prefixes of the per-Service chains.
@@ -48,7 +49,7 @@ func endpointChain(servicePortName, protocol, endpoint string) string {
 // stale-chain removal).
 func ownedChain(name string) bool {
 	switch name {
-	case kubeServices, kubeExternalServices, kubeNodePorts, kubePostrouting, kubeMarkMasq, kubeForward:
+	case kubeServices, kubeExternalServices, kubeNodePorts, kubePostrouting, kubeMarkMasq, kubeForward, kubeProxyFirewall:
 		return true
 	}
 	return perServiceChain(name)

@@ -153,6 +153,9 @@ var baseJumps = []baseJump{
 	{"filter", "INPUT", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals", "-j", kubeExternalServices}},
 	{"filter", "FORWARD", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals", "-j", kubeExternalServices}},
 	{"filter", "INPUT", []string{"-m", "comment", "--comment", "kubernetes health check service ports", "-j", kubeNodePorts}},
+	{"filter", "INPUT", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall", "-j", kubeProxyFirewall}},
+	{"filter", "FORWARD", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall", "-j", kubeProxyFirewall}},
+	{"filter", "OUTPUT", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall", "-j", kubeProxyFirewall}},
 	{"filter", "FORWARD", []string{"-m", "comment", "--comment", "kubernetes forwarding rules", "-j", kubeForward}},
 	{"filter", "FORWARD", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals", "-j", kubeServices}},
 	{"filter", "OUTPUT", []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals", "-j", kubeServices}},
@@ -296,8 +299,8 @@ type rendered struct {
 // serviceChains are a Service port's chain names and the chains it owns,
 // kept between syncs so unchanged Services cost no hashing.
 type serviceChains struct {
-	svc, svl, ext string
-	own           []string
+	svc, svl, ext, fw string
+	own               []string
 }
 
 // ruleWriter accumulates one table's chain declarations and rules; the
@@ -375,7 +378,7 @@ func join(parts ...[]string) []string {
 // top-level chains in full; per-Service nat chains for every Service when
 // full, else for changed ones; stale chains flushed and deleted.
 func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *rendered {
-	filter := newRuleWriter(kubeServices, kubeExternalServices, kubeForward, kubeNodePorts)
+	filter := newRuleWriter(kubeServices, kubeExternalServices, kubeForward, kubeNodePorts, kubeProxyFirewall)
 	nat := newRuleWriter(kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq)
 	out := &rendered{chains: map[string]int{}, used: map[proxy.ServicePortName][]proxy.Endpoint{}}
 
@@ -486,16 +489,21 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 			svc: servicePortChain(prefixSVC, spn, proto),
 			svl: servicePortChain(prefixSVL, spn, proto),
 			ext: servicePortChain(prefixEXT, spn, proto),
+			fw:  servicePortChain(prefixFW, spn, proto),
 		}
 	}
 	out.names[sp.Name] = names
-	svcChain, svlChain, extChain := names.svc, names.svl, names.ext
+	svcChain, svlChain, extChain, fwChain := names.svc, names.svl, names.ext, names.fw
 	cluster, local, all := proxy.CategorizeEndpoints(eps, sp)
 	out.used[sp.Name] = all
 
 	usesCluster := len(cluster) > 0
 	usesLocal := (sp.InternalPolicyLocal || sp.ExternalPolicyLocal) && len(local) > 0
 	usesExt := sp.ExternallyAccessible() && len(all) > 0
+	// loadBalancerSourceRanges: load-balancer IP traffic goes through
+	// KUBE-FW-*, which sends only the allowed sources on to KUBE-EXT-*;
+	// the rest is not DNATed and KUBE-PROXY-FIREWALL (filter) drops it.
+	usesFW := usesExt && len(sp.LoadBalancerIPs) > 0 && len(sp.LoadBalancerSourceRanges) > 0
 	hasEndpoints := len(all) > 0
 	internalChain, hasInternal := svcChain, usesCluster
 	if sp.InternalPolicyLocal {
@@ -524,12 +532,19 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 	}
 	// External and load-balancer IPs.
 	for _, set := range []struct {
-		ips  []string
-		what string
-	}{{sp.ExternalIPs, " external IP"}, {sp.LoadBalancerIPs, " loadbalancer IP"}} {
+		ips    []string
+		what   string
+		target string
+	}{{sp.ExternalIPs, " external IP", extChain}, {sp.LoadBalancerIPs, " loadbalancer IP", extChain}} {
+		if usesFW && set.what == " loadbalancer IP" {
+			set.target = fwChain
+		}
 		for _, ip := range set.ips {
 			if usesExt {
-				nat.add(kubeServices, join(comment(spn+set.what), pm, []string{"-d", ip + "/32", "--dport", port, "-j", extChain})...)
+				nat.add(kubeServices, join(comment(spn+set.what), pm, []string{"-d", ip + "/32", "--dport", port, "-j", set.target})...)
+			}
+			if usesFW && set.what == " loadbalancer IP" {
+				filter.add(kubeProxyFirewall, join(comment(spn+" traffic not accepted by "+fwChain), pm, []string{"-d", ip + "/32", "--dport", port, "-j", "DROP"})...)
 			}
 			if !hasExternal {
 				target, c := noEndpoints()
@@ -569,6 +584,9 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 	}
 	if usesExt {
 		own[extChain] = true
+	}
+	if usesFW {
+		own[fwChain] = true
 	}
 	for _, ep := range all {
 		own[sepChain(ep)] = true
@@ -615,6 +633,12 @@ func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *prox
 		}
 		if hasExternal {
 			nat.add(extChain, "-j", externalChain)
+		}
+	}
+	if usesFW {
+		nat.declare(fwChain)
+		for _, cidr := range sp.LoadBalancerSourceRanges {
+			nat.add(fwChain, join(comment(spn+" loadbalancer IP"), []string{"-s", cidr, "-j", extChain})...)
 		}
 	}
 	for _, ep := range all {

@@ -29,6 +29,7 @@ const goldenClusterIP = `*filter
 :KUBE-EXTERNAL-SERVICES - [0:0]
 :KUBE-FORWARD - [0:0]
 :KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
 -A KUBE-SERVICES -m comment --comment "ns/d:p has no endpoints" -m tcp -p tcp -d 10.96.0.13/32 --dport 80 -j REJECT
 -A KUBE-EXTERNAL-SERVICES -m comment --comment "ns/d:p has no endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30082 -j REJECT
 -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
@@ -395,5 +396,120 @@ func TestCleanup_RemovesJumpsAndOwnedChainsOnly(t *testing.T) {
 		"-X KUBE-SERVICES\n-X KUBE-MARK-MASQ\n-X KUBE-SVC-X\n-X KUBE-SEP-Y\nCOMMIT\n"
 	if got := ipt.last(); got != want {
 		t.Errorf("cleanup restore:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func loadBalancer(np int32, ingress string, ranges ...string) func(*v1.Service) {
+	return func(s *v1.Service) {
+		s.Spec.Type = v1.ServiceTypeLoadBalancer
+		s.Spec.Ports[0].NodePort = np
+		s.Spec.LoadBalancerSourceRanges = ranges
+		s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: ingress}}
+	}
+}
+
+func TestSync_GoldenLoadBalancerSourceRanges(t *testing.T) {
+	h := newHarness(t, Config{ClusterCIDR: "10.244.0.0/16"})
+	lb := service("ns", "lb", "10.96.0.20", loadBalancer(30090, "198.51.100.7", "203.0.113.0/25", " 192.0.2.0/24"))
+	h.add(lb, slice(lb, ready("10.244.1.4", "node-b")))
+	if got := h.sync(t); got != goldenLoadBalancerSourceRanges {
+		t.Errorf("restore input:\n%s\nwant:\n%s", got, goldenLoadBalancerSourceRanges)
+	}
+}
+
+// goldenLoadBalancerSourceRanges: the load-balancer IP goes through
+// KUBE-FW-*, which passes the allowed sources on to KUBE-EXT-*; what falls
+// through is not DNATed and KUBE-PROXY-FIREWALL drops it. The NodePort is
+// not filtered (as upstream: the ranges apply to the load balancer's IP).
+const goldenLoadBalancerSourceRanges = `*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A KUBE-PROXY-FIREWALL -m comment --comment "ns/lb:p traffic not accepted by KUBE-FW-6MXKDKS4RXDXPGND" -m tcp -p tcp -d 198.51.100.7/32 --dport 80 -j DROP
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-6MXKDKS4RXDXPGND - [0:0]
+:KUBE-EXT-6MXKDKS4RXDXPGND - [0:0]
+:KUBE-FW-6MXKDKS4RXDXPGND - [0:0]
+:KUBE-SEP-M27TBMNWTMOMGSF4 - [0:0]
+-A KUBE-SERVICES -m comment --comment "ns/lb:p cluster IP" -m tcp -p tcp -d 10.96.0.20/32 --dport 80 -j KUBE-SVC-6MXKDKS4RXDXPGND
+-A KUBE-SERVICES -m comment --comment "ns/lb:p loadbalancer IP" -m tcp -p tcp -d 198.51.100.7/32 --dport 80 -j KUBE-FW-6MXKDKS4RXDXPGND
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-NODEPORTS -m comment --comment ns/lb:p -m tcp -p tcp --dport 30090 -j KUBE-EXT-6MXKDKS4RXDXPGND
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-SVC-6MXKDKS4RXDXPGND -m comment --comment "ns/lb:p cluster IP" -m tcp -p tcp -d 10.96.0.20/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-6MXKDKS4RXDXPGND -m comment --comment "ns/lb:p -> 10.244.1.4:8080" -j KUBE-SEP-M27TBMNWTMOMGSF4
+-A KUBE-EXT-6MXKDKS4RXDXPGND -m comment --comment "masquerade traffic for ns/lb:p external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-6MXKDKS4RXDXPGND -j KUBE-SVC-6MXKDKS4RXDXPGND
+-A KUBE-FW-6MXKDKS4RXDXPGND -m comment --comment "ns/lb:p loadbalancer IP" -s 203.0.113.0/25 -j KUBE-EXT-6MXKDKS4RXDXPGND
+-A KUBE-FW-6MXKDKS4RXDXPGND -m comment --comment "ns/lb:p loadbalancer IP" -s 192.0.2.0/24 -j KUBE-EXT-6MXKDKS4RXDXPGND
+-A KUBE-SEP-M27TBMNWTMOMGSF4 -m comment --comment ns/lb:p -s 10.244.1.4/32 -j KUBE-MARK-MASQ
+-A KUBE-SEP-M27TBMNWTMOMGSF4 -m comment --comment ns/lb:p -m tcp -p tcp -j DNAT --to-destination 10.244.1.4:8080
+COMMIT
+`
+
+func TestSync_LoadBalancerSourceRanges(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		mod           func(*v1.Service)
+		want, notWant []string
+	}{
+		{
+			name:    "no ranges: the load-balancer IP goes straight to KUBE-EXT",
+			mod:     loadBalancer(30090, "198.51.100.7"),
+			want:    []string{`-A KUBE-SERVICES -m comment --comment "ns/lb:p loadbalancer IP" -m tcp -p tcp -d 198.51.100.7/32 --dport 80 -j KUBE-EXT-6MXKDKS4RXDXPGND`},
+			notWant: []string{"KUBE-FW-", "-A KUBE-PROXY-FIREWALL"},
+		},
+		{
+			name: "the annotation when the field is empty; bad entries skipped",
+			mod: func(s *v1.Service) {
+				loadBalancer(30090, "198.51.100.7")(s)
+				s.Annotations = map[string]string{"service.beta.kubernetes.io/load-balancer-source-ranges": "10.1.0.0/16, nonsense,10.1.2.3/16"}
+			},
+			want: []string{
+				`-A KUBE-FW-6MXKDKS4RXDXPGND -m comment --comment "ns/lb:p loadbalancer IP" -s 10.1.0.0/16 -j KUBE-EXT-6MXKDKS4RXDXPGND`,
+				`-A KUBE-PROXY-FIREWALL -m comment --comment "ns/lb:p traffic not accepted by KUBE-FW-6MXKDKS4RXDXPGND" -m tcp -p tcp -d 198.51.100.7/32 --dport 80 -j DROP`,
+			},
+			notWant: []string{"nonsense", "10.1.2.3"},
+		},
+		{
+			name:    "ranges without a load-balancer IP: nothing to filter",
+			mod:     func(s *v1.Service) { loadBalancer(30090, "", "203.0.113.0/25")(s); s.Status.LoadBalancer.Ingress = nil },
+			notWant: []string{"KUBE-FW-", "203.0.113.0"},
+		},
+		{
+			name:    "ranges on a NodePort Service are ignored (upstream: LoadBalancer only)",
+			mod:     func(s *v1.Service) { nodePort(30090)(s); s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/25"} },
+			notWant: []string{"KUBE-FW-", "203.0.113.0"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{ClusterCIDR: "10.244.0.0/16"})
+			lb := service("ns", "lb", "10.96.0.20", tc.mod)
+			h.add(lb, slice(lb, ready("10.244.1.4", "node-b")))
+			got := h.sync(t)
+			for _, w := range tc.want {
+				if !containsLinePart(got, w) {
+					t.Errorf("missing rule %q in:\n%s", w, got)
+				}
+			}
+			for _, nw := range tc.notWant {
+				if strings.Contains(got, nw) {
+					t.Errorf("unexpected %q in:\n%s", nw, got)
+				}
+			}
+		})
 	}
 }
