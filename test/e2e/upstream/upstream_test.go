@@ -124,8 +124,8 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 
 	// A node that looks like a healthy kubelet's: Ready, with allocatable resources
 	// and a Lease heartbeat, so the node lifecycle controller keeps it schedulable.
-	createNode(t, cs)
-	startHeartbeat(t, cs)
+	createNode(t, cs, nodeName)
+	startHeartbeat(t, cs, nodeName)
 
 	started := time.Now()
 	sched := startScheduler(t)
@@ -404,9 +404,9 @@ func scanLog(t *testing.T, path string) (authz, errs []string) {
 	return authz, errs
 }
 
-// createNode creates the fake node with a kubelet's status: Ready, no pressure,
+// createNode creates a fake node with a kubelet's status: Ready, no pressure,
 // allocatable resources, an InternalIP.
-func createNode(t *testing.T, cs kubernetes.Interface) {
+func createNode(t *testing.T, cs kubernetes.Interface, nodeName string) {
 	t.Helper()
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
@@ -452,9 +452,9 @@ func createNode(t *testing.T, cs kubernetes.Interface) {
 	}
 }
 
-// startHeartbeat renews the node's Lease in kube-node-lease and its Ready condition
-// the way a kubelet does, until the test ends.
-func startHeartbeat(t *testing.T, cs kubernetes.Interface) {
+// startHeartbeat renews the nodes' Leases in kube-node-lease and their Ready
+// conditions the way a kubelet does, until the test ends.
+func startHeartbeat(t *testing.T, cs kubernetes.Interface, nodeNames ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -469,8 +469,10 @@ func startHeartbeat(t *testing.T, cs kubernetes.Interface) {
 		}
 	}
 	beat := func() {
-		record(renewLease(ctx, cs))
-		record(renewReady(ctx, cs))
+		for _, n := range nodeNames {
+			record(renewLease(ctx, cs, n))
+			record(renewReady(ctx, cs, n))
+		}
 	}
 	beat()
 	wg.Add(1)
@@ -498,7 +500,7 @@ func startHeartbeat(t *testing.T, cs kubernetes.Interface) {
 	})
 }
 
-func renewLease(ctx context.Context, cs kubernetes.Interface) error {
+func renewLease(ctx context.Context, cs kubernetes.Interface, nodeName string) error {
 	leases := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease)
 	now := metav1.NewMicroTime(time.Now())
 	l, err := leases.Get(ctx, nodeName, metav1.GetOptions{})
@@ -526,7 +528,7 @@ func renewLease(ctx context.Context, cs kubernetes.Interface) error {
 	return nil
 }
 
-func renewReady(ctx context.Context, cs kubernetes.Interface) error {
+func renewReady(ctx context.Context, cs kubernetes.Interface, nodeName string) error {
 	n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("get node: %w", err)

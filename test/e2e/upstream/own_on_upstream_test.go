@@ -1,0 +1,388 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+
+	"github.com/kstack/kstack/test/e2e/e2eutil"
+	"github.com/kstack/kstack/test/e2e/upstreamapi"
+)
+
+// ownBinary returns _output/bin/<name>; when it is missing the test skips, or
+// fails when KSTACK_REQUIRE_UPSTREAM is set.
+func ownBinary(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(e2eutil.RepoRoot(t), "_output", "bin", name)
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv(requireEnv) != "" {
+			t.Fatalf("%s is set but %s is missing (make build): %v", requireEnv, bin, err)
+		}
+		t.Skipf("skipping: %s is missing (make build; set %s=1 to make this a failure)", bin, requireEnv)
+	}
+	return bin
+}
+
+// TestOwnControlPlane_AgainstUpstreamAPIServer runs kstack's scheduler and
+// controller-manager against upstream kube-apiserver v1.37 (Node,RBAC
+// authorization, upstream's bootstrap roles), each with its own client
+// certificate, for a minute: they must log no authorization error, hold their
+// leader Leases, and do their job through upstream's API: a Deployment gets its
+// ReplicaSet and 3 pods, the pods are bound to fake heartbeating Nodes, pods
+// the test marks Ready make the Deployment Available and fill a Service's
+// EndpointSlices, and deleting the namespace empties and removes it.
+func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
+	sched, kcm := ownBinary(t, "scheduler"), ownBinary(t, "controller-manager")
+	s := upstreamapi.Start(t)
+	cs := s.AdminClient(t)
+	ctx := t.Context()
+	const ns = "own-on-upstream"
+	nodes := []string{"upstream-node-1", "upstream-node-2"}
+	for _, n := range nodes {
+		createNode(t, cs, n)
+	}
+	startHeartbeat(t, cs, nodes...)
+
+	started := time.Now()
+	schedPort, kcmPort := e2eutil.FreePort(t), e2eutil.FreePort(t)
+	schedProc := startProcess(t, "scheduler", sched, []string{
+		"--kubeconfig=" + s.Kubeconfig(t, "scheduler", "system:kube-scheduler"),
+		"--leader-elect=true",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(schedPort),
+	}, filepath.Join(s.Dir, "scheduler.log"))
+	schedProc.healthz = "https://127.0.0.1:" + strconv.Itoa(schedPort) + "/healthz"
+	kcmProc := startProcess(t, "controller-manager", kcm, []string{
+		"--kubeconfig=" + s.Kubeconfig(t, "controller-manager", "system:kube-controller-manager"),
+		"--leader-elect=true",
+		"--use-service-account-credentials=true",
+		"--controllers=*",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(kcmPort),
+		"--service-account-private-key-file=" + s.PKI.SAKeyFile,
+		"--root-ca-file=" + s.CAFile,
+		"--allocate-node-cidrs=true",
+		"--cluster-cidr=" + clusterCIDR,
+		"--node-cidr-mask-size=24",
+	}, filepath.Join(s.Dir, "controller-manager.log"))
+	kcmProc.healthz = "https://127.0.0.1:" + strconv.Itoa(kcmPort) + "/healthz"
+	components := []*process{schedProc, kcmProc}
+	// Registered after the processes' own cleanups, this runs first: the logs
+	// are checked even when a behaviour check below failed.
+	t.Cleanup(func() {
+		for _, p := range components {
+			bad, errs := scanLog(t, p.logPath)
+			if len(errs) > 0 {
+				t.Logf("%s logged %d error lines (not failing on these alone):\n%s", p.name, len(errs), strings.Join(errs, "\n"))
+			}
+			if len(bad) > 0 {
+				t.Errorf("%s logged %d authentication/authorization errors against upstream kube-apiserver:\n%s", p.name, len(bad), strings.Join(bad, "\n"))
+			}
+		}
+	})
+	alive := func(t *testing.T) {
+		t.Helper()
+		for _, p := range components {
+			if err := p.exitErr(); err != nil {
+				t.Fatalf("%v; log:\n%s", err, e2eutil.Tail(p.logPath, 40))
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatalf("%v; log:\n%s", err, e2eutil.Tail(s.LogPath, 40))
+		}
+	}
+	waitFor := func(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
+		t.Helper()
+		var last error
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, stepTimeout, true, func(ctx context.Context) (bool, error) {
+			alive(t)
+			ok, err := cond(ctx)
+			if err != nil {
+				last = err
+				return false, nil
+			}
+			return ok, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: not within %v (last error: %v)", what, stepTimeout, last)
+		}
+	}
+
+	// Both elect themselves leader through a Lease in kube-system.
+	leases := map[string]metav1.MicroTime{}
+	for _, name := range []string{"kube-scheduler", "kube-controller-manager"} {
+		waitFor(t, "leader-election Lease kube-system/"+name, func(ctx context.Context) (bool, error) {
+			l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil {
+				return false, fmt.Errorf("lease %s has no holder yet", name)
+			}
+			leases[name] = *l.Spec.RenewTime
+			return true, nil
+		})
+	}
+
+	// Node IPAM against upstream's node validation.
+	for _, n := range nodes {
+		waitFor(t, "spec.podCIDR of node "+n, func(ctx context.Context) (bool, error) {
+			node, err := cs.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return node.Spec.PodCIDR != "", nil
+		})
+	}
+
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", ns, err)
+	}
+	waitFor(t, "ServiceAccount "+ns+"/default", func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, err
+	})
+	waitFor(t, "ConfigMap "+ns+"/kube-root-ca.crt", func(ctx context.Context) (bool, error) {
+		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return cm.Data["ca.crt"] == string(s.CAData), nil
+	})
+
+	// A Deployment of 3: ReplicaSet, pods, bindings to the fake nodes.
+	d := deployment("web", 3)
+	// The test plays the kubelet: a short grace period keeps the namespace
+	// deletion below quick.
+	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+	deploy, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create deployment: %v", err)
+	}
+	var rs *appsv1.ReplicaSet
+	waitFor(t, "a ReplicaSet controlled by deployment web", func(ctx context.Context) (bool, error) {
+		list, err := cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for i := range list.Items {
+			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.UID == deploy.UID {
+				rs = &list.Items[i]
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	var pods []corev1.Pod
+	waitFor(t, "3 pods of the ReplicaSet bound to the fake nodes", func(ctx context.Context) (bool, error) {
+		list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, err
+		}
+		bound := 0
+		for _, p := range list.Items {
+			if ref := metav1.GetControllerOf(&p); ref == nil || ref.UID != rs.UID {
+				return false, fmt.Errorf("pod %s is not controlled by ReplicaSet %s", p.Name, rs.Name)
+			}
+			if p.Spec.NodeName == nodes[0] || p.Spec.NodeName == nodes[1] {
+				bound++
+			}
+		}
+		if len(list.Items) != 3 || bound != 3 {
+			return false, fmt.Errorf("%d pods, %d bound", len(list.Items), bound)
+		}
+		pods = list.Items
+		return true, nil
+	})
+
+	// The test plays the kubelet: the pods run and are Ready.
+	var podIPs []string
+	for i, p := range pods {
+		ip := fmt.Sprintf("10.244.%d.%d", i, 10+i)
+		podIPs = append(podIPs, ip)
+		markPodReady(t, cs, ns, p.Name, ip)
+	}
+	sort.Strings(podIPs)
+	waitFor(t, "deployment web Available with 3 ready replicas", func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		st := d.Status
+		if st.ObservedGeneration < d.Generation || st.Replicas != 3 || st.UpdatedReplicas != 3 || st.ReadyReplicas != 3 || st.AvailableReplicas != 3 {
+			return false, fmt.Errorf("status %+v at generation %d", st, d.Generation)
+		}
+		for _, c := range st.Conditions {
+			if c.Type == appsv1.DeploymentAvailable {
+				if c.Status != corev1.ConditionTrue {
+					return false, fmt.Errorf("condition Available=%s: %s", c.Status, c.Message)
+				}
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("no Available condition in %+v", st.Conditions)
+	})
+
+	// A Service over the pods: EndpointSlices with the 3 ready addresses.
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "web"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if _, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create service: %v", err)
+	}
+	waitFor(t, "EndpointSlices of service web with the 3 ready pod addresses", func(ctx context.Context) (bool, error) {
+		list, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"})
+		if err != nil {
+			return false, err
+		}
+		var ready []string
+		for _, sl := range list.Items {
+			if len(sl.Ports) != 1 || sl.Ports[0].Port == nil || *sl.Ports[0].Port != 8080 {
+				return false, fmt.Errorf("slice %s ports %+v, want one port 8080", sl.Name, sl.Ports)
+			}
+			for _, ep := range sl.Endpoints {
+				if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+					ready = append(ready, ep.Addresses...)
+				}
+			}
+		}
+		sort.Strings(ready)
+		if strings.Join(ready, ",") != strings.Join(podIPs, ",") {
+			return false, fmt.Errorf("%d slices, ready addresses %v, want %v", len(list.Items), ready, podIPs)
+		}
+		return true, nil
+	})
+
+	// Deleting the namespace: the namespace controller deletes its content
+	// (through upstream's discovery: every namespaced resource upstream serves),
+	// the test's kubelet finishes the pods' graceful deletion, and the namespace
+	// goes away.
+	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete namespace: %v", err)
+	}
+	waitFor(t, "namespace "+ns+" emptied and removed", func(ctx context.Context) (bool, error) {
+		n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		finishPodDeletions(ctx, cs, ns)
+		return false, fmt.Errorf("namespace %s: phase %s, conditions %+v", ns, n.Status.Phase, n.Status.Conditions)
+	})
+
+	// Run out the minute, then: still alive, still leaders, still renewing.
+	for time.Since(started) < runFor {
+		alive(t)
+		select {
+		case <-ctx.Done():
+			t.Fatalf("test context done: %v", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+	alive(t)
+	for name, first := range leases {
+		l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("get Lease kube-system/%s: %v", name, err)
+			continue
+		}
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil || !first.Before(l.Spec.RenewTime) {
+			t.Errorf("Lease kube-system/%s not held and renewed: holder %v, renewTime %v (first seen %v)", name, ptr.Deref(l.Spec.HolderIdentity, ""), l.Spec.RenewTime, first)
+		}
+	}
+	for _, p := range components {
+		checkHealthz(t, p)
+	}
+}
+
+// markPodReady writes the status a kubelet writes for a running, ready pod.
+func markPodReady(t *testing.T, cs kubernetes.Interface, ns, name, ip string) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p, err := cs.CoreV1().Pods(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := metav1.Now()
+		p.Status.Phase = corev1.PodRunning
+		p.Status.HostIP = "10.0.0.10"
+		p.Status.HostIPs = []corev1.HostIP{{IP: "10.0.0.10"}}
+		p.Status.PodIP = ip
+		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+		p.Status.StartTime = &now
+		for _, ct := range []corev1.PodConditionType{corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled} {
+			setPodCondition(p, ct, now)
+		}
+		p.Status.ContainerStatuses = nil
+		for _, c := range p.Spec.Containers {
+			p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+				Name:        c.Name,
+				Image:       c.Image,
+				ImageID:     c.Image,
+				ContainerID: "containerd://" + name + "-" + c.Name,
+				Ready:       true,
+				Started:     ptr.To(true),
+				State:       corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+			})
+		}
+		_, err = cs.CoreV1().Pods(ns).UpdateStatus(t.Context(), p, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("mark pod %s/%s ready: %v", ns, name, err)
+	}
+}
+
+// setPodCondition sets condition ct of p to True.
+func setPodCondition(p *corev1.Pod, ct corev1.PodConditionType, now metav1.Time) {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == ct {
+			p.Status.Conditions[i].Status = corev1.ConditionTrue
+			p.Status.Conditions[i].LastTransitionTime = now
+			return
+		}
+	}
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: ct, Status: corev1.ConditionTrue, LastTransitionTime: now})
+}
+
+// finishPodDeletions does what a kubelet does once a terminating pod's
+// containers are gone: it deletes the pod for good (grace period 0). Errors are
+// left to the next poll.
+func finishPodDeletions(ctx context.Context, cs kubernetes.Interface, ns string) {
+	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			continue
+		}
+		_ = cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0),
+			Preconditions:      &metav1.Preconditions{UID: &p.UID},
+		})
+	}
+}
