@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -261,8 +262,16 @@ func (s *Server) streamPodLog(w http.ResponseWriter, r *http.Request, rt http.Ro
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64*1024))
-		writeError(w, r, apierrors.NewGenericServerResponse(resp.StatusCode, "", corev1.Resource("pods"), name, strings.TrimSpace(string(body)), 0, false))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64*1024))
+		body := strings.TrimSpace(string(b))
+		switch resp.StatusCode {
+		case http.StatusBadRequest:
+			writeError(w, r, apierrors.NewBadRequest(body))
+		case http.StatusInternalServerError:
+			writeError(w, r, apierrors.NewInternalError(errors.New(body)))
+		default:
+			writeError(w, r, apierrors.NewGenericServerResponse(resp.StatusCode, "", corev1.Resource("pods/log"), name, body, 0, false))
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
