@@ -142,3 +142,37 @@ func (k *Kubelet) deadlineExceeded(ctx context.Context, pod *v1.Pod, ref network
 	}
 	return true, 0, nil
 }
+
+// isSidecar says whether an init container is a restartable sidecar.
+func isSidecar(c *v1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways
+}
+
+// isSidecarInstance says whether a container instance of pod is one of its
+// sidecars (false when the pod is unknown).
+func isSidecarInstance(pod *v1.Pod, c runtime.Container) bool {
+	if pod == nil {
+		return false
+	}
+	name := c.Labels[runtime.LabelContainerName]
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return isSidecar(&pod.Spec.InitContainers[i])
+		}
+	}
+	return false
+}
+
+// keepRunning starts a sidecar that is not running: the first instance,
+// a restart (with CrashLoopBackOff) after an exit, or a replacement.
+func (s *podSync) keepRunning(ctx context.Context, c *v1.Container, l *runtime.Container, sb runtime.Container, podIP string) error {
+	switch {
+	case l == nil:
+		return s.start(ctx, c, 0, sb, podIP)
+	case l.State == runtime.StateExited:
+		return s.restart(ctx, c, *l, sb, podIP)
+	case l.State == runtime.StateRunning:
+		return nil
+	}
+	return s.replace(ctx, c, *l, sb, podIP)
+}

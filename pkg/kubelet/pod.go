@@ -165,20 +165,35 @@ func gracePeriod(pod *v1.Pod) time.Duration {
 // removeAll also every container and the pod's files.
 func (k *Kubelet) killPod(ctx context.Context, pod *v1.Pod, ref network.PodRef, cs []runtime.Container, grace time.Duration, removeAll bool) error {
 	podIP := sandboxIP(cs)
-	var wg sync.WaitGroup
-	errs := make([]error, len(cs))
-	for i, c := range cs {
-		if c.Labels[runtime.LabelKind] != runtime.KindContainer || c.State == runtime.StateExited {
-			continue
+	start := k.clock.Now()
+	stop := func(sidecar bool) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(cs))
+		for i, c := range cs {
+			if c.Labels[runtime.LabelKind] != runtime.KindContainer || c.State == runtime.StateExited {
+				continue
+			}
+			if isSidecarInstance(pod, c) != sidecar {
+				continue
+			}
+			left := grace - k.clock.Since(start)
+			if grace > 0 {
+				left = max(left, minPreStopGrace)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = k.runtime.Stop(ctx, c.ID, k.preStop(ctx, pod, c, left, podIP))
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = k.runtime.Stop(ctx, c.ID, k.preStop(ctx, pod, c, grace, podIP))
-		}()
+		wg.Wait()
+		return errors.Join(errs...)
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// App containers first, then the sidecars they may depend on.
+	if err := stop(false); err != nil {
+		return err
+	}
+	if err := stop(true); err != nil {
 		return err
 	}
 	for _, c := range cs {
@@ -268,11 +283,26 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 		return nil
 	}
 
-	// Init containers, one at a time, in order.
+	// Init containers, one at a time, in order; a sidecar (restartPolicy
+	// Always) only has to have started for the next one to run, and is
+	// kept running from then on.
 	initDone := true
+	var sidecarErrs []error
 	for i := range s.pod.Spec.InitContainers {
 		c := &s.pod.Spec.InitContainers[i]
 		l := obs.latest(c.Name)
+		if isSidecar(c) {
+			if l != nil && l.State == runtime.StateRunning {
+				sidecarErrs = append(sidecarErrs, s.probe(ctx, c, *l, podIP))
+				continue
+			}
+			sidecarErrs = append(sidecarErrs, s.keepRunning(ctx, c, l, *sb, podIP))
+			if l == nil {
+				initDone = false
+				break
+			}
+			continue
+		}
 		if l != nil && l.State == runtime.StateExited && l.ExitCode == 0 {
 			continue
 		}
@@ -293,10 +323,10 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 		break
 	}
 	if err != nil || !initDone {
-		return err
+		return errors.Join(append(sidecarErrs, err)...)
 	}
 
-	var errs []error
+	errs := sidecarErrs
 	for i := range s.pod.Spec.Containers {
 		c := &s.pod.Spec.Containers[i]
 		l := obs.latest(c.Name)

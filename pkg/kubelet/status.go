@@ -62,8 +62,16 @@ func computeStatus(pod *v1.Pod, o podObservation, now metav1.Time) v1.PodStatus 
 
 	initDone := true
 	for _, c := range pod.Spec.InitContainers {
-		cs := containerStatus(c, o, "PodInitializing", true)
+		sidecar := isSidecar(&c)
+		cs := containerStatus(c, o, "PodInitializing", !sidecar)
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+		if sidecar {
+			// A sidecar counts once it has started.
+			if len(o.Containers[c.Name]) == 0 {
+				initDone = false
+			}
+			continue
+		}
 		if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
 			initDone = false
 		}

@@ -71,3 +71,43 @@ func TestLifecycle_ActiveDeadlineSecondsFailsThePod(t *testing.T) {
 		t.Error("a failed pod is Ready")
 	}
 }
+
+func TestLifecycle_SidecarStartsBeforeLaterInitAndOutlivesMain(t *testing.T) {
+	n := startNode(t)
+	always := v1.ContainerRestartPolicyAlways
+	pod := n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "sidecar"},
+		Spec: v1.PodSpec{
+			RestartPolicy: v1.RestartPolicyNever,
+			Volumes:       []v1.Volume{{Name: "d", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}},
+			InitContainers: []v1.Container{
+				{
+					Name: "side", Image: busyboxImage, RestartPolicy: &always,
+					Command:      []string{"sh", "-c", `echo side >> /d/order; trap 'echo side-stopped-after-main; exit 0' TERM; while true; do sleep 0.2; done`},
+					VolumeMounts: []v1.VolumeMount{{Name: "d", MountPath: "/d"}},
+				},
+				{
+					Name: "init", Image: busyboxImage,
+					Command:      []string{"sh", "-c", `until grep -q side /d/order; do sleep 0.1; done; echo init >> /d/order`},
+					VolumeMounts: []v1.VolumeMount{{Name: "d", MountPath: "/d"}},
+				},
+			},
+			Containers: []v1.Container{{
+				Name: "main", Image: busyboxImage,
+				Command:      []string{"sh", "-c", `echo main >> /d/order; echo "order=$(cat /d/order | tr '\n' ,)"; sleep 1`},
+				VolumeMounts: []v1.VolumeMount{{Name: "d", MountPath: "/d"}},
+			}},
+		},
+	})
+	p := n.waitPod("sidecar", 60*time.Second, "Running with the sidecar ready", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "side")
+		return p.Status.Phase == v1.PodRunning && cs != nil && cs.State.Running != nil
+	})
+	if cs := containerStatus(p, "side"); !cs.Ready {
+		t.Errorf("running sidecar not ready: %s", describe(p))
+	}
+	n.waitLog(pod, "main", "order=side,init,main,", 20*time.Second)
+	p = n.waitPod("sidecar", 60*time.Second, "Succeeded once main exited", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodSucceeded })
+	// The sidecar runs until main is done, then gets its SIGTERM.
+	n.waitLog(pod, "side", "side-stopped-after-main", 30*time.Second)
+}
