@@ -426,6 +426,43 @@ func TestServices(t *testing.T) {
 		}
 	})
 
+	t.Run("LoadBalancerSourceRanges", func(t *testing.T) {
+		// No cloud here: the test plays the load balancer controller and
+		// writes the ingress IP into the status itself.
+		const lbIP = "198.51.100.7"
+		lb := service("web-lb", v1.ServiceTypeLoadBalancer, v1.ServiceAffinityNone)
+		lb.Spec.LoadBalancerSourceRanges = []string{f.client.Status.PodIP + "/32"}
+		lb, err := c.Client.CoreV1().Services(f.ns).Create(ctx, lb, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create LoadBalancer service: %v", err)
+		}
+		lb.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: lbIP}}
+		if lb, err = c.Client.CoreV1().Services(f.ns).UpdateStatus(ctx, lb, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("set load-balancer status: %v", err)
+		}
+		u := "http://" + lbIP + "/"
+		eventually(t, 30*time.Second, "the allowed client pod reaches the load-balancer IP", func() error {
+			_, err := Get(HTTPClient(f.clientNS), u)
+			return err
+		})
+		lb.Spec.LoadBalancerSourceRanges = []string{"192.0.2.0/24"}
+		if _, err := c.Client.CoreV1().Services(f.ns).Update(ctx, lb, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "a client outside the ranges is dropped", func() error {
+			if _, err := Get(HTTPClient(f.clientNS), u); err == nil {
+				return errors.New("still answered")
+			} else if errors.Is(err, syscall.ECONNREFUSED) {
+				return fmt.Errorf("refused, want dropped: %v", err)
+			}
+			return nil
+		})
+		// The ClusterIP still answers the same client.
+		if _, err := Get(HTTPClient(f.clientNS), url); err != nil {
+			t.Errorf("ClusterIP after the source-range change: %v", err)
+		}
+	})
+
 	// Last: it removes the backends.
 	t.Run("ScaleToZeroRejectsAtOnce", func(t *testing.T) {
 		scale, err := c.Client.AppsV1().Deployments(f.ns).GetScale(ctx, "web", metav1.GetOptions{})
