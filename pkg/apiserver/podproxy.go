@@ -223,19 +223,19 @@ func podStreamParams(sub string, q url.Values) (url.Values, error) {
 			out.Set("sinceTime", t.Format(time.RFC3339))
 		}
 	case "exec", "attach":
-		for _, b := range []string{corev1.ExecStdinParam, corev1.ExecStdoutParam, corev1.ExecStderrParam, corev1.ExecTTYParam} {
+		for _, b := range []string{"stdin", "stdout", "stderr", "tty"} {
 			if t, _ := strconv.ParseBool(q.Get(b)); t {
 				out.Set(b, "1")
 			}
 		}
 		if sub == "exec" {
-			cmd := q[corev1.ExecCommandParam]
+			cmd := q["command"]
 			if len(cmd) == 0 {
 				return nil, apierrors.NewBadRequest("you must specify at least one command for the container")
 			}
-			out[corev1.ExecCommandParam] = cmd
+			out["command"] = cmd
 		}
-		if out.Get(corev1.ExecStdinParam) == "" && out.Get(corev1.ExecStdoutParam) == "" && out.Get(corev1.ExecStderrParam) == "" {
+		if out.Get("stdin") == "" && out.Get("stdout") == "" && out.Get("stderr") == "" {
 			return nil, apierrors.NewBadRequest("you must specify at least 1 of stdin, stdout, stderr")
 		}
 	case "portforward":

@@ -44,7 +44,7 @@ func parseRemoteCommandOptions(r *http.Request) (remoteCommandOptions, error) {
 		b, _ := strconv.ParseBool(q.Get(name))
 		return b
 	}
-	o := remoteCommandOptions{stdin: flag(v1.ExecStdinParam), stdout: flag(v1.ExecStdoutParam), stderr: flag(v1.ExecStderrParam), tty: flag(v1.ExecTTYParam), command: q[v1.ExecCommandParam]}
+	o := remoteCommandOptions{stdin: flag("stdin"), stdout: flag("stdout"), stderr: flag("stderr"), tty: flag("tty"), command: q["command"]}
 	if o.tty && o.stderr {
 		// With a terminal stderr is part of stdout, as upstream.
 		o.stderr = false

@@ -18,6 +18,8 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/kstack/kstack/pkg/apiserver"
+	"github.com/kstack/kstack/pkg/auth/pki"
 	"github.com/kstack/kstack/pkg/kubelet"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	"github.com/kstack/kstack/test/integration/framework"
@@ -134,7 +136,15 @@ func startNode(t *testing.T) *node {
 		}
 	}
 
-	n.api = framework.Start(t, framework.Options{EmbeddedEtcd: true})
+	// The apiserver's kubelet-client identity (pods/log, exec,
+	// port-forward) comes from its own CA, which the kubelet trusts.
+	kubeletClientPKI, err := pki.NewTestCluster(filepath.Join(dir, "kubelet-client-pki"), pki.TestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.api = framework.Start(t, framework.Options{EmbeddedEtcd: true, Configure: func(c *apiserver.Config) {
+		c.KubeletClientCertificate, c.KubeletClientKey = kubeletClientPKI.AdminCertFile, kubeletClientPKI.AdminKeyFile
+	}})
 	n.admin = n.api.Client
 	_, err = n.admin.CoreV1().ServiceAccounts(testNamespace).Create(ctx, &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -157,6 +167,12 @@ func startNode(t *testing.T) *node {
 		NetNSDir:                  filepath.Join(dir, "netns"),
 		SyncFrequency:             2 * time.Second,
 		NodeStatusUpdateFrequency: 2 * time.Second,
+		// The kubelet's API, authorized through the apiserver.
+		Port:              freePort(t),
+		BindAddress:       "127.0.0.1",
+		ClientCAFile:      kubeletClientPKI.CACertFile,
+		AnonymousAuth:     new(bool),
+		AuthorizationMode: "Webhook",
 	}
 	t.Cleanup(func() {
 		_ = exec.Command("ip", "link", "del", n.cfg.CNIBridge).Run()
@@ -465,4 +481,15 @@ func podReady(p *v1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// freePort is a TCP port free on 127.0.0.1 right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
