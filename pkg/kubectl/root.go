@@ -23,6 +23,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
 	"github.com/kstack/kstack/pkg/kubectl/util"
@@ -40,6 +41,7 @@ func commandGroups() []commandGroup {
 	return []commandGroup{
 		{title: "Basic Commands (Beginner):", commands: cmds{}},
 		{title: "Basic Commands (Intermediate):", commands: cmds{
+			explain.New,
 			get.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{}},
