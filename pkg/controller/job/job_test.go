@@ -79,3 +79,14 @@ func TestNewPod_Indexed(t *testing.T) {
 		t.Errorf("owner = %+v", p.OwnerReferences)
 	}
 }
+
+func TestParseIndexes_RoundTripsFormatIndexes(t *testing.T) {
+	for _, s := range []string{"", "0", "1,3-5", "0-2,4,7-9"} {
+		if got := formatIndexes(parseIndexes(s, 100)); got != s {
+			t.Errorf("format(parse(%q)) = %q", s, got)
+		}
+	}
+	if got := formatIndexes(parseIndexes("1-9", 5)); got != "1-4" {
+		t.Errorf("indexes beyond completions kept: %q", got)
+	}
+}
