@@ -19,9 +19,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
-	"github.com/kstack/kstack/pkg/kubectl/cmd/apply"
-	"github.com/kstack/kstack/pkg/kubectl/cmd/create"
-	kdelete "github.com/kstack/kstack/pkg/kubectl/cmd/delete"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
@@ -43,13 +40,10 @@ type commandGroup struct {
 func commandGroups() []commandGroup {
 	type cmds = []func(*util.Factory) *cobra.Command
 	return []commandGroup{
-		{title: "Basic Commands (Beginner):", commands: cmds{
-			create.New,
-		}},
+		{title: "Basic Commands (Beginner):", commands: cmds{}},
 		{title: "Basic Commands (Intermediate):", commands: cmds{
 			explain.New,
 			get.New,
-			kdelete.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{}},
 		{title: "Cluster Management Commands:", commands: cmds{
@@ -59,9 +53,7 @@ func commandGroups() []commandGroup {
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
 		}},
-		{title: "Advanced Commands:", commands: cmds{
-			apply.New,
-		}},
+		{title: "Advanced Commands:", commands: cmds{}},
 		{title: "Settings Commands:", commands: cmds{}},
 		{title: "Other Commands:", commands: cmds{
 			apiresources.New,
