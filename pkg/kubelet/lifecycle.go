@@ -176,3 +176,34 @@ func (s *podSync) keepRunning(ctx context.Context, c *v1.Container, l *runtime.C
 	}
 	return s.replace(ctx, c, *l, sb, podIP)
 }
+
+// gateReadiness marks not ready every running container whose startup or
+// readiness probe has not passed yet (a container started in this sync
+// has not been probed at all).
+func (k *Kubelet) gateReadiness(pod *v1.Pod, obs podObservation) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	states := k.probes[pod.UID]
+	check := func(c *v1.Container) {
+		l := obs.latest(c.Name)
+		if l == nil || l.State != runtime.StateRunning {
+			return
+		}
+		for kind, p := range map[string]*v1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe} {
+			if p == nil {
+				continue
+			}
+			if st := states[l.ID+"/"+kind]; st == nil || !st.ok {
+				obs.NotReady[c.Name] = true
+			}
+		}
+	}
+	for i := range pod.Spec.Containers {
+		check(&pod.Spec.Containers[i])
+	}
+	for i := range pod.Spec.InitContainers {
+		if isSidecar(&pod.Spec.InitContainers[i]) {
+			check(&pod.Spec.InitContainers[i])
+		}
+	}
+}

@@ -90,6 +90,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	obs := observe(cs, s.waiting, k.hostIP)
 	obs.InitFailed = s.initFailed
 	obs.NotReady = s.notReady
+	k.gateReadiness(pod, obs)
 	status := computeStatus(pod, obs, rfcTime(k.clock.Now()))
 	if !statusEqual(pod.Status, status) {
 		p := pod.DeepCopy()
@@ -351,21 +352,39 @@ func (s *podSync) run(ctx context.Context, cs []runtime.Container) error {
 // failed liveness probe stops the container (the restart policy then
 // restarts it), a failing readiness probe marks it not ready.
 func (s *podSync) probe(ctx context.Context, c *v1.Container, inst runtime.Container, podIP string) error {
+	if c.StartupProbe != nil {
+		started, failed := s.startupProbe(ctx, c, inst, podIP)
+		if failed {
+			return s.killUnhealthy(ctx, c, c.StartupProbe, inst, podIP)
+		}
+		if !started {
+			s.notReady[c.Name] = true
+			return nil
+		}
+	}
 	if c.LivenessProbe != nil && !s.runProbe(ctx, "liveness", c.LivenessProbe, c, inst, podIP) {
-		grace := gracePeriod(s.pod)
-		if p := c.LivenessProbe.TerminationGracePeriodSeconds; p != nil {
-			grace = time.Duration(*p) * time.Second
-		}
-		s.notReady[c.Name] = true
-		if err := s.k.runtime.Stop(ctx, inst.ID, s.k.preStop(ctx, s.pod, inst, grace, podIP)); err != nil {
-			return fmt.Errorf("stop container %s after failed liveness probe: %w", c.Name, err)
-		}
-		return nil
+		return s.killUnhealthy(ctx, c, c.LivenessProbe, inst, podIP)
 	}
 	if c.ReadinessProbe != nil && !s.runProbe(ctx, "readiness", c.ReadinessProbe, c, inst, podIP) {
 		s.notReady[c.Name] = true
 	}
 	return nil
+}
+
+// killUnhealthy stops a container whose liveness or startup probe failed
+// (the restart policy then restarts it).
+func (s *podSync) killUnhealthy(ctx context.Context, c *v1.Container, probe *v1.Probe, inst runtime.Container, podIP string) error {
+	{
+		grace := gracePeriod(s.pod)
+		if p := probe.TerminationGracePeriodSeconds; p != nil {
+			grace = time.Duration(*p) * time.Second
+		}
+		s.notReady[c.Name] = true
+		if err := s.k.runtime.Stop(ctx, inst.ID, s.k.preStop(ctx, s.pod, inst, grace, podIP)); err != nil {
+			return fmt.Errorf("stop container %s after a failed probe: %w", c.Name, err)
+		}
+		return nil
+	}
 }
 
 func shouldRestart(policy v1.RestartPolicy, exitCode int) bool {

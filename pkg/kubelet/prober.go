@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -85,6 +88,30 @@ func (s *podSync) runProbe(ctx context.Context, kind string, p *v1.Probe, c *v1.
 	return st.ok
 }
 
+// startupProbe runs c's startup probe until it first succeeds (then never
+// again for this instance); failed is failureThreshold consecutive
+// failures.
+func (s *podSync) startupProbe(ctx context.Context, c *v1.Container, inst runtime.Container, podIP string) (started, failed bool) {
+	key := inst.ID + "/startup"
+	s.k.mu.Lock()
+	st := s.k.probes[s.pod.UID][key]
+	s.k.mu.Unlock()
+	if st != nil && st.ok {
+		return true, false
+	}
+	if s.runProbe(ctx, "startup", c.StartupProbe, c, inst, podIP) {
+		return true, false
+	}
+	s.k.mu.Lock()
+	st = s.k.probes[s.pod.UID][key]
+	s.k.mu.Unlock()
+	threshold := int(c.StartupProbe.FailureThreshold)
+	if threshold == 0 {
+		threshold = 3
+	}
+	return false, st != nil && st.failures >= threshold
+}
+
 func (s *podSync) probeOnce(ctx context.Context, p *v1.Probe, c *v1.Container, inst runtime.Container, podIP string, timeout time.Duration) error {
 	switch {
 	case p.Exec != nil:
@@ -140,8 +167,29 @@ func (s *podSync) probeOnce(ctx context.Context, p *v1.Probe, c *v1.Container, i
 			return err
 		}
 		return conn.Close()
+	case p.GRPC != nil:
+		host := podIP
+		conn, err := grpc.NewClient(net.JoinHostPort(host, strconv.Itoa(int(p.GRPC.Port))), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		service := ""
+		if p.GRPC.Service != nil {
+			service = *p.GRPC.Service
+		}
+		resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{Service: service})
+		if err != nil {
+			return fmt.Errorf("gRPC health check: %w", err)
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("service unhealthy (responded with %q)", resp.GetStatus())
+		}
+		return nil
 	}
-	return fmt.Errorf("probe has no supported handler (exec, httpGet, tcpSocket)")
+	return fmt.Errorf("probe has no supported handler (exec, httpGet, tcpSocket, grpc)")
 }
 
 // probePort resolves a number or a named container port.

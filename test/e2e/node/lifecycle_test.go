@@ -94,7 +94,7 @@ func TestLifecycle_SidecarStartsBeforeLaterInitAndOutlivesMain(t *testing.T) {
 			},
 			Containers: []v1.Container{{
 				Name: "main", Image: busyboxImage,
-				Command:      []string{"sh", "-c", `echo main >> /d/order; echo "order=$(cat /d/order | tr '\n' ,)"; sleep 1`},
+				Command:      []string{"sh", "-c", `echo main >> /d/order; echo "order=$(cat /d/order | tr '\n' ,)"; sleep 4`},
 				VolumeMounts: []v1.VolumeMount{{Name: "d", MountPath: "/d"}},
 			}},
 		},
@@ -110,4 +110,41 @@ func TestLifecycle_SidecarStartsBeforeLaterInitAndOutlivesMain(t *testing.T) {
 	p = n.waitPod("sidecar", 60*time.Second, "Succeeded once main exited", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodSucceeded })
 	// The sidecar runs until main is done, then gets its SIGTERM.
 	n.waitLog(pod, "side", "side-stopped-after-main", 30*time.Second)
+}
+
+func TestLifecycle_StartupProbeGatesReadinessAndRestartsOnFailure(t *testing.T) {
+	n := startNode(t)
+	exec := func(cmd ...string) v1.ProbeHandler { return v1.ProbeHandler{Exec: &v1.ExecAction{Command: cmd}} }
+	n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "startup"},
+		Spec: v1.PodSpec{Containers: []v1.Container{
+			{
+				Name: "slow", Image: busyboxImage, Command: []string{"sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 3600"},
+				StartupProbe:   &v1.Probe{ProbeHandler: exec("test", "-f", "/tmp/ok"), PeriodSeconds: 1, FailureThreshold: 30},
+				ReadinessProbe: &v1.Probe{ProbeHandler: exec("true"), PeriodSeconds: 1},
+			},
+			{
+				Name: "never", Image: busyboxImage, Command: []string{"sleep", "3600"},
+				StartupProbe: &v1.Probe{ProbeHandler: exec("false"), PeriodSeconds: 1, FailureThreshold: 2},
+			},
+		}},
+	})
+	p := n.waitPod("startup", 60*time.Second, "Running", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "slow")
+		return cs != nil && cs.State.Running != nil
+	})
+	if cs := containerStatus(p, "slow"); cs.Ready {
+		// The file appears 3 s after start: a fresh container is not yet started.
+		if time.Since(cs.State.Running.StartedAt.Time) < 2*time.Second {
+			t.Errorf("ready before its startup probe passed: %s", describe(p))
+		}
+	}
+	n.waitPod("startup", 30*time.Second, "slow Ready after its startup probe", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "slow")
+		return cs != nil && cs.Ready
+	})
+	n.waitPod("startup", 60*time.Second, "never restarted by its failing startup probe", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "never")
+		return cs != nil && cs.RestartCount >= 1
+	})
 }
