@@ -13,8 +13,8 @@
 #   hack/local-cluster.sh heal N
 #   hack/local-cluster.sh netns N        # prints the node's network namespace path
 #
-# hack/local-up.sh calls `net-up` before the control plane, `nodes-up` after it
-# and `nodes-down` on the way down when NODES > 1.
+# hack/local-up.sh calls `net-up` before the control plane, `nodes-up` after it,
+# and on the way down `nodes-down` first and `net-down` last.
 #
 # Layout (CLUSTER_NAME=kstack, the default):
 #   host bridge kstack-nodes 10.88.0.1/24 (NODE_NET_PREFIX=10.88.0), the apiserver on it
@@ -82,11 +82,17 @@ start_bg() { # start_bg NAME ARGS... runs ARGS in the background, logging to LOG
 	log "${name} started (pid $!, log ${LOGS}/${name}.log)"
 }
 
-stop_bg() { # stop_bg NAME: SIGTERM, then SIGKILL after 10 s
-	local name="$1" pid
-	if running "$name"; then
-		pid="$(cat "${PIDS}/${name}.pid")"
-		kill -TERM "$pid" 2>/dev/null || true
+stop_bg() { # stop_bg NAME...: SIGTERM to all at once, then SIGKILL after 10 s
+	local name pid
+	local -A pids=()
+	for name in "$@"; do
+		if running "$name"; then
+			pids[$name]="$(cat "${PIDS}/${name}.pid")"
+			kill -TERM "${pids[$name]}" 2>/dev/null || true
+		fi
+	done
+	for name in "${!pids[@]}"; do
+		pid="${pids[$name]}"
 		for _ in $(seq 1 50); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.2
@@ -96,8 +102,10 @@ stop_bg() { # stop_bg NAME: SIGTERM, then SIGKILL after 10 s
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 		log "${name} stopped"
-	fi
-	rm -f "${PIDS}/${name}.pid"
+	done
+	for name in "$@"; do
+		rm -f "${PIDS}/${name}.pid"
+	done
 }
 
 wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
@@ -250,15 +258,12 @@ nodes_up() {
 	log "${NODES} nodes up: $(for ((n = 1; n <= NODES; n++)); do printf '%s=%s ' "$(node_name "$n")" "$(node_ip "$n")"; done)"
 }
 
-# node_cleanup N removes what node N made: its pods' containers and
-# snapshots, their network namespaces and leftover mounts, then the node's
-# namespace (with its CNI bridge, routes and iptables rules) and veth.
-node_cleanup() {
-	local n="$1" sock ns c m
+# remove_containers N deletes node N's pod containers and their snapshots
+# (its kubelet already stopped, its containerd still running).
+remove_containers() {
+	local n="$1" sock ns c
 	sock="$(node_sock "$n")"
 	ns="$(node_ctrns "$n")"
-	stop_bg "node-${n}-kubelet"
-	stop_bg "node-${n}-kube-proxy"
 	if [[ -S "$sock" ]] && running "node-${n}-containerd"; then
 		for c in $(ctr --address "$sock" -n "$ns" tasks ls -q 2>/dev/null); do
 			ctr --address "$sock" -n "$ns" tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true
@@ -272,7 +277,14 @@ node_cleanup() {
 			ctr --address "$sock" -n "$ns" containers rm "$c" >/dev/null 2>&1 || true
 		done
 	fi
-	stop_bg "node-${n}-containerd"
+}
+
+# remove_node N removes the rest of node N once its daemons are gone: its
+# pods' network namespaces and leftover mounts, the node's namespace (with
+# its CNI bridge, routes and iptables rules), veth, runc state and cgroups.
+remove_node() {
+	local n="$1" ns m
+	ns="$(node_ctrns "$n")"
 	# Whatever is still mounted under the node's directories (pod netns
 	# bind mounts, rootfs overlays of a containerd that died), deepest first.
 	for m in $(awk -v a="$(node_run "$n")/" -v b="$(node_dir "$n")/" \
@@ -302,13 +314,34 @@ nodes_down() {
 		n="${ns##*-}"
 		((n > count)) && count="$n"
 	done
+	# Every node's kubelet and kube-proxy at once (each takes a moment to
+	# stop), then the pods' containers, then every containerd, then the rest.
+	local agents=()
+	local runtimes=()
 	for ((n = 1; n <= count; n++)); do
-		node_cleanup "$n"
+		agents+=("node-${n}-kubelet" "node-${n}-kube-proxy")
+		runtimes+=("node-${n}-containerd")
 	done
-	ip link del "${HOST_BRIDGE}" 2>/dev/null || true
+	((count == 0)) || stop_bg "${agents[@]}"
+	for ((n = 1; n <= count; n++)); do
+		remove_containers "$n"
+	done
+	((count == 0)) || stop_bg "${runtimes[@]}"
+	for ((n = 1; n <= count; n++)); do
+		remove_node "$n"
+	done
 	rmdir "$RUN_DIR" 2>/dev/null || true
 	rm -f "${LOCAL_DIR}/nodes/count"
 	((count == 0)) || log "${count} nodes removed"
+}
+
+# net_down removes the host bridge: after the control plane has stopped,
+# since the apiserver listens on it.
+net_down() {
+	if ip link show "${HOST_BRIDGE}" >/dev/null 2>&1; then
+		ip link del "${HOST_BRIDGE}"
+		log "host bridge ${HOST_BRIDGE} removed"
+	fi
 }
 
 status() {
@@ -341,6 +374,7 @@ down) exec "${ROOT}/hack/local-up.sh" down ;;
 net-up) net_up ;;
 nodes-up) nodes_up ;;
 nodes-down) nodes_down ;;
+net-down) net_down ;;
 status) status ;;
 start)
 	n="$(node_arg "${1:-}")"

@@ -262,6 +262,7 @@ down() {
 		fi
 		rm -f "${PIDS}/${name}.pid"
 	done
+	cluster net-down
 }
 
 status() {
