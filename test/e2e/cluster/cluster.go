@@ -1,16 +1,5 @@
 //go:build e2e
 
-// Package cluster runs a multi-node kstack cluster on this machine for e2e
-// tests: hack/local-cluster.sh starts the control plane on the host and each
-// worker node in its own network namespace (own containerd, kubelet and
-// kube-proxy). A test package starts one cluster in TestMain and shares it:
-//
-//	func TestMain(m *testing.M) { os.Exit(cluster.Main(m, 3, &c)) }
-//
-// The cluster's names, subnet and ports differ from `make up`'s, so a
-// developer's local cluster and the tests' can run side by side. It needs
-// root, containerd, runc, the CNI plugins, iptables (nf_tables) and the
-// binaries of `make build`.
 package cluster
 
 import (
