@@ -67,7 +67,7 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 		"--leader-elect=true",
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(schedPort),
-	}, filepath.Join(s.Dir, "scheduler.log"))
+	}, filepath.Join(s.Dir, "scheduler-on-upstream.log"))
 	schedProc.healthz = "https://127.0.0.1:" + strconv.Itoa(schedPort) + "/healthz"
 	kcmProc := startProcess(t, "controller-manager", kcm, []string{
 		"--kubeconfig=" + s.Kubeconfig(t, "controller-manager", "system:kube-controller-manager"),
@@ -81,7 +81,7 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 		"--allocate-node-cidrs=true",
 		"--cluster-cidr=" + clusterCIDR,
 		"--node-cidr-mask-size=24",
-	}, filepath.Join(s.Dir, "controller-manager.log"))
+	}, filepath.Join(s.Dir, "controller-manager-on-upstream.log"))
 	kcmProc.healthz = "https://127.0.0.1:" + strconv.Itoa(kcmPort) + "/healthz"
 	components := []*process{schedProc, kcmProc}
 	// Registered after the processes' own cleanups, this runs first: the logs
@@ -210,6 +210,20 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 		}
 		pods = list.Items
 		return true, nil
+	})
+
+	// The scheduler reports each binding as an events.k8s.io/v1 Event.
+	waitFor(t, "a Scheduled event from the scheduler", func(ctx context.Context) (bool, error) {
+		evs, err := cs.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "Scheduled" && e.Regarding.Kind == "Pod" {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%d events, none Scheduled", len(evs.Items))
 	})
 
 	// The test plays the kubelet: the pods run and are Ready.
