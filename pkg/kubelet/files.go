@@ -23,6 +23,12 @@ func (k *Kubelet) writePodFiles(pod *v1.Pod, podIP string) error {
 		"resolv.conf": resolvConf(pod, k.cfg.ClusterDNS, k.cfg.ClusterDomain, hostResolv),
 		"hostname":    []byte(podHostname(pod) + "\n"),
 	}
+	if pod.Spec.HostNetwork {
+		// The node's own /etc/hosts and hostname, as upstream.
+		nodeHosts, _ := os.ReadFile("/etc/hosts")
+		files["etc-hosts"] = hostNetworkHostsFile(nodeHosts, pod.Spec.HostAliases)
+		files["hostname"] = []byte(hostname() + "\n")
+	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
@@ -45,6 +51,21 @@ func hostsFile(pod *v1.Pod, podIP, domain string) []byte {
 	}
 	for _, ha := range pod.Spec.HostAliases {
 		fmt.Fprintf(&b, "\n# Entries added by HostAliases.\n%s\t%s\n", ha.IP, strings.Join(ha.Hostnames, "\t"))
+	}
+	return b.Bytes()
+}
+
+// hostNetworkHostsFile is a hostNetwork pod's /etc/hosts as upstream
+// writes it: the node's file under its own header, then the hostAliases.
+func hostNetworkHostsFile(nodeHosts []byte, aliases []v1.HostAlias) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Kubernetes-managed hosts file (host network).\n")
+	b.Write(nodeHosts)
+	if len(aliases) > 0 {
+		b.WriteString("\n# Entries added by HostAliases.\n")
+		for _, ha := range aliases {
+			fmt.Fprintf(&b, "%s\t%s\n", ha.IP, strings.Join(ha.Hostnames, "\t"))
+		}
 	}
 	return b.Bytes()
 }

@@ -224,11 +224,11 @@ func (k *Kubelet) removeSandbox(ctx context.Context, ref network.PodRef, sb runt
 		return fmt.Errorf("stop sandbox %s: %w", sb.ID, err)
 	}
 	netns := sb.Labels[runtime.LabelNetNS]
-	if err := k.network.TearDown(ctx, sb.ID, netns, ref); err != nil {
-		return fmt.Errorf("sandbox %s: %w", sb.ID, err)
-	}
-	if netns != "" {
-		if err := network.RemoveNetNS(netns); err != nil {
+	if netns != "" { // "": a hostNetwork pod, never added to CNI
+		if err := k.network.TearDown(ctx, sb.ID, netns, ref); err != nil {
+			return fmt.Errorf("sandbox %s: %w", sb.ID, err)
+		}
+		if err := k.network.RemoveNetNS(netns); err != nil {
 			return err
 		}
 	}
@@ -422,7 +422,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 	if live != nil {
 		return live, nil
 	}
-	if err := s.k.network.Status(); err != nil {
+	if err := s.k.network.Status(); err != nil && !s.pod.Spec.HostNetwork {
 		s.requeueIn(2 * time.Second)
 		return nil, nil
 	}
@@ -435,33 +435,58 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 		}
 	}
 	id := runtime.NewID()
-	netns := s.k.network.NetNSPath(id)
-	if err := network.CreateNetNS(netns); err != nil {
-		return nil, err
-	}
-	ip, err := s.k.network.SetUp(ctx, id, netns, s.ref)
+	sb, err := s.runSandbox(ctx, id, attempt)
 	if err != nil {
-		_ = network.RemoveNetNS(netns)
 		return nil, err
-	}
-	if err := s.k.writePodFiles(s.pod, ip.String()); err != nil {
-		_ = s.k.network.TearDown(ctx, id, netns, s.ref)
-		_ = network.RemoveNetNS(netns)
-		return nil, err
-	}
-	labels := podLabels(s.pod)
-	labels[runtime.LabelPodIP] = ip.String()
-	labels[runtime.LabelAttempt] = strconv.Itoa(attempt)
-	sb, err := s.k.runtime.RunSandbox(ctx, runtime.SandboxConfig{
-		ID: id, Labels: labels, Image: s.k.cfg.PodInfraContainerImage, Hostname: podHostname(s.pod), NetNSPath: netns,
-	})
-	if err != nil {
-		_ = s.k.network.TearDown(ctx, id, netns, s.ref)
-		_ = network.RemoveNetNS(netns)
-		return nil, fmt.Errorf("run sandbox: %w", err)
 	}
 	s.k.trackOwners(s.pod.UID, []runtime.Container{sb})
 	return &sb, nil
+}
+
+// runSandbox creates the sandbox id: for a hostNetwork pod in the node's
+// network namespace with the node's IP, else in a new network namespace
+// that CNI adds to the pod network (with the pod's hostPorts).
+func (s *podSync) runSandbox(ctx context.Context, id string, attempt int) (runtime.Container, error) {
+	netns, ip, hostname := "", s.k.hostIP, podHostname(s.pod)
+	if s.pod.Spec.HostNetwork {
+		hostname = ""
+	} else {
+		netns = s.k.network.NetNSPath(id)
+		if err := s.k.network.CreateNetNS(netns); err != nil {
+			return runtime.Container{}, err
+		}
+		ref := s.ref
+		ref.PortMappings = network.PodPortMappings(s.pod)
+		podIP, err := s.k.network.SetUp(ctx, id, netns, ref)
+		if err != nil {
+			// ADD may have done part of its work (an IP, portmap rules).
+			_ = s.k.network.TearDown(ctx, id, netns, s.ref)
+			_ = s.k.network.RemoveNetNS(netns)
+			return runtime.Container{}, err
+		}
+		ip = podIP.String()
+	}
+	undo := func() {
+		if netns != "" {
+			_ = s.k.network.TearDown(ctx, id, netns, s.ref)
+			_ = s.k.network.RemoveNetNS(netns)
+		}
+	}
+	if err := s.k.writePodFiles(s.pod, ip); err != nil {
+		undo()
+		return runtime.Container{}, err
+	}
+	labels := podLabels(s.pod)
+	labels[runtime.LabelPodIP] = ip
+	labels[runtime.LabelAttempt] = strconv.Itoa(attempt)
+	sb, err := s.k.runtime.RunSandbox(ctx, runtime.SandboxConfig{
+		ID: id, Labels: labels, Image: s.k.cfg.PodInfraContainerImage, Hostname: hostname, NetNSPath: netns,
+	})
+	if err != nil {
+		undo()
+		return runtime.Container{}, fmt.Errorf("run sandbox: %w", err)
+	}
+	return sb, nil
 }
 
 // restart starts the next instance of an exited container unless it is

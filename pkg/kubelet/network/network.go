@@ -16,10 +16,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	v1 "k8s.io/api/core/v1"
 )
 
 // ConflistName is the file the kubelet writes into the CNI conf dir.
@@ -40,6 +42,17 @@ type Config struct {
 // PodRef names the pod a sandbox belongs to, for the CNI args.
 type PodRef struct {
 	Namespace, Name, UID string
+	// PortMappings are the pod's hostPorts, for the portmap plugin (only
+	// read by SetUp; TearDown uses the ones cached at SetUp).
+	PortMappings []PortMapping
+}
+
+// PortMapping is one hostPort in the CNI portMappings capability's shape.
+type PortMapping struct {
+	HostPort      int32  `json:"hostPort"`
+	ContainerPort int32  `json:"containerPort"`
+	Protocol      string `json:"protocol"` // tcp, udp or sctp
+	HostIP        string `json:"hostIP,omitempty"`
 }
 
 // Network runs CNI for one node's pods.
@@ -163,6 +176,8 @@ func (n *Network) conf() (*libcni.NetworkConfigList, error) {
 }
 
 func (n *Network) runtimeConf(sandboxID, netnsPath string, pod PodRef) *libcni.RuntimeConf {
+	ports := make([]PortMapping, 0, len(pod.PortMappings))
+	ports = append(ports, pod.PortMappings...)
 	return &libcni.RuntimeConf{
 		ContainerID: sandboxID,
 		NetNS:       netnsPath,
@@ -174,7 +189,7 @@ func (n *Network) runtimeConf(sandboxID, netnsPath string, pod PodRef) *libcni.R
 			{"K8S_POD_INFRA_CONTAINER_ID", sandboxID},
 			{"K8S_POD_UID", pod.UID},
 		},
-		CapabilityArgs: map[string]any{"portMappings": []any{}},
+		CapabilityArgs: map[string]any{"portMappings": ports},
 	}
 }
 
@@ -216,6 +231,12 @@ func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, pod
 		netnsPath = ""
 	}
 	rt := n.runtimeConf(sandboxID, netnsPath, pod)
+	// The portmap plugin removes a sandbox's rules only when told its
+	// mappings again: take them (and the args) from libcni's cache of
+	// the ADD.
+	if _, cached, err := n.cni.GetNetworkListCachedConfig(list, rt); err == nil && cached != nil {
+		rt = cached
+	}
 	if err := n.cni.DelNetworkList(ctx, list, rt); err != nil {
 		return fmt.Errorf("CNI DEL for pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
@@ -229,3 +250,24 @@ func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, pod
 
 // NetNSPath is where the network namespace of sandbox id is mounted.
 func (n *Network) NetNSPath(id string) string { return filepath.Join(n.cfg.NetNSDir, id) }
+
+// PodPortMappings are the hostPorts of the pod's containers (and init
+// containers), for SetUp; ports without a hostPort are not mapped.
+func PodPortMappings(pod *v1.Pod) []PortMapping {
+	var out []PortMapping
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, p := range c.Ports {
+				if p.HostPort <= 0 {
+					continue
+				}
+				proto := p.Protocol
+				if proto == "" {
+					proto = v1.ProtocolTCP
+				}
+				out = append(out, PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToLower(string(proto)), HostIP: p.HostIP})
+			}
+		}
+	}
+	return out
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	v1 "k8s.io/api/core/v1"
 )
 
 func TestRenderConflist(t *testing.T) {
@@ -42,5 +44,27 @@ func TestRenderConflist_RejectsBadCIDRs(t *testing.T) {
 		if _, err := RenderConflist(Config{}, cidr); err == nil {
 			t.Errorf("RenderConflist(%q) succeeded", cidr)
 		}
+	}
+}
+
+func TestPodPortMappings_OnlyHostPortsLowercaseProtocols(t *testing.T) {
+	pod := &v1.Pod{Spec: v1.PodSpec{
+		InitContainers: []v1.Container{{Name: "side", Ports: []v1.ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: v1.ProtocolUDP}}}},
+		Containers: []v1.Container{{Name: "web", Ports: []v1.ContainerPort{
+			{ContainerPort: 80, HostPort: 8080},
+			{ContainerPort: 443},
+			{ContainerPort: 9000, HostPort: 9000, Protocol: v1.ProtocolSCTP, HostIP: "127.0.0.1"},
+		}}},
+	}}
+	want := []PortMapping{
+		{HostPort: 5353, ContainerPort: 53, Protocol: "udp"},
+		{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+		{HostPort: 9000, ContainerPort: 9000, Protocol: "sctp", HostIP: "127.0.0.1"},
+	}
+	if got := PodPortMappings(pod); !reflect.DeepEqual(got, want) {
+		t.Errorf("PodPortMappings = %+v, want %+v", got, want)
+	}
+	if got := PodPortMappings(&v1.Pod{}); got != nil {
+		t.Errorf("no ports: %+v", got)
 	}
 }

@@ -29,7 +29,7 @@ type SandboxConfig struct {
 	Labels    map[string]string // pod labels; kind and netns are added
 	Image     string            // the pause image
 	Hostname  string
-	NetNSPath string // /run/netns/<id>, already configured by CNI
+	NetNSPath string // /run/netns/<id>, already configured by CNI; empty: the node's network and UTS namespaces (hostNetwork)
 }
 
 // ContainerConfig describes an app or init container.
@@ -156,8 +156,14 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 	}
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(img.img),
-		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.NetNSPath}),
-		oci.WithHostname(cfg.Hostname),
+		netNamespace(cfg.NetNSPath),
+	}
+	if cfg.NetNSPath == "" {
+		// A hostNetwork pod also shares the node's UTS namespace (its
+		// hostname), as upstream.
+		specOpts = append(specOpts, oci.WithHostNamespace(specs.UTSNamespace))
+	} else {
+		specOpts = append(specOpts, oci.WithHostname(cfg.Hostname))
 	}
 	return r.createAndStart(ctx, id, img, labels, specOpts, "")
 }
@@ -188,7 +194,7 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(cfg.Image.img),
 		oci.WithProcessArgs(args...),
-		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cfg.NetNSPath}),
+		netNamespace(cfg.NetNSPath),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: proc("ipc")}),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: proc("uts")}),
 		oci.WithMounts(cfg.Mounts),
@@ -210,6 +216,15 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	}
 	specOpts = append(specOpts, cfg.Security.specOpts()...)
 	return r.createAndStart(ctx, NewID(), cfg.Image, labels, specOpts, cfg.LogPath)
+}
+
+// netNamespace joins the network namespace at path; an empty path is the
+// node's own namespace (hostNetwork), the one containerd runs in.
+func netNamespace(path string) oci.SpecOpts {
+	if path == "" {
+		return oci.WithHostNamespace(specs.NetworkNamespace)
+	}
+	return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: path})
 }
 
 // createAndStart creates the container and its task, starts it and records

@@ -160,8 +160,13 @@ func (e *eofCloser) Read(p []byte) (int, error) {
 }
 
 // DialInNetNS connects to 127.0.0.1:port inside the network namespace at
-// netnsPath (a pod's), as the kubelet's port-forward does.
+// netnsPath (a pod's; empty: the node's own), as the kubelet's
+// port-forward does.
 func DialInNetNS(ctx context.Context, netnsPath string, port int) (net.Conn, error) {
+	if netnsPath == "" { // a hostNetwork pod: the node's namespace
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	}
 	type result struct {
 		conn net.Conn
 		err  error
