@@ -43,11 +43,13 @@ func ownBinary(t *testing.T, name string) string {
 // TestOwnControlPlane_AgainstUpstreamAPIServer runs kstack's scheduler and
 // controller-manager against upstream kube-apiserver v1.37 (Node,RBAC
 // authorization, upstream's bootstrap roles), each with its own client
-// certificate, for a minute: they must log no authorization error, hold their
-// leader Leases, and do their job through upstream's API: a Deployment gets its
-// ReplicaSet and 3 pods, the pods are bound to fake heartbeating Nodes, pods
-// the test marks Ready make the Deployment Available and fill a Service's
-// EndpointSlices, and deleting the namespace empties and removes it.
+// certificate, for a minute: they must log no authorization error, be refused
+// nothing (the server's audit log), write nothing upstream's validation
+// rejects, hold their leader Leases, and do their job through upstream's API:
+// a Deployment gets its ReplicaSet and 3 pods, the pods are bound to fake
+// heartbeating Nodes, pods the test marks Ready make the Deployment Available
+// and fill a Service's EndpointSlices, and deleting the namespace empties and
+// removes it.
 func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 	sched, kcm := ownBinary(t, "scheduler"), ownBinary(t, "controller-manager")
 	s := upstreamapi.Start(t)
@@ -95,6 +97,25 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 			if len(bad) > 0 {
 				t.Errorf("%s logged %d authentication/authorization errors against upstream kube-apiserver:\n%s", p.name, len(bad), strings.Join(bad, "\n"))
 			}
+		}
+		// The server's side: no request of anyone (the components, their
+		// controllers' service accounts, the test) was refused, logged or not.
+		if denials := s.Denials(t, nil); len(denials) > 0 {
+			lines := make([]string, len(denials))
+			for i, d := range denials {
+				lines[i] = d.String()
+			}
+			t.Errorf("upstream kube-apiserver refused %d requests (audit log %s):\n%s", len(denials), s.AuditLogPath, strings.Join(lines, "\n"))
+		}
+		// Nor did upstream's validation reject what our components wrote.
+		var invalid []string
+		for _, e := range s.AuditEvents(t) {
+			if (e.Code() == 400 || e.Code() == 422) && e.User.Username != "kubernetes-admin" {
+				invalid = append(invalid, e.String())
+			}
+		}
+		if len(invalid) > 0 {
+			t.Errorf("upstream kube-apiserver rejected %d requests as bad or invalid:\n%s", len(invalid), strings.Join(invalid, "\n"))
 		}
 	})
 	alive := func(t *testing.T) {

@@ -13,7 +13,7 @@
 // set; KSTACK_KUBE_APISERVER_BIN overrides the binary's path. etcd is the etcd binary
 // ($KSTACK_ETCD or etcd on PATH, >= 3.5.13: upstream's consistent reads from the watch
 // cache need its progress notifications), or an embedded one when there is none.
-// KSTACK_UPSTREAM_ARTIFACTS names a directory to keep the server's log in.
+// KSTACK_UPSTREAM_ARTIFACTS names a directory to keep the server's and audit logs in.
 package upstreamapi
 
 import (
@@ -85,6 +85,8 @@ type Server struct {
 	Dir string
 	// LogPath is the server's stdout and stderr.
 	LogPath string
+	// AuditLogPath is the server's audit log (JSON lines, level Metadata).
+	AuditLogPath string
 	// EtcdEndpoints is the etcd the server stores in.
 	EtcdEndpoints []string
 	// PKI issues more identities (see Kubeconfig and RESTConfig).
@@ -125,7 +127,11 @@ func Start(t testing.TB) *Server {
 		URL:     "https://127.0.0.1:" + strconv.Itoa(port),
 		Dir:     dir,
 		LogPath: filepath.Join(dir, "kube-apiserver.log"),
-		exited:  make(chan struct{}),
+		// The audit log records every request's user and outcome: a test
+		// finds the requests the server refused (Denials) even when the
+		// client never logged them.
+		AuditLogPath: filepath.Join(dir, "audit.log"),
+		exited:       make(chan struct{}),
 	}
 	bundle, err := pki.NewTestCluster(filepath.Join(dir, "pki"), pki.TestOptions{
 		Server: s.URL,
@@ -154,6 +160,9 @@ func Start(t testing.TB) *Server {
 		"--enable-admission-plugins=NodeRestriction",
 		"--allow-privileged=true",
 		"--profiling=false",
+		"--audit-policy-file=" + writeAuditPolicy(t, dir),
+		"--audit-log-path=" + s.AuditLogPath,
+		"--audit-log-mode=blocking",
 		"--v=1",
 	}
 	s.start(t, bin)
@@ -324,20 +333,23 @@ func (s *Server) AdminClient(t testing.TB) kubernetes.Interface {
 	return cs
 }
 
-// saveArtifact copies the log into $KSTACK_UPSTREAM_ARTIFACTS, when set.
+// saveArtifact copies the server and audit logs into
+// $KSTACK_UPSTREAM_ARTIFACTS, when set.
 func (s *Server) saveArtifact(t testing.TB) {
 	dir := os.Getenv(ArtifactsEnv)
 	if dir == "" {
 		return
 	}
-	data, err := os.ReadFile(s.LogPath)
-	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "upstream-"+filepath.Base(s.LogPath)), data, 0o644)
-	}
-	if err != nil {
-		t.Logf("upstreamapi: save %s to %s: %v", s.LogPath, dir, err)
+	for _, path := range []string{s.LogPath, s.AuditLogPath} {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "upstream-"+filepath.Base(path)), data, 0o644)
+		}
+		if err != nil {
+			t.Logf("upstreamapi: save %s to %s: %v", path, dir, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -68,6 +69,19 @@ func TestStart_ServesUpstreamWithRBAC(t *testing.T) {
 		if ssar.Status.Allowed != tc.want {
 			t.Errorf("system:kube-scheduler %s %s/%s: allowed=%v, want %v (%s)", tc.verb, tc.resource, tc.subresource, ssar.Status.Allowed, tc.want, ssar.Status.Reason)
 		}
+	}
+
+	// A refused request shows in the audit log's denials, for that user only.
+	if _, err := sched.CoreV1().Secrets("kube-system").List(t.Context(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("system:kube-scheduler list secrets: %v, want forbidden", err)
+	}
+	isScheduler := func(u string) bool { return u == "system:kube-scheduler" }
+	denials := s.Denials(t, isScheduler)
+	if len(denials) != 1 || denials[0].Verb != "list" || !strings.Contains(denials[0].RequestURI, "/secrets") {
+		t.Errorf("scheduler denials %v, want the one list of secrets", denials)
+	}
+	if d := s.Denials(t, func(u string) bool { return !isScheduler(u) }); len(d) != 0 {
+		t.Errorf("denials of other users: %v", d)
 	}
 
 	if err := s.Stop(); err != nil {
