@@ -23,9 +23,13 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/cordon"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/rollout"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/taint"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/top"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
@@ -45,9 +49,15 @@ func commandGroups() []commandGroup {
 			explain.New,
 			get.New,
 		}},
-		{title: "Deploy Commands:", commands: cmds{}},
+		{title: "Deploy Commands:", commands: cmds{
+			rollout.New,
+		}},
 		{title: "Cluster Management Commands:", commands: cmds{
 			clusterinfo.New,
+			top.New,
+			cordon.New,
+			cordon.NewUncordon,
+			taint.New,
 			auth.New,
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{

@@ -2,6 +2,7 @@ package kubectlgolden
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -64,6 +65,129 @@ func troubleCorpus() []troubleCase {
 		d("describe", "pods", "-n", "empty"),
 		d("describe"),
 		d("describe", "nosuchtype"),
+		// cordon, uncordon, taint: each run starts from the same node.
+		m(resetNode, nodeState, "cordon", "node-1"),
+		m(resetNode, nodeState, "cordon", "node-1", "--dry-run=client"),
+		m(resetNode, nodeState, "uncordon", "node-1"),
+		m(resetNode, nodeState, "cordon", "-l", "kubernetes.io/hostname=node-1"),
+		m(resetNode, nodeState, "cordon"),
+		m(resetNode, nodeState, "cordon", "nope"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "gpu=true:NoSchedule"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "dedicated=web:PreferNoSchedule"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "dedicated=web:PreferNoSchedule", "--overwrite"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "dedicated-"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "missing:NoSchedule-"),
+		m(resetNode, nodeState, "taint", "nodes", "--all", "maint=now:NoExecute"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1", "bad:Sometimes"),
+		m(resetNode, nodeState, "taint", "pods", "web-1", "a=b:NoSchedule"),
+		m(resetNode, nodeState, "taint", "nodes", "node-1"),
+		// top without a metrics API.
+		d("top", "node"),
+		d("top", "pod"),
+		d("top", "pod", "--sort-by", "disk"),
+		// rollout: pause, resume, restart, status on a deployment whose
+		// status the test sets.
+		m(resetDeployment(false), deploymentState, "rollout", "pause", "deployment/web"),
+		m(resetDeployment(true), deploymentState, "rollout", "pause", "deployment/web"),
+		m(resetDeployment(true), deploymentState, "rollout", "resume", "deployment/web"),
+		m(resetDeployment(false), deploymentState, "rollout", "resume", "deployment/web"),
+		m(resetDeployment(true), deploymentState, "rollout", "restart", "deployment/web"),
+		m(resetDeployment(false), nil, "rollout", "restart", "deployment/web"),
+		m(resetDeployment(false), nil, "rollout", "pause", "ds/agent"),
+		m(deploymentProgress(2, 2, 2, 2), nil, "rollout", "status", "deployment/web"),
+		m(deploymentProgress(2, 1, 2, 1), nil, "rollout", "status", "deployment/web", "--watch=false"),
+		m(deploymentProgress(2, 2, 3, 1), nil, "rollout", "status", "deployment/web", "--watch=false"),
+		m(deploymentProgress(2, 2, 2, 1), nil, "rollout", "status", "deployment/web", "--timeout=1s"),
+		d("rollout", "status", "svc/web"),
+		d("rollout", "status"),
+	}
+}
+
+func m(reset func(*testing.T, kubernetes.Interface), state func(*testing.T, kubernetes.Interface) string, args ...string) troubleCase {
+	return troubleCase{goldenCase: goldenCase{args: args, maskLines: rfc1123Times}, reset: reset, state: state}
+}
+
+// resetNode puts node-1 back: schedulable, one PreferNoSchedule taint.
+func resetNode(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range []string{"node-1", "bare"} {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = false
+		n.Spec.Taints = nil
+		if name == "node-1" {
+			n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectPreferNoSchedule}}
+		}
+		if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func nodeState(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	var b strings.Builder
+	for _, name := range []string{"node-1", "bare"} {
+		n, err := cs.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s unschedulable=%v taints=%v\n", name, n.Spec.Unschedulable, n.Spec.Taints)
+	}
+	return b.String()
+}
+
+func resetDeployment(paused bool) func(*testing.T, kubernetes.Interface) {
+	return func(t *testing.T, cs kubernetes.Interface) {
+		t.Helper()
+		d, err := cs.AppsV1().Deployments("golden").Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Paused = paused
+		delete(d.Spec.Template.Annotations, "kubectl.kubernetes.io/restartedAt")
+		if _, err := cs.AppsV1().Deployments("golden").Update(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func deploymentState(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	d, err := cs.AppsV1().Deployments("golden").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, restarted := d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+	return fmt.Sprintf("paused=%v restarted=%v\n", d.Spec.Paused, restarted)
+}
+
+// deploymentProgress sets the deployment's status as a controller would
+// (observed generation current): desired replicas, updated, total and
+// available.
+func deploymentProgress(desired, updated, total, available int32) func(*testing.T, kubernetes.Interface) {
+	return func(t *testing.T, cs kubernetes.Interface) {
+		t.Helper()
+		resetDeployment(false)(t, cs)
+		ctx := context.Background()
+		d, err := cs.AppsV1().Deployments("golden").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Replicas = ptr.To(desired)
+		if d, err = cs.AppsV1().Deployments("golden").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		d.Status = appsv1.DeploymentStatus{
+			ObservedGeneration: d.Generation, Replicas: total, UpdatedReplicas: updated,
+			AvailableReplicas: available, ReadyReplicas: available, UnavailableReplicas: total - available,
+		}
+		if _, err := cs.AppsV1().Deployments("golden").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
