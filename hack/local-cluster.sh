@@ -370,7 +370,7 @@ up)
 	((NODES > 1)) || die "NODES must be > 1 (NODES=1 is hack/local-up.sh's one-node cluster)"
 	NODES="$NODES" exec "${ROOT}/hack/local-up.sh" up
 	;;
-down) exec "${ROOT}/hack/local-up.sh" down ;;
+down) NODES="$NODES" exec "${ROOT}/hack/local-up.sh" down ;;
 net-up) net_up ;;
 nodes-up) nodes_up ;;
 nodes-down) nodes_down ;;

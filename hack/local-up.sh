@@ -242,9 +242,14 @@ node_cleanup() {
 
 down() {
 	local i name pid
-	cluster nodes-down
-	running kubelet && { kill -TERM "$(cat "${PIDS}/kubelet.pid")" 2>/dev/null || true; }
-	node_cleanup
+	if ((NODES > 1)) || [[ -s "${LOCAL_DIR}/nodes/count" ]]; then
+		# NODES > 1: no host node, so leave the host's netns, bridge and
+		# iptables alone (another cluster on this machine may own them).
+		cluster nodes-down
+	else
+		running kubelet && { kill -TERM "$(cat "${PIDS}/kubelet.pid")" 2>/dev/null || true; }
+		node_cleanup
+	fi
 	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
 		name="${COMPONENTS[$i]}"
 		if running "$name"; then

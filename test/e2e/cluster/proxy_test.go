@@ -482,11 +482,32 @@ func TestServices(t *testing.T) {
 			}
 			return err
 		}
-		eventually(t, 60*time.Second, "Service without endpoints refuses connections", func() error {
-			if err := dial(); !errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("dial %s: %v", addr, err)
+		// A dying backend can refuse a connection too, so wait for the
+		// API to show no endpoints and node-1's kube-proxy to have written
+		// the REJECT rule, then check it is what answers.
+		eventually(t, 60*time.Second, "no endpoints left", func() error {
+			slices, err := c.Client.DiscoveryV1().EndpointSlices(f.ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
+			if err != nil {
+				return err
+			}
+			for _, sl := range slices.Items {
+				if len(sl.Endpoints) > 0 {
+					return fmt.Errorf("slice %s has %d endpoints", sl.Name, len(sl.Endpoints))
+				}
 			}
 			return nil
+		})
+		eventually(t, 30*time.Second, "REJECT rule on node-1", func() error {
+			out, err := c.InNode(1, "iptables", "-t", "filter", "-S", "KUBE-SERVICES")
+			if err != nil {
+				return err
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, "-d "+f.clusterIP+"/32") && strings.Contains(l, "-j REJECT") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no REJECT for %s in:\n%s", f.clusterIP, out)
 		})
 		// Every further attempt is refused (REJECT), none times out (a
 		// black hole would leave the dial to its 3 s timeout).
