@@ -115,11 +115,29 @@ func Binary(t testing.TB) string {
 	return bin
 }
 
+// Option adjusts Start.
+type Option func(*options)
+
+type options struct {
+	extraArgs []string
+}
+
+// WithArgs appends flags to the server's command line; a flag given again
+// overrides the default (the last value wins), e.g.
+// WithArgs("--feature-gates=SomeFeature=true", "--v=4").
+func WithArgs(args ...string) Option {
+	return func(o *options) { o.extraArgs = append(o.extraArgs, args...) }
+}
+
 // Start runs upstream kube-apiserver on a fresh etcd with a fresh PKI, waits for
 // /readyz and returns it. The server and etcd are stopped when the test ends (Stop
 // stops the server earlier); when the test failed the server's log tail is printed.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin := Binary(t)
 	dir := t.TempDir()
 	port := e2eutil.FreePort(t)
@@ -165,6 +183,7 @@ func Start(t testing.TB) *Server {
 		"--audit-log-mode=blocking",
 		"--v=1",
 	}
+	s.Args = append(s.Args, o.extraArgs...)
 	s.start(t, bin)
 	if err := s.waitReady(t.Context()); err != nil {
 		t.Fatalf("upstreamapi: %v; log (last 60 lines of %s):\n%s", err, s.LogPath, e2eutil.Tail(s.LogPath, 60))
