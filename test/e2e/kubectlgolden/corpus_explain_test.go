@@ -29,6 +29,17 @@ func explainCorpus() []goldenCase {
 		c("explain", "deployments.spec", "--recursive", "--max-depth=2"),
 		c("explain", "--api-version=apps/v1", "deployments"),
 		c("explain", "deployments.spec.selector", "--api-version=apps/v1"),
+		// the older explain, from swagger 2.0.
+		c("explain", "pods", "-o", "plaintext-openapiv2"),
+		c("explain", "pods.spec.containers", "--output=plaintext-openapiv2"),
+		c("explain", "pods.spec.nodeName", "-o", "plaintext-openapiv2"),
+		c("explain", "pods.spec.nodeName.deeper", "-o", "plaintext-openapiv2"),
+		c("explain", "pods.metadata.labels", "-o", "plaintext-openapiv2"),
+		c("explain", "deploy.spec", "--recursive", "-o", "plaintext-openapiv2"),
+		c("explain", "svc.spec.ports", "-R", "--max-depth=1", "-o", "plaintext-openapiv2"),
+		c("explain", "deployments.spec.strategy", "--api-version=apps/v1", "-o", "plaintext-openapiv2"),
+		c("explain", "pods.spec.nosuchfield", "-o", "plaintext-openapiv2"),
+		c("explain", "deployments", "--api-version=apps/v2", "-o", "plaintext-openapiv2"),
 		// errors.
 		c("explain", "pods.spec.nosuchfield"),
 		c("explain", "pods.spec.nosuch.deeper"),

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/openapi"
 	"k8s.io/client-go/openapi/cached"
 	"k8s.io/client-go/util/jsonpath"
+	"k8s.io/kube-openapi/pkg/util/proto"
 
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
@@ -52,7 +53,7 @@ func New(f *util.Factory) *cobra.Command {
  This command describes the fields associated with each supported API resource. Fields are identified via a simple JSONPath identifier:
 
         TYPE.FIELDNAME[.FIELDNAME]
-
+        ` + `
  Information about each field is retrieved from the server in OpenAPI format.
 
 Use "kubectl api-resources" for a complete list of supported resources.`,
@@ -125,8 +126,12 @@ func (o *options) run(f *util.Factory, arg string) error {
 
 	switch o.output {
 	case formatPlaintextV2:
-		return fmt.Errorf("output format %q is not supported by this kubectl; use %q", formatPlaintextV2, formatPlaintext)
+		return o.runV2(f, mapper, gvr, fieldPath)
 	case formatPlaintext:
+		// A server without OpenAPI v3 gets the v2 explanation.
+		if _, err := client.Paths(); err != nil {
+			return o.runV2(f, mapper, gvr, fieldPath)
+		}
 	default:
 		// Upstream looks the document up first and then finds no
 		// template of that name; so do we, for the same errors.
@@ -150,6 +155,59 @@ func (o *options) run(f *util.Factory, arg string) error {
 	err = r.render(&out, gvr, fieldPath)
 	f.Out.Write(out.Bytes())
 	return err
+}
+
+// runV2 explains from the swagger 2.0 document: the kind comes from the
+// mapper (with --api-version's group version), the model from the
+// document's x-kubernetes-group-version-kind.
+func (o *options) runV2(f *util.Factory, mapper meta.RESTMapper, gvr schema.GroupVersionResource, fieldPath []string) error {
+	gvk, _ := mapper.KindFor(gvr)
+	if gvk.Empty() {
+		var err error
+		if gvk, err = mapper.KindFor(gvr.GroupResource().WithVersion("")); err != nil {
+			return err
+		}
+	}
+	if o.apiVersion != "" {
+		gv, err := schema.ParseGroupVersion(o.apiVersion)
+		if err != nil {
+			return err
+		}
+		gvk = gv.WithKind(gvk.Kind)
+	}
+	dc, err := f.Discovery()
+	if err != nil {
+		return err
+	}
+	doc, err := dc.OpenAPISchema()
+	if err != nil {
+		return err
+	}
+	models, err := proto.NewOpenAPIData(doc)
+	if err != nil {
+		return err
+	}
+	name, ok := v2Resources(models)[gvk]
+	var model proto.Schema
+	if ok {
+		model = models.LookupModel(name)
+	}
+	if model == nil {
+		return fmt.Errorf("couldn't find resource for %q", gvk)
+	}
+	s, err := v2Lookup(model, fieldPath)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return fmt.Errorf("field %q has no schema", strings.Join(fieldPath, "."))
+	}
+	m := &v2Model{out: v2Printer{w: f.Out}, gvk: gvk, recursive: o.recursive, maxDepth: o.maxDepth}
+	if len(fieldPath) > 0 {
+		m.name = fieldPath[len(fieldPath)-1]
+	}
+	m.print(s)
+	return nil
 }
 
 // groupVersionDocument fetches and decodes the OpenAPI v3 document of

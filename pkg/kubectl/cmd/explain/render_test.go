@@ -129,3 +129,24 @@ func TestResolveWithGroupPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestV2Wrap checks the plaintext-openapiv2 line filling on what upstream
+// kubectl v1.37's formatter printed for the same inputs at width 30.
+func TestV2Wrap(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"short", "short\n"},
+		{"", ""},
+		{"\nleading blank line then text that goes on for a while and must wrap somewhere around here", "leading blank line then text\nthat goes on for a while and\nmust wrap somewhere around\nhere\n"},
+		{"Possible values:\n - `\"A\"` first\n - `\"B\"` second\n1. numbered\n* star", "Possible values:\n- `\"A\"` first\n- `\"B\"` second\n1. numbered\n* star\n"},
+		{"Example:\n    code line   kept as is\nafter code line words words words", "Example:\n    code line   kept as is\nafter code line words words\nwords\n"},
+		{"para one continues\non the next line\n\npara two", "para one continues on the next\nline\n\npara two\n"},
+		{"averyveryveryveryveryveryverylongwordthatcannotbewrapped next", "averyveryveryveryveryveryverylongwordthatcannotbewrapped\nnext\n"},
+		{"trailing colon: word\nnext line joins", "trailing colon: word next line\njoins\n"},
+	} {
+		var b strings.Builder
+		v2Printer{w: &b}.in(0).wrappedAt(tc.in, 30)
+		if b.String() != tc.want {
+			t.Errorf("wrap %q:\n got %q\nwant %q", tc.in, b.String(), tc.want)
+		}
+	}
+}
