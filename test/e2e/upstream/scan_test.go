@@ -21,6 +21,9 @@ func TestScanLog_FindsAuthorizationErrors(t *testing.T) {
 		{"flag dump", `I1128 03:14:01.393126   12022 flags.go:64] FLAG: --authorization-webhook-cache-unauthorized-ttl="10s"`, false, false},
 		{"other error", `E1128 03:16:16.479638   14351 range_allocator.go:444] "CIDR assignment for node failed"`, false, true},
 		{"info", `I1128 03:16:16.455315   14351 range_allocator.go:181] "Starting range CIDR allocator"`, false, false},
+		{"slog warning", `time=2026-11-28T05:11:27.795Z level=WARN msg="sync failed, will retry" controller=replicaset key=ns/web retries=0 err="not found"`, false, true},
+		{"slog forbidden", `time=2026-11-28T05:11:27.800Z level=ERROR msg="list failed" err="pods is forbidden: User \"system:kube-scheduler\" cannot list resource \"pods\""`, true, true},
+		{"slog info", `time=2026-11-28T05:11:22.953Z level=INFO msg="scheduler caches synced" profiles=1`, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

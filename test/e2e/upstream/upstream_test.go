@@ -47,8 +47,9 @@ var authzError = regexp.MustCompile(`(?i)forbidden|unauthorized|cannot (get|list
 // (--authorization-webhook-cache-unauthorized-ttl) would match authzError.
 var flagLine = regexp.MustCompile(`flags\.go:\d+\] FLAG: --`)
 
-// klogError matches a klog error line ("E1128 12:00:00.000000 ...").
-var klogError = regexp.MustCompile(`^E\d{4} `)
+// klogError matches a klog error line ("E1128 12:00:00.000000 ...") and our
+// daemons' slog warnings and errors ("time=... level=WARN ...").
+var klogError = regexp.MustCompile(`^E\d{4} | level=(WARN|ERROR) `)
 
 func TestUpstreamControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	c := startCluster(t)
