@@ -19,11 +19,14 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/apply"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/cordon"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/create"
+	kdelete "github.com/kstack/kstack/pkg/kubectl/cmd/delete"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
@@ -44,10 +47,13 @@ type commandGroup struct {
 func commandGroups() []commandGroup {
 	type cmds = []func(*util.Factory) *cobra.Command
 	return []commandGroup{
-		{title: "Basic Commands (Beginner):", commands: cmds{}},
+		{title: "Basic Commands (Beginner):", commands: cmds{
+			create.New,
+		}},
 		{title: "Basic Commands (Intermediate):", commands: cmds{
 			explain.New,
 			get.New,
+			kdelete.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{
 			rollout.New,
@@ -63,7 +69,9 @@ func commandGroups() []commandGroup {
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
 		}},
-		{title: "Advanced Commands:", commands: cmds{}},
+		{title: "Advanced Commands:", commands: cmds{
+			apply.New,
+		}},
 		{title: "Settings Commands:", commands: cmds{}},
 		{title: "Other Commands:", commands: cmds{
 			apiresources.New,
