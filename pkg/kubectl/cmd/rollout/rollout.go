@@ -42,7 +42,7 @@ func New(f *util.Factory) *cobra.Command {
   *  statefulsets`,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newStatus(f), newPatcher(f, "pause"), newPatcher(f, "resume"), newPatcher(f, "restart"))
+	cmd.AddCommand(newHistory(f), newPatcher(f, "pause"), newPatcher(f, "restart"), newPatcher(f, "resume"), newStatus(f), newUndo(f))
 	return cmd
 }
 
