@@ -32,6 +32,10 @@ type Tracker struct {
 	// derived state, recomputed for changed Services only
 	ports map[types.NamespacedName][]*ServicePort
 	eps   map[types.NamespacedName]map[ServicePortName][]Endpoint
+	// the snapshot's maps, updated in place for changed Services so a
+	// Snapshot costs O(changes), not O(Services)
+	snapServices  map[ServicePortName]*ServicePort
+	snapEndpoints map[ServicePortName][]Endpoint
 }
 
 // NewTracker returns a tracker for the node nodeName; onChange (may be
@@ -45,6 +49,9 @@ func NewTracker(nodeName string, onChange func()) *Tracker {
 		changed:  map[types.NamespacedName]bool{},
 		ports:    map[types.NamespacedName][]*ServicePort{},
 		eps:      map[types.NamespacedName]map[ServicePortName][]Endpoint{},
+
+		snapServices:  map[ServicePortName]*ServicePort{},
+		snapEndpoints: map[ServicePortName][]Endpoint{},
 	}
 }
 
@@ -178,19 +185,23 @@ func sliceService(s *discovery.EndpointSlice) (types.NamespacedName, bool) {
 }
 
 // Snapshot returns the current state and the Services changed since the
-// previous Snapshot, and clears the change set. The maps are new; the
-// values must not be modified.
+// previous Snapshot, and clears the change set. Its cost is proportional
+// to the changes: the maps are the tracker's own, updated in place by the
+// next Snapshot, so a snapshot may be used only until then (the one sync
+// that asked for it) and must never be modified.
 func (t *Tracker) Snapshot() *Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for key := range t.changed {
-		svc := t.services[key]
-		if svc == nil {
-			delete(t.ports, key)
-			delete(t.eps, key)
-			continue
+		for _, p := range t.ports[key] {
+			delete(t.snapServices, p.Name)
+			delete(t.snapEndpoints, p.Name)
 		}
-		ports := servicePorts(svc)
+		svc := t.services[key]
+		var ports []*ServicePort
+		if svc != nil {
+			ports = servicePorts(svc)
+		}
 		if len(ports) == 0 {
 			delete(t.ports, key)
 			delete(t.eps, key)
@@ -198,20 +209,19 @@ func (t *Tracker) Snapshot() *Snapshot {
 		}
 		t.ports[key] = ports
 		t.eps[key] = endpointsFor(ports, t.slices[key], t.nodeName)
-	}
-	snap := &Snapshot{
-		Services:     make(map[ServicePortName]*ServicePort, len(t.ports)),
-		Endpoints:    make(map[ServicePortName][]Endpoint, len(t.ports)),
-		Changed:      t.changed,
-		TriggerTimes: t.triggers,
-	}
-	for key, ports := range t.ports {
 		for _, p := range ports {
-			snap.Services[p.Name] = p
+			t.snapServices[p.Name] = p
 		}
 		for name, eps := range t.eps[key] {
-			snap.Endpoints[name] = eps
+			t.snapEndpoints[name] = eps
 		}
+	}
+	snap := &Snapshot{
+		Services:     t.snapServices,
+		Endpoints:    t.snapEndpoints,
+		Ports:        t.ports,
+		Changed:      t.changed,
+		TriggerTimes: t.triggers,
 	}
 	t.changed = map[types.NamespacedName]bool{}
 	t.triggers = nil

@@ -128,3 +128,28 @@ func TestCategorizeEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestTracker_SnapshotUpdatesOnlyChangedServices(t *testing.T) {
+	tr := NewTracker("me", nil)
+	tr.UpdateService(svc("web"))
+	tr.UpdateService(svc("api"))
+	tr.Snapshot()
+	web := types.NamespacedName{Namespace: "ns", Name: "web"}
+	api := types.NamespacedName{Namespace: "ns", Name: "api"}
+	tr.UpdateSlice(eslice("web", "web-1", 8080, discovery.Endpoint{Addresses: []string{"10.244.2.9"}}))
+	snap := tr.Snapshot()
+	if len(snap.Changed) != 1 || !snap.Changed[web] {
+		t.Errorf("changed = %v, want only %v", snap.Changed, web)
+	}
+	if len(snap.Ports[web]) != 1 || len(snap.Ports[api]) != 1 || len(snap.Services) != 2 {
+		t.Fatalf("ports %v, services %d", snap.Ports, len(snap.Services))
+	}
+	if eps := snap.Endpoints[snap.Ports[web][0].Name]; len(eps) != 1 || eps[0].IP != "10.244.2.9" {
+		t.Errorf("web endpoints = %+v", eps)
+	}
+	tr.DeleteService(svc("web"))
+	snap = tr.Snapshot()
+	if _, ok := snap.Ports[web]; ok || len(snap.Services) != 1 || len(snap.Endpoints) != 0 {
+		t.Errorf("after deleting web: ports %v, services %v, endpoints %v", snap.Ports, snap.Services, snap.Endpoints)
+	}
+}

@@ -81,13 +81,18 @@ type Endpoint struct {
 // String is "ip:port", as in upstream's chain-name hash and comments.
 func (e Endpoint) String() string { return e.IP + ":" + strconv.Itoa(int(e.Port)) }
 
-// Snapshot is the tracker's view handed to a sync.
+// Snapshot is the tracker's view handed to a sync. Its maps are shared
+// with the tracker: valid until the next Tracker.Snapshot, read-only.
 type Snapshot struct {
 	// Services has every Service port that has a cluster IP.
 	Services map[ServicePortName]*ServicePort
 	// Endpoints holds each Service port's endpoints from all its slices,
 	// sorted by IP then port.
 	Endpoints map[ServicePortName][]Endpoint
+	// Ports has each Service's ports (the values of Services grouped by
+	// Service), so a backend finds a changed Service's ports without
+	// walking all of them.
+	Ports map[types.NamespacedName][]*ServicePort
 	// Changed are the Services (namespace/name) whose Service or
 	// EndpointSlices changed since the previous snapshot.
 	Changed map[types.NamespacedName]bool

@@ -1,9 +1,11 @@
 // Package iptables is kube-proxy's iptables backend: Sync renders the
 // whole desired rule set of the filter and nat tables from a
 // proxy.Snapshot and applies it with one iptables-restore --noflush. After
-// the first full sync, a partial sync rewrites the top-level chains
-// (KUBE-SERVICES, KUBE-NODEPORTS, ...) and only the per-Service chains of
-// Services that changed, as upstream's iptables mode does.
+// the first full sync, a partial sync renders only the Services that
+// changed and writes only the chains whose rules changed: per Service
+// port the proxier keeps its share of each top-level chain (KUBE-SERVICES,
+// KUBE-NODEPORTS, ...) and a hash of each chain it owns (render.go), so
+// an endpoint change costs the same at 10 or 10,000 Services.
 package iptables
 
 import (
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kstack/kstack/pkg/proxy"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
 
@@ -71,19 +74,19 @@ type Proxier struct {
 	synced   bool
 	lastFull time.Time
 	needFull bool
-	// chains are the per-Service nat chains in the kernel, with their
-	// rule counts.
-	chains map[string]int
 	// stale are owned chains found in the kernel at start (a previous
 	// run's), removed by the first sync unless still wanted.
 	stale map[string]bool
-	// used are the endpoints each Service port used ("ip:port"), for
-	// conntrack cleanup of UDP.
-	used map[proxy.ServicePortName][]proxy.Endpoint
-	// top are the rules of the top-level chains ("table/chain").
-	top map[string][]byte
-	// names are the chains of each Service port at the last sync.
-	names map[proxy.ServicePortName]*serviceChains
+	// order has every Service port's state sorted by name: the order of
+	// their fragments in the top-level chains.
+	order []*portState
+	// bySvc has each Service's port states.
+	bySvc map[types.NamespacedName][]*portState
+	// tails are the top-level chains' rules that belong to no Service,
+	// as last written (indexed like topChains).
+	tails []rules
+	// natRules and filterRules count the ports' rules in the kernel.
+	natRules, filterRules int
 }
 
 // New returns a proxier that applies rules through ipt and flushes
@@ -102,9 +105,7 @@ func New(cfg Config, ipt Interface, ct Conntrack, opts ...Option) (*Proxier, err
 		cfg: cfg, ipt: ipt, ct: ct,
 		clock:      clock.RealClock{},
 		localAddrs: interfaceAddrs,
-		chains:     map[string]int{},
-		used:       map[proxy.ServicePortName][]proxy.Endpoint{},
-		names:      map[proxy.ServicePortName]*serviceChains{},
+		bySvc:      map[types.NamespacedName][]*portState{},
 	}
 	mark := uint32(1) << uint(cfg.MasqueradeBit)
 	p.masqMark = fmt.Sprintf("%#x", mark)
@@ -165,8 +166,14 @@ var baseJumps = []baseJump{
 }
 
 // Sync makes the kernel's rules match snap. It is a full sync the first
-// time, after a failure and every SyncPeriod; otherwise only the chains of
-// snap.Changed Services are rewritten. On error the next Sync is full.
+// time, after a failure and every SyncPeriod: every chain is rendered and
+// rewritten. Otherwise it is partial and costs what changed, not the
+// number of Services: only the ports of snap.Changed Services are
+// rendered; of their chains only those whose rules changed are written;
+// a top-level chain (KUBE-SERVICES, ...) is rewritten, from the other
+// ports' cached fragments, only when a changed port's share of it
+// differs (a Service gained its first endpoint, lost its last one, or its
+// IPs or ports changed). On error the next Sync is full.
 func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 	start := p.clock.Now()
 	full := !p.synced || p.needFull || p.clock.Since(p.lastFull) >= p.cfg.SyncPeriod
@@ -206,8 +213,10 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 		}
 	}
 	r := p.render(snap, full, nodeIPs)
-	if err := p.ipt.Restore(r.data); err != nil {
-		return fmt.Errorf("apply rules: %w", err)
+	if len(r.data) > 0 {
+		if err := p.ipt.Restore(r.data); err != nil {
+			return fmt.Errorf("apply rules: %w", err)
+		}
 	}
 	if full {
 		for _, j := range baseJumps {
@@ -216,23 +225,39 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 			}
 		}
 	}
-	p.chains, p.top, p.names = r.chains, r.top, r.names
+	// Commit the new state: the kernel has it now.
+	p.order, p.tails = r.order, r.tails
+	if full {
+		p.bySvc = r.bySvc
+	} else {
+		for nn, states := range r.bySvc {
+			if len(states) == 0 {
+				delete(p.bySvc, nn)
+			} else {
+				p.bySvc[nn] = states
+			}
+		}
+	}
+	p.natRules, p.filterRules = r.natRules, r.filterRules
 	p.synced, p.needFull, p.stale = true, false, map[string]bool{}
 	if full {
 		p.lastFull = start
 	}
-	p.flushConntrack(snap, r.used)
-	p.used = r.used
+	p.flushConntrack(r.changes)
 	if p.metrics != nil {
 		done := p.clock.Now()
 		p.metrics.SyncDuration.Observe(done.Sub(start).Seconds())
 		p.metrics.SyncLastTimestamp.SetToCurrentTime()
-		p.metrics.IptablesTotal.WithLabelValues("filter").Set(float64(r.filterRules))
-		n := r.natTopRules
-		for _, c := range p.chains {
-			n += c
+		filter, nat := p.filterRules, p.natRules
+		for i, tc := range topChains {
+			if tc.table == "filter" {
+				filter += p.tails[i].n
+			} else {
+				nat += p.tails[i].n
+			}
 		}
-		p.metrics.IptablesTotal.WithLabelValues("nat").Set(float64(n))
+		p.metrics.IptablesTotal.WithLabelValues("filter").Set(float64(filter))
+		p.metrics.IptablesTotal.WithLabelValues("nat").Set(float64(nat))
 		if !full {
 			p.metrics.PartialSyncs.Inc()
 		}
@@ -241,33 +266,42 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 	return nil
 }
 
+// portChange is a port of a changed Service: the endpoints it used
+// before and after the sync (for conntrack cleanup); sp is nil when the
+// port is gone.
+type portChange struct {
+	name     proxy.ServicePortName
+	sp       *proxy.ServicePort
+	old, new []proxy.Endpoint
+}
+
 // flushConntrack deletes the UDP conntrack entries that would keep
 // sending traffic to endpoints that are gone, and the entries of Services
 // that had no endpoints (their packets were rejected) and now have some.
-func (p *Proxier) flushConntrack(snap *proxy.Snapshot, used map[proxy.ServicePortName][]proxy.Endpoint) {
+func (p *Proxier) flushConntrack(changes []portChange) {
 	if p.ct == nil {
 		return
 	}
-	for name := range p.used {
-		if !snap.Changed[name.NamespacedName] || name.Protocol != v1.ProtocolUDP {
+	for _, c := range changes {
+		if c.name.Protocol != v1.ProtocolUDP {
 			continue
 		}
 		now := map[string]bool{}
-		for _, ep := range used[name] {
+		for _, ep := range c.new {
 			now[ep.String()] = true
 		}
-		for _, ep := range p.used[name] {
+		for _, ep := range c.old {
 			if now[ep.String()] {
 				continue
 			}
 			p.conntrackDelete("-p", "udp", "--dst-nat", ep.IP, "--reply-port-src", strconv.Itoa(int(ep.Port)))
 		}
 	}
-	for name, eps := range used {
-		if name.Protocol != v1.ProtocolUDP || len(eps) == 0 || len(p.used[name]) > 0 || !snap.Changed[name.NamespacedName] {
+	for _, c := range changes {
+		if c.name.Protocol != v1.ProtocolUDP || len(c.new) == 0 || len(c.old) > 0 {
 			continue
 		}
-		sp := snap.Services[name]
+		sp := c.sp
 		p.conntrackDelete("-p", "udp", "--orig-dst", sp.ClusterIP, "--orig-port-dst", strconv.Itoa(int(sp.Port)))
 		for _, ip := range append(append([]string{}, sp.ExternalIPs...), sp.LoadBalancerIPs...) {
 			p.conntrackDelete("-p", "udp", "--orig-dst", ip, "--orig-port-dst", strconv.Itoa(int(sp.Port)))
@@ -285,392 +319,297 @@ func (p *Proxier) conntrackDelete(args ...string) {
 	}
 }
 
-// rendered is one sync's restore input and what it leaves in the kernel.
+// rendered is one sync's restore input and the state it leaves in the
+// kernel once applied.
 type rendered struct {
-	data        []byte
-	chains      map[string]int
-	natTopRules int
-	filterRules int
-	used        map[proxy.ServicePortName][]proxy.Endpoint
-	top         map[string][]byte
-	names       map[proxy.ServicePortName]*serviceChains
+	data  []byte
+	order []*portState
+	// bySvc: after a full sync every Service's ports; after a partial
+	// one the changed Services' (empty: the Service has none left).
+	bySvc                 map[types.NamespacedName][]*portState
+	tails                 []rules
+	natRules, filterRules int
+	changes               []portChange
 }
 
-// serviceChains are a Service port's chain names and the chains it owns,
-// kept between syncs so unchanged Services cost no hashing.
-type serviceChains struct {
-	svc, svl, ext, fw string
-	own               []string
-}
-
-// ruleWriter accumulates one table's chain declarations and rules; the
-// top-level chains (KUBE-SERVICES, ...) each get their own buffer, so a
-// partial sync can leave out those that did not change.
-type ruleWriter struct {
-	decls, rules bytes.Buffer
-	topOrder     []string
-	top          map[string]*bytes.Buffer
-	count        map[string]int
-}
-
-func newRuleWriter(top ...string) *ruleWriter {
-	w := &ruleWriter{topOrder: top, top: map[string]*bytes.Buffer{}, count: map[string]int{}}
-	for _, c := range top {
-		w.top[c] = &bytes.Buffer{}
-	}
-	return w
-}
-
-func (w *ruleWriter) declare(chain string) {
-	fmt.Fprintf(&w.decls, ":%s - [0:0]\n", chain)
-}
-
-// add writes "-A chain args..." quoting arguments with spaces.
-func (w *ruleWriter) add(chain string, args ...string) {
-	b := &w.rules
-	if t, ok := w.top[chain]; ok {
-		b = t
-	}
-	b.WriteString("-A ")
-	b.WriteString(chain)
-	for _, a := range args {
-		b.WriteByte(' ')
-		if strings.ContainsAny(a, " \t") {
-			b.WriteString(strconv.Quote(a))
-		} else {
-			b.WriteString(a)
+// findPort returns the state of the port name among states.
+func findPort(states []*portState, name proxy.ServicePortName) *portState {
+	for _, s := range states {
+		if s.name == name {
+			return s
 		}
 	}
-	b.WriteByte('\n')
-	w.count[chain]++
+	return nil
 }
 
-// write appends the table to b: the top-level chains (except those in
-// skip), then the per-Service declarations and rules.
-func (w *ruleWriter) write(b *bytes.Buffer, skip map[string]bool) {
-	for _, c := range w.topOrder {
-		if !skip[c] {
-			fmt.Fprintf(b, ":%s - [0:0]\n", c)
+// searchPort is the index of key in order (sorted by key), or where it
+// would go.
+func searchPort(order []*portState, key string) int {
+	return sort.Search(len(order), func(i int) bool { return order[i].key >= key })
+}
+
+// renderTails renders the top-level chains' rules that belong to no
+// Service (indexed like topChains).
+func (p *Proxier) renderTails(nodeIPs []net.IP) []rules {
+	tails := make([]rules, len(topChains))
+	tail := func(table, chain string) *rules {
+		for i, tc := range topChains {
+			if tc.table == table && tc.name == chain {
+				return &tails[i]
+			}
 		}
+		panic("no top-level chain " + table + "/" + chain)
 	}
-	b.Write(w.decls.Bytes())
-	for _, c := range w.topOrder {
-		if !skip[c] {
-			b.Write(w.top[c].Bytes())
-		}
-	}
-	b.Write(w.rules.Bytes())
-}
-
-func comment(c string) []string { return []string{"-m", "comment", "--comment", c} }
-
-func protoMatch(proto string) []string { return []string{"-m", proto, "-p", proto} }
-
-func join(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-// render builds the restore input: the filter table's and nat table's
-// top-level chains in full; per-Service nat chains for every Service when
-// full, else for changed ones; stale chains flushed and deleted.
-func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *rendered {
-	filter := newRuleWriter(kubeServices, kubeExternalServices, kubeForward, kubeNodePorts, kubeProxyFirewall)
-	nat := newRuleWriter(kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq)
-	out := &rendered{chains: map[string]int{}, used: map[proxy.ServicePortName][]proxy.Endpoint{}}
-
-	type keyed struct {
-		key  string
-		name proxy.ServicePortName
-	}
-	names := make([]keyed, 0, len(snap.Services))
-	for n := range snap.Services {
-		names = append(names, keyed{n.String(), n})
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i].key < names[j].key })
-
-	out.names = make(map[proxy.ServicePortName]*serviceChains, len(names))
-	for _, k := range names {
-		sp := snap.Services[k.name]
-		write := full || snap.Changed[k.name.NamespacedName]
-		p.renderService(filter, nat, out, sp, snap.Endpoints[k.name], write)
-	}
-
 	// The NodePort jump is the last rule of nat KUBE-SERVICES.
+	natServices := tail("nat", kubeServices)
 	npComment := comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain")
 	if len(p.nodePortNet) == 0 {
-		nat.add(kubeServices, join(npComment, []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", kubeNodePorts})...)
+		natServices.add(kubeServices, join(npComment, []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", kubeNodePorts})...)
 	} else {
 		for _, ip := range nodeIPs {
-			nat.add(kubeServices, join(npComment, []string{"-d", ip.String() + "/32", "-j", kubeNodePorts})...)
+			natServices.add(kubeServices, join(npComment, []string{"-d", ip.String() + "/32", "-j", kubeNodePorts})...)
 		}
 	}
-
 	// Masquerading.
 	mark := p.masqMark + "/" + p.masqMark
+	post := tail("nat", kubePostrouting)
 	if p.cfg.MasqueradePodEgress && p.clusterCIDR != nil {
-		nat.add(kubePostrouting, join(comment("pod traffic leaving the cluster CIDR"),
+		post.add(kubePostrouting, join(comment("pod traffic leaving the cluster CIDR"),
 			[]string{"-s", p.clusterCIDR.String(), "!", "-d", p.clusterCIDR.String(), "-j", "MASQUERADE"})...)
 	}
-	nat.add(kubePostrouting, "-m", "mark", "!", "--mark", mark, "-j", "RETURN")
-	nat.add(kubePostrouting, "-j", "MARK", "--xor-mark", p.masqMark)
-	nat.add(kubePostrouting, join(comment("kubernetes service traffic requiring SNAT"), []string{"-j", "MASQUERADE", "--random-fully"})...)
-	nat.add(kubeMarkMasq, "-j", "MARK", "--or-mark", p.masqMark)
+	post.add(kubePostrouting, "-m", "mark", "!", "--mark", mark, "-j", "RETURN")
+	post.add(kubePostrouting, "-j", "MARK", "--xor-mark", p.masqMark)
+	post.add(kubePostrouting, join(comment("kubernetes service traffic requiring SNAT"), []string{"-j", "MASQUERADE", "--random-fully"})...)
+	tail("nat", kubeMarkMasq).add(kubeMarkMasq, "-j", "MARK", "--or-mark", p.masqMark)
 
-	filter.add(kubeForward, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
-	filter.add(kubeForward, join(comment("kubernetes forwarding rules"), []string{"-m", "mark", "--mark", mark, "-j", "ACCEPT"})...)
-	filter.add(kubeForward, join(comment("kubernetes forwarding conntrack rule"), []string{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"})...)
+	fwd := tail("filter", kubeForward)
+	fwd.add(kubeForward, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
+	fwd.add(kubeForward, join(comment("kubernetes forwarding rules"), []string{"-m", "mark", "--mark", mark, "-j", "ACCEPT"})...)
+	fwd.add(kubeForward, join(comment("kubernetes forwarding conntrack rule"), []string{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"})...)
+	return tails
+}
 
-	// Chains no longer wanted: flush and delete (after the rules above
-	// have dropped every reference).
+// render builds the restore input. A full sync renders every port and
+// writes every chain; a partial one renders the changed Services' ports
+// and writes only what differs from the kernel (see Sync). Chains no
+// longer wanted are flushed and deleted after the rules that jumped to
+// them are replaced.
+func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *rendered {
+	w := &writer{}
+	r := &rendered{bySvc: map[types.NamespacedName][]*portState{}, tails: p.renderTails(nodeIPs)}
+	var dirty [numSlots]bool
 	var gone []string
-	for c := range p.chains {
-		if _, ok := out.chains[c]; !ok {
+
+	// changed lists the changed Services in a stable order.
+	changed := make([]types.NamespacedName, 0, len(snap.Changed))
+	for nn := range snap.Changed {
+		changed = append(changed, nn)
+	}
+	sort.Slice(changed, func(i, j int) bool {
+		if changed[i].Namespace != changed[j].Namespace {
+			return changed[i].Namespace < changed[j].Namespace
+		}
+		return changed[i].Name < changed[j].Name
+	})
+
+	if full {
+		r.order = make([]*portState, 0, len(snap.Services))
+		for name, sp := range snap.Services {
+			r.order = append(r.order, &portState{key: name.String(), name: name, sp: sp})
+		}
+		sort.Slice(r.order, func(i, j int) bool { return r.order[i].key < r.order[j].key })
+		wanted := map[string]bool{}
+		for i, k := range r.order {
+			nn := k.name.NamespacedName
+			st := p.renderPort(w, k.sp, snap.Endpoints[k.name], findPort(p.bySvc[nn], k.name), true)
+			r.order[i] = st
+			r.bySvc[nn] = append(r.bySvc[nn], st)
+			r.natRules += st.natRules()
+			r.filterRules += st.filterRules()
+			for _, c := range st.own {
+				wanted[c.name] = true
+			}
+		}
+		goneSet := map[string]bool{}
+		for _, st := range p.order {
+			for _, c := range st.own {
+				if !wanted[c.name] {
+					goneSet[c.name] = true
+				}
+			}
+		}
+		for c := range p.stale {
+			if !wanted[c] {
+				goneSet[c] = true
+			}
+		}
+		for c := range goneSet {
 			gone = append(gone, c)
 		}
-	}
-	for c := range p.stale {
-		if _, ok := out.chains[c]; !ok {
-			if _, dup := p.chains[c]; !dup {
-				gone = append(gone, c)
+		for s := range dirty {
+			dirty[s] = true
+		}
+		for _, nn := range changed {
+			r.changes = appendChanges(r.changes, p.bySvc[nn], r.bySvc[nn])
+		}
+	} else {
+		r.order = append(make([]*portState, 0, len(p.order)+8), p.order...)
+		r.natRules, r.filterRules = p.natRules, p.filterRules
+		for _, nn := range changed {
+			olds := p.bySvc[nn]
+			ports := append([]*proxy.ServicePort(nil), snap.Ports[nn]...)
+			sort.Slice(ports, func(i, j int) bool { return ports[i].Name.String() < ports[j].Name.String() })
+			states := []*portState{}
+			for _, sp := range ports {
+				prev := findPort(olds, sp.Name)
+				st := p.renderPort(w, sp, snap.Endpoints[sp.Name], prev, false)
+				states = append(states, st)
+				r.natRules += st.natRules()
+				r.filterRules += st.filterRules()
+				var prevTop [numSlots][]byte
+				if prev != nil {
+					prevTop = prev.top
+				}
+				for s := range dirty {
+					if !bytes.Equal(st.top[s], prevTop[s]) {
+						dirty[s] = true
+					}
+				}
+				i := searchPort(r.order, st.key)
+				if prev != nil {
+					for _, c := range prev.own {
+						if !st.ownsChain(c.name) {
+							gone = append(gone, c.name)
+						}
+					}
+					r.order[i] = st
+				} else {
+					r.order = append(r.order, nil)
+					copy(r.order[i+1:], r.order[i:])
+					r.order[i] = st
+				}
 			}
+			for _, old := range olds {
+				r.natRules -= old.natRules()
+				r.filterRules -= old.filterRules()
+				if findPort(states, old.name) != nil {
+					continue
+				}
+				for s := range dirty {
+					if len(old.top[s]) > 0 {
+						dirty[s] = true
+					}
+				}
+				for _, c := range old.own {
+					gone = append(gone, c.name)
+				}
+				if i := searchPort(r.order, old.key); i < len(r.order) && r.order[i].key == old.key {
+					r.order = append(r.order[:i], r.order[i+1:]...)
+				}
+			}
+			r.bySvc[nn] = states
+			r.changes = appendChanges(r.changes, olds, states)
 		}
 	}
 	sort.Strings(gone)
-	for _, c := range gone {
-		nat.declare(c)
-	}
 
-	// A partial sync leaves out top-level chains whose rules are what the
-	// kernel already has (most endpoint changes touch none of them).
-	out.top = map[string][]byte{}
-	skip := func(table string, w *ruleWriter) map[string]bool {
-		m := map[string]bool{}
-		for _, c := range w.topOrder {
-			key := table + "/" + c
-			out.top[key] = w.top[c].Bytes()
-			if !full && p.top != nil && bytes.Equal(p.top[key], out.top[key]) {
-				m[c] = true
+	// The top-level chains to write: all of them in a full sync, else
+	// those whose rules changed.
+	text := make([]rules, len(topChains))
+	write := make([]bool, len(topChains))
+	for i, tc := range topChains {
+		tailChanged := full || p.tails == nil || !bytes.Equal(p.tails[i].b, r.tails[i].b)
+		slotDirty := tc.slot >= 0 && dirty[tc.slot]
+		if !tailChanged && !slotDirty {
+			continue
+		}
+		write[i] = true
+		if tc.slot >= 0 {
+			if full {
+				text[i] = w.top[tc.slot]
+			} else {
+				text[i] = assemble(r.order, tc.slot)
 			}
 		}
-		return m
 	}
-	var b bytes.Buffer
-	b.WriteString("*filter\n")
-	filter.write(&b, skip("filter", filter))
-	b.WriteString("COMMIT\n*nat\n")
-	nat.write(&b, skip("nat", nat))
-	for _, c := range gone {
-		fmt.Fprintf(&b, "-X %s\n", c)
+
+	var b []byte
+	for _, table := range []string{"filter", "nat"} {
+		nat := table == "nat"
+		nonEmpty := full || (nat && (len(w.decls) > 0 || len(gone) > 0))
+		for i, tc := range topChains {
+			nonEmpty = nonEmpty || (tc.table == table && write[i])
+		}
+		if !nonEmpty {
+			continue
+		}
+		b = append(b, '*')
+		b = append(b, table...)
+		b = append(b, '\n')
+		for i, tc := range topChains {
+			if tc.table == table && write[i] {
+				b = append(b, ':')
+				b = append(b, tc.name...)
+				b = append(b, " - [0:0]\n"...)
+			}
+		}
+		if nat {
+			b = append(b, w.decls...)
+			for _, c := range gone {
+				b = append(b, ':')
+				b = append(b, c...)
+				b = append(b, " - [0:0]\n"...)
+			}
+		}
+		for i, tc := range topChains {
+			if tc.table == table && write[i] {
+				b = append(b, text[i].b...)
+				b = append(b, r.tails[i].b...)
+			}
+		}
+		if nat {
+			b = append(b, w.body.b...)
+			for _, c := range gone {
+				b = append(b, "-X "...)
+				b = append(b, c...)
+				b = append(b, '\n')
+			}
+		}
+		b = append(b, "COMMIT\n"...)
 	}
-	b.WriteString("COMMIT\n")
-	out.data = b.Bytes()
-	for _, c := range filter.count {
-		out.filterRules += c
+	r.data = b
+	return r
+}
+
+// assemble concatenates the ports' fragments of slot s in order.
+func assemble(order []*portState, s slot) rules {
+	var out rules
+	size := 0
+	for _, st := range order {
+		size += len(st.top[s])
 	}
-	for _, c := range []string{kubeServices, kubeNodePorts, kubePostrouting, kubeMarkMasq} {
-		out.natTopRules += nat.count[c]
+	out.b = make([]byte, 0, size)
+	for _, st := range order {
+		out.b = append(out.b, st.top[s]...)
+		out.n += st.topN[s]
 	}
 	return out
 }
 
-// renderService writes one Service port's top-level rules and, when
-// write, its own chains; it records the chains it owns in out.chains
-// (with rule counts carried over when not rewritten).
-func (p *Proxier) renderService(filter, nat *ruleWriter, out *rendered, sp *proxy.ServicePort, eps []proxy.Endpoint, write bool) {
-	spn := sp.Name.String()
-	proto := strings.ToLower(string(sp.Protocol))
-	names := p.names[sp.Name]
-	if write || names == nil {
-		names = &serviceChains{
-			svc: servicePortChain(prefixSVC, spn, proto),
-			svl: servicePortChain(prefixSVL, spn, proto),
-			ext: servicePortChain(prefixEXT, spn, proto),
-			fw:  servicePortChain(prefixFW, spn, proto),
+// appendChanges pairs a changed Service's port states before and after
+// the sync.
+func appendChanges(changes []portChange, olds, news []*portState) []portChange {
+	for _, st := range news {
+		c := portChange{name: st.name, sp: st.sp, new: st.used}
+		if prev := findPort(olds, st.name); prev != nil {
+			c.old = prev.used
+		}
+		changes = append(changes, c)
+	}
+	for _, old := range olds {
+		if findPort(news, old.name) == nil {
+			changes = append(changes, portChange{name: old.name, old: old.used})
 		}
 	}
-	out.names[sp.Name] = names
-	svcChain, svlChain, extChain, fwChain := names.svc, names.svl, names.ext, names.fw
-	cluster, local, all := proxy.CategorizeEndpoints(eps, sp)
-	out.used[sp.Name] = all
-
-	usesCluster := len(cluster) > 0
-	usesLocal := (sp.InternalPolicyLocal || sp.ExternalPolicyLocal) && len(local) > 0
-	usesExt := sp.ExternallyAccessible() && len(all) > 0
-	// loadBalancerSourceRanges: load-balancer IP traffic goes through
-	// KUBE-FW-*, which sends only the allowed sources on to KUBE-EXT-*;
-	// the rest is not DNATed and KUBE-PROXY-FIREWALL (filter) drops it.
-	usesFW := usesExt && len(sp.LoadBalancerIPs) > 0 && len(sp.LoadBalancerSourceRanges) > 0
-	hasEndpoints := len(all) > 0
-	internalChain, hasInternal := svcChain, usesCluster
-	if sp.InternalPolicyLocal {
-		internalChain, hasInternal = svlChain, len(local) > 0
-	}
-	externalChain, hasExternal := svcChain, usesCluster
-	if sp.ExternalPolicyLocal {
-		externalChain, hasExternal = svlChain, len(local) > 0
-	}
-	// What a filter rule does with traffic that has nowhere to go.
-	noEndpoints := func() (string, string) {
-		if !hasEndpoints {
-			return "REJECT", spn + " has no endpoints"
-		}
-		return "DROP", spn + " has no local endpoints"
-	}
-	port := strconv.Itoa(int(sp.Port))
-	pm := protoMatch(proto)
-
-	// Cluster IP.
-	if hasInternal {
-		nat.add(kubeServices, join(comment(spn+" cluster IP"), pm, []string{"-d", sp.ClusterIP + "/32", "--dport", port, "-j", internalChain})...)
-	} else {
-		target, c := noEndpoints()
-		filter.add(kubeServices, join(comment(c), pm, []string{"-d", sp.ClusterIP + "/32", "--dport", port, "-j", target})...)
-	}
-	// External and load-balancer IPs.
-	for _, set := range []struct {
-		ips    []string
-		what   string
-		target string
-	}{{sp.ExternalIPs, " external IP", extChain}, {sp.LoadBalancerIPs, " loadbalancer IP", extChain}} {
-		if usesFW && set.what == " loadbalancer IP" {
-			set.target = fwChain
-		}
-		for _, ip := range set.ips {
-			if usesExt {
-				nat.add(kubeServices, join(comment(spn+set.what), pm, []string{"-d", ip + "/32", "--dport", port, "-j", set.target})...)
-			}
-			if usesFW && set.what == " loadbalancer IP" {
-				filter.add(kubeProxyFirewall, join(comment(spn+" traffic not accepted by "+fwChain), pm, []string{"-d", ip + "/32", "--dport", port, "-j", "DROP"})...)
-			}
-			if !hasExternal {
-				target, c := noEndpoints()
-				filter.add(kubeExternalServices, join(comment(c), pm, []string{"-d", ip + "/32", "--dport", port, "-j", target})...)
-			}
-		}
-	}
-	// NodePort.
-	if sp.NodePort != 0 {
-		np := strconv.Itoa(int(sp.NodePort))
-		if usesExt {
-			nat.add(kubeNodePorts, join(comment(spn), pm, []string{"--dport", np, "-j", extChain})...)
-		}
-		if !hasExternal {
-			target, c := noEndpoints()
-			filter.add(kubeExternalServices, join(comment(c), []string{"-m", "addrtype", "--dst-type", "LOCAL"}, pm, []string{"--dport", np, "-j", target})...)
-		}
-	}
-	if sp.ExternalPolicyLocal && sp.HealthCheckNodePort != 0 {
-		filter.add(kubeNodePorts, join(comment(spn+" health check node port"), protoMatch("tcp"), []string{"--dport", strconv.Itoa(int(sp.HealthCheckNodePort)), "-j", "ACCEPT"})...)
-	}
-
-	// The Service's own chains.
-	if !write && names.own != nil {
-		for _, c := range names.own {
-			out.chains[c] = p.chains[c]
-		}
-		return
-	}
-	sepChain := func(ep proxy.Endpoint) string { return endpointChain(spn, proto, ep.String()) }
-	own := map[string]bool{}
-	if usesCluster {
-		own[svcChain] = true
-	}
-	if usesLocal {
-		own[svlChain] = true
-	}
-	if usesExt {
-		own[extChain] = true
-	}
-	if usesFW {
-		own[fwChain] = true
-	}
-	for _, ep := range all {
-		own[sepChain(ep)] = true
-	}
-	names.own = make([]string, 0, len(own))
-	for c := range own {
-		names.own = append(names.own, c)
-	}
-	if !write {
-		for c := range own {
-			out.chains[c] = p.chains[c]
-		}
-		return
-	}
-	before := map[string]int{}
-	for c := range own {
-		before[c] = nat.count[c]
-	}
-	if usesCluster {
-		nat.declare(svcChain)
-		if p.cfg.MasqueradeAll {
-			nat.add(svcChain, join(comment(spn+" cluster IP"), pm, []string{"-d", sp.ClusterIP + "/32", "--dport", port, "-j", kubeMarkMasq})...)
-		} else if p.clusterCIDR != nil {
-			nat.add(svcChain, join(comment(spn+" cluster IP"), pm, []string{"-d", sp.ClusterIP + "/32", "--dport", port, "!", "-s", p.clusterCIDR.String(), "-j", kubeMarkMasq})...)
-		}
-		p.balance(nat, svcChain, spn, sp, cluster, sepChain)
-	}
-	if usesLocal {
-		nat.declare(svlChain)
-		p.balance(nat, svlChain, spn, sp, local, sepChain)
-	}
-	if usesExt {
-		nat.declare(extChain)
-		if sp.ExternalPolicyLocal {
-			if p.clusterCIDR != nil && usesCluster {
-				nat.add(extChain, join(comment("pod traffic for "+spn+" external destinations"), []string{"-s", p.clusterCIDR.String(), "-j", svcChain})...)
-			}
-			nat.add(extChain, join(comment("masquerade LOCAL traffic for "+spn+" external destinations"), []string{"-m", "addrtype", "--src-type", "LOCAL", "-j", kubeMarkMasq})...)
-			if usesCluster {
-				nat.add(extChain, join(comment("route LOCAL traffic for "+spn+" external destinations"), []string{"-m", "addrtype", "--src-type", "LOCAL", "-j", svcChain})...)
-			}
-		} else {
-			nat.add(extChain, join(comment("masquerade traffic for "+spn+" external destinations"), []string{"-j", kubeMarkMasq})...)
-		}
-		if hasExternal {
-			nat.add(extChain, "-j", externalChain)
-		}
-	}
-	if usesFW {
-		nat.declare(fwChain)
-		for _, cidr := range sp.LoadBalancerSourceRanges {
-			nat.add(fwChain, join(comment(spn+" loadbalancer IP"), []string{"-s", cidr, "-j", extChain})...)
-		}
-	}
-	for _, ep := range all {
-		c := sepChain(ep)
-		nat.declare(c)
-		nat.add(c, join(comment(spn), []string{"-s", ep.IP + "/32", "-j", kubeMarkMasq})...)
-		args := comment(spn)
-		if sp.StickyMaxAgeSeconds > 0 {
-			args = append(args, "-m", "recent", "--name", c, "--set")
-		}
-		nat.add(c, join(args, pm, []string{"-j", "DNAT", "--to-destination", ep.String()})...)
-	}
-	for c := range own {
-		out.chains[c] = nat.count[c] - before[c]
-	}
-}
-
-// balance writes a KUBE-SVC/KUBE-SVL chain's jumps to its endpoints: the
-// affinity checks first, then random picks with equal shares.
-func (p *Proxier) balance(nat *ruleWriter, chain, spn string, sp *proxy.ServicePort, eps []proxy.Endpoint, sep func(proxy.Endpoint) string) {
-	if sp.StickyMaxAgeSeconds > 0 {
-		for _, ep := range eps {
-			nat.add(chain, join(comment(spn+" -> "+ep.String()),
-				[]string{"-m", "recent", "--name", sep(ep), "--rcheck", "--seconds", strconv.Itoa(int(sp.StickyMaxAgeSeconds)), "--reap", "-j", sep(ep)})...)
-		}
-	}
-	n := len(eps)
-	for i, ep := range eps {
-		args := comment(spn + " -> " + ep.String())
-		if i < n-1 {
-			args = append(args, "-m", "statistic", "--mode", "random", "--probability", fmt.Sprintf("%0.10f", 1.0/float64(n-i)))
-		}
-		nat.add(chain, append(args, "-j", sep(ep))...)
-	}
+	return changes
 }
