@@ -37,6 +37,13 @@ type Config struct {
 	// NetNSDir is where pod network namespaces are mounted (/run/netns).
 	NetNSDir string
 
+	// StaticPodPath is a directory (or file) of static pod manifests
+	// (--pod-manifest-path; staticPodPath in the config file).
+	StaticPodPath string
+	// FileCheckFrequency is how often StaticPodPath is rescanned
+	// (--file-check-frequency, 20s).
+	FileCheckFrequency time.Duration
+
 	ClusterDNS    []string // --cluster-dns
 	ClusterDomain string   // --cluster-domain
 
@@ -86,6 +93,9 @@ func (c *Config) Default() {
 	}
 	if c.ClusterDomain == "" {
 		c.ClusterDomain = "cluster.local"
+	}
+	if c.FileCheckFrequency == 0 {
+		c.FileCheckFrequency = 20 * time.Second
 	}
 	if c.MaxPods == 0 {
 		c.MaxPods = 110

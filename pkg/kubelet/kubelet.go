@@ -83,6 +83,9 @@ type Kubelet struct {
 	clock   clock.Clock
 	hostIP  string
 
+	// static holds the pods of --pod-manifest-path (static.go).
+	static *staticPods
+
 	backoff *flowcontrol.Backoff
 
 	mu      sync.Mutex
@@ -169,6 +172,7 @@ func (k *Kubelet) Ready() <-chan struct{} { return k.ready }
 // running after it returns: a restarted kubelet adopts them.
 func (k *Kubelet) Run(ctx context.Context) error {
 	defer k.rt.Close()
+	k.static = newStaticPods(k.cfg.StaticPodPath, k.cfg.NodeName)
 	if err := k.registerNode(ctx); err != nil {
 		return err
 	}
@@ -228,6 +232,12 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	run(k.heartbeatLoop)
 	run(k.statusLoop)
 	run(func(ctx context.Context) { k.rt.WatchExits(ctx, k.containerExited) })
+	if k.cfg.StaticPodPath != "" {
+		// Before housekeeping, which would take their containers for
+		// those of deleted pods.
+		k.loadStaticPods(ctx)
+		run(k.staticPodLoop)
+	}
 	k.housekeeping(ctx)
 	run(k.housekeepingLoop)
 	close(k.ready)
@@ -249,7 +259,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 
 func (k *Kubelet) podChanged(ctx context.Context, obj any) {
 	pod, ok := obj.(*v1.Pod)
-	if !ok {
+	if !ok || k.mirrorPodChanged(ctx, pod) {
 		return
 	}
 	k.wake(ctx, pod.UID, pod.Namespace, pod.Name)

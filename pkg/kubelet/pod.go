@@ -32,10 +32,7 @@ const defaultGracePeriod = 30 * time.Second
 // when it changed. A pod gone from the API, or being deleted, is killed;
 // a deleted pod's object is then removed with grace period 0.
 func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error) {
-	pod, err := k.pods.Pods(w.namespace).Get(w.name)
-	if err != nil || pod.UID != w.uid {
-		pod = nil
-	}
+	pod := k.podFor(w)
 	cs, err := k.runtime.List(ctx, string(w.uid))
 	if err != nil {
 		return syncResult{}, err
@@ -92,6 +89,9 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	obs.NotReady = s.notReady
 	k.gateReadiness(pod, obs)
 	status := computeStatus(pod, obs, rfcTime(k.clock.Now()))
+	if isStaticPod(pod) {
+		return syncResult{requeueAfter: s.requeue}, k.writeStaticStatus(ctx, pod, status)
+	}
 	if !statusEqual(pod.Status, status) {
 		p := pod.DeepCopy()
 		p.Status = status
