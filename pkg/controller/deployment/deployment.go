@@ -43,6 +43,7 @@ type Controller struct {
 	client    kubernetes.Interface
 	dLister   appslisters.DeploymentLister
 	rsLister  appslisters.ReplicaSetLister
+	rsIndex   cache.Indexer // by controller.ControllerUIDIndex; nil: list the namespace
 	podLister corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     controller.Queue
@@ -70,6 +71,10 @@ func New(client kubernetes.Interface, dInformer appsinformers.DeploymentInformer
 		queue:     controller.NewQueue(Name),
 		recorder:  &record.FakeRecorder{},
 		clock:     clock.RealClock{},
+	}
+	c.rsIndex = rsInformer.Informer().GetIndexer()
+	if err := controller.AddControllerUIDIndex(rsInformer.Informer()); err != nil {
+		c.rsIndex = nil // the informer already runs
 	}
 	for _, o := range opts {
 		o(c)
@@ -204,7 +209,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 // claimReplicaSets adopts and releases ReplicaSets and returns the ones d
 // controls.
 func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment, sel labels.Selector) ([]*appsv1.ReplicaSet, error) {
-	all, err := c.rsLister.ReplicaSets(d.Namespace).List(labels.Everything())
+	var all []*appsv1.ReplicaSet
+	var err error
+	if c.rsIndex != nil {
+		all, err = controller.OwnedOrOrphaned[*appsv1.ReplicaSet](c.rsIndex, d.Namespace, d.UID)
+	} else {
+		all, err = c.rsLister.ReplicaSets(d.Namespace).List(labels.Everything())
+	}
 	if err != nil {
 		return nil, err
 	}

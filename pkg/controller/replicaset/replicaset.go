@@ -89,6 +89,7 @@ type Controller struct {
 	kind      schema.GroupVersionKind
 	name      string
 	podLister corelisters.PodLister
+	pods      cache.Indexer // by ControllerUIDIndex
 	synced    []cache.InformerSynced
 	queue     controller.Queue
 	exp       *controller.Expectations
@@ -122,6 +123,7 @@ func NewForSource(client kubernetes.Interface, src Source, kind schema.GroupVers
 		kind:      kind,
 		name:      name,
 		podLister: podInformer.Lister(),
+		pods:      podInformer.Informer().GetIndexer(),
 		synced:    []cache.InformerSynced{informer.HasSynced, podInformer.Informer().HasSynced},
 		queue:     controller.NewQueue(name),
 		exp:       controller.NewExpectations(),
@@ -130,6 +132,11 @@ func NewForSource(client kubernetes.Interface, src Source, kind schema.GroupVers
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if err := controller.AddControllerUIDIndex(podInformer.Informer()); err != nil {
+		// The informer already runs: list the namespace instead.
+		slog.Warn("replicaset: pods by controller index unavailable", "err", err)
+		c.pods = nil
 	}
 	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { controller.Enqueue(c.queue, obj) },
@@ -280,7 +287,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return nil // invalid selector: nothing to do until the object changes
 	}
 	satisfied := c.exp.Satisfied(key)
-	all, err := c.podLister.Pods(ns).List(labels.Everything())
+	var all []*corev1.Pod
+	if c.pods != nil {
+		all, err = controller.OwnedOrOrphaned[*corev1.Pod](c.pods, ns, rs.UID)
+	} else {
+		all, err = c.podLister.Pods(ns).List(labels.Everything())
+	}
 	if err != nil {
 		return err
 	}
