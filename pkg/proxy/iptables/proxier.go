@@ -415,7 +415,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 	if full {
 		r.order = make([]*portState, 0, len(snap.Services))
 		for name, sp := range snap.Services {
-			r.order = append(r.order, &portState{key: name.String(), name: name, sp: sp})
+			r.order = append(r.order, &portState{key: portKey(name), name: name, sp: sp})
 		}
 		sort.Slice(r.order, func(i, j int) bool { return r.order[i].key < r.order[j].key })
 		wanted := map[string]bool{}
@@ -458,7 +458,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 		for _, nn := range changed {
 			olds := p.bySvc[nn]
 			ports := append([]*proxy.ServicePort(nil), snap.Ports[nn]...)
-			sort.Slice(ports, func(i, j int) bool { return ports[i].Name.String() < ports[j].Name.String() })
+			sort.Slice(ports, func(i, j int) bool { return portKey(ports[i].Name) < portKey(ports[j].Name) })
 			states := []*portState{}
 			for _, sp := range ports {
 				prev := findPort(olds, sp.Name)

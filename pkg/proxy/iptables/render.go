@@ -74,7 +74,7 @@ func (r *rules) add(chain string, args ...string) {
 // each chain it owns (so a partial sync rewrites only the chains whose
 // rules changed) and the endpoints it used (for conntrack cleanup).
 type portState struct {
-	key    string // name.String(): the sort key of the top-level chains
+	key    string // portKey(name): the sort key of the top-level chains
 	name   proxy.ServicePortName
 	sp     *proxy.ServicePort
 	chains serviceChains
@@ -82,6 +82,13 @@ type portState struct {
 	topN   [numSlots]int
 	own    []ownChain
 	used   []proxy.Endpoint
+}
+
+// portKey orders ports by "ns/name:port" (as upstream orders its rules)
+// and then by protocol: the name string alone is the same for a port's
+// TCP and UDP variants. The NUL keeps the order of different names.
+func portKey(n proxy.ServicePortName) string {
+	return n.String() + "\x00" + string(n.Protocol)
 }
 
 // serviceChains are a Service port's chain names, kept between syncs so
@@ -157,7 +164,7 @@ func join(parts ...[]string) []string {
 func (p *Proxier) renderPort(w *writer, sp *proxy.ServicePort, eps []proxy.Endpoint, prev *portState, rewriteAll bool) *portState {
 	spn := sp.Name.String()
 	proto := strings.ToLower(string(sp.Protocol))
-	st := &portState{key: spn, name: sp.Name, sp: sp}
+	st := &portState{key: portKey(sp.Name), name: sp.Name, sp: sp}
 	if prev != nil {
 		st.chains = prev.chains
 	} else {
