@@ -50,6 +50,11 @@ type Config struct {
 	MaxPods        int             // --max-pods
 	SystemReserved v1.ResourceList // --system-reserved
 	KubeReserved   v1.ResourceList // --kube-reserved
+	// CgroupRoot (--cgroup-root) and EvictionHard (--eviction-hard,
+	// signal -> threshold such as memory.available: 100Mi) are accepted,
+	// as upstream spells them, but not acted on yet.
+	CgroupRoot   string
+	EvictionHard map[string]string
 
 	NodeStatusUpdateFrequency time.Duration // --node-status-update-frequency
 	NodeLeaseDuration         time.Duration // 40s
@@ -69,7 +74,23 @@ type Config struct {
 
 	ContainerLogMaxSize  int64 // --container-log-max-size in bytes (10Mi)
 	ContainerLogMaxFiles int   // --container-log-max-files (5)
+
+	// Runtime is RuntimeRemote (containerd, the default) or RuntimeFake:
+	// a hollow node, real but for its containers (--runtime).
+	Runtime string
+	// HollowNodes, when positive, runs that many hollow kubelets in this
+	// process, named HollowNodePrefix plus an index, with the fake runtime
+	// and one shared client and pod informer (--hollow-nodes,
+	// --hollow-node-prefix, default "hollow-node-").
+	HollowNodes      int
+	HollowNodePrefix string
 }
+
+// Runtimes of Config.Runtime.
+const (
+	RuntimeRemote = "remote"
+	RuntimeFake   = "fake"
+)
 
 // Default fills unset fields with upstream's defaults.
 func (c *Config) Default() {
@@ -128,6 +149,15 @@ func (c *Config) Default() {
 	if c.ContainerRuntimeEndpoint == "" {
 		c.ContainerRuntimeEndpoint = "/run/containerd/containerd.sock"
 	}
+	if c.HollowNodes > 0 {
+		c.Runtime = RuntimeFake
+	}
+	if c.Runtime == "" {
+		c.Runtime = RuntimeRemote
+	}
+	if c.HollowNodePrefix == "" {
+		c.HollowNodePrefix = "hollow-node-"
+	}
 }
 
 // Validate reports the first configuration error.
@@ -135,7 +165,7 @@ func (c *Config) Validate() error {
 	if c.Kubeconfig == "" && c.RESTConfig == nil {
 		return errors.New("--kubeconfig is required")
 	}
-	if c.NodeName == "" {
+	if c.NodeName == "" && c.HollowNodes == 0 {
 		return errors.New("--hostname-override (the node name) is required")
 	}
 	if c.NodeIP != "" && net.ParseIP(c.NodeIP) == nil {
@@ -159,6 +189,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ContainerLogMaxSize < 0 {
 		return fmt.Errorf("--container-log-max-size must not be negative")
+	}
+	if c.Runtime != RuntimeRemote && c.Runtime != RuntimeFake {
+		return fmt.Errorf("--runtime %q: want %s or %s", c.Runtime, RuntimeRemote, RuntimeFake)
+	}
+	if c.HollowNodes < 0 {
+		return fmt.Errorf("--hollow-nodes must not be negative, got %d", c.HollowNodes)
 	}
 	if c.MaxPods < 1 {
 		return fmt.Errorf("--max-pods must be positive, got %d", c.MaxPods)

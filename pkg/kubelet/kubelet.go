@@ -26,6 +26,7 @@ import (
 	"github.com/kstack/kstack/pkg/daemon"
 	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	"github.com/kstack/kstack/pkg/kubelet/runtime/fake"
 	"github.com/kstack/kstack/pkg/kubelet/volume"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -60,28 +61,72 @@ type imageService interface {
 	EnsureImage(ctx context.Context, image string, always, never bool) (runtime.Image, error)
 }
 
-// podNetwork wires sandboxes into the node's pod network (package network).
+// nodeRuntime is what the node loops need of the runtime besides the pod
+// workers' calls: its health and version, the images for the node status,
+// exit events, and re-attaching logs after a restart.
+type nodeRuntime interface {
+	Version(ctx context.Context) (string, error)
+	ListImages(ctx context.Context) ([]runtime.ImageInfo, error)
+	WatchExits(ctx context.Context, fn func(containerID string))
+	Reattach(ctx context.Context, c runtime.Container) error
+	Close() error
+}
+
+// podNetwork wires sandboxes into the node's pod network (package network;
+// runtime/fake in hollow mode). SetPodCIDR configures it from the node's
+// podCIDR; Status is nil once it can set up pods.
 type podNetwork interface {
 	Status() error
+	SetPodCIDR(podCIDR string) error
 	SetUp(ctx context.Context, sandboxID, netnsPath string, pod network.PodRef) (net.IP, error)
 	TearDown(ctx context.Context, sandboxID, netnsPath string, pod network.PodRef) error
 	NetNSPath(id string) string
+	CreateNetNS(path string) error
+	RemoveNetNS(path string) error
 }
+
+// cniNetwork is the real pod network: CNI plus network namespaces
+// bind-mounted under the netns dir.
+type cniNetwork struct{ *network.Network }
+
+func (cniNetwork) CreateNetNS(path string) error { return network.CreateNetNS(path) }
+func (cniNetwork) RemoveNetNS(path string) error { return network.RemoveNetNS(path) }
+
+var (
+	_ containerRuntime = (*runtime.Runtime)(nil)
+	_ imageService     = (*runtime.Runtime)(nil)
+	_ nodeRuntime      = (*runtime.Runtime)(nil)
+	_ prober           = (*runtime.Runtime)(nil)
+	_ podNetwork       = cniNetwork{}
+	_ containerRuntime = (*fake.Runtime)(nil)
+	_ imageService     = (*fake.Runtime)(nil)
+	_ nodeRuntime      = (*fake.Runtime)(nil)
+	_ prober           = (*fake.Runtime)(nil)
+	_ podNetwork       = (*fake.Network)(nil)
+)
 
 // Kubelet is a running node agent.
 type Kubelet struct {
 	cfg     Config
 	client  kubernetes.Interface
 	restCfg *rest.Config // for the client certificate's expiry metric
+	// rt is the containerd runtime, nil in hollow mode (--runtime=fake);
+	// the pod workers and node loops use it through the interfaces below.
 	rt      *runtime.Runtime
 	runtime containerRuntime
 	images  imageService
 	prober  prober
-	net     *network.Network
+	node    nodeRuntime
 	network podNetwork
-	pods    corelisters.PodLister
-	clock   clock.Clock
-	hostIP  string
+	// hollow says containers are fake: network probes and hooks pass
+	// without being run.
+	hollow bool
+	pods   corelisters.PodLister
+	// shared, when set, is the pod informer this kubelet shares with the
+	// other hollow kubelets of the process.
+	shared *sharedPods
+	clock  clock.Clock
+	hostIP string
 
 	// static holds the pods of --pod-manifest-path (static.go).
 	static *staticPods
@@ -102,8 +147,16 @@ type Kubelet struct {
 	volumes *volume.Manager
 }
 
-// Run starts the kubelet and blocks until ctx ends.
+// Run starts the kubelet (or, with HollowNodes set, that many hollow
+// kubelets) and blocks until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
+	cfg.Default()
+	if cfg.HollowNodes > 0 {
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		return runHollow(ctx, cfg)
+	}
 	k, err := New(ctx, cfg)
 	if err != nil {
 		return err
@@ -111,7 +164,8 @@ func Run(ctx context.Context, cfg Config) error {
 	return k.Run(ctx)
 }
 
-// New connects to the apiserver and containerd.
+// New connects to the apiserver and to containerd (or, with
+// --runtime=fake, makes a hollow kubelet).
 func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 	cfg.Default()
 	if err := cfg.Validate(); err != nil {
@@ -128,6 +182,9 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return nil, fmt.Errorf("clientset: %w", err)
+	}
+	if cfg.Runtime == RuntimeFake {
+		return newHollow(cfg, client, restCfg), nil
 	}
 	rt, err := runtime.New(ctx, cfg.ContainerRuntimeEndpoint, cfg.ContainerdNamespace, filepath.Join(cfg.RootDir, "fifo"))
 	if err != nil {
@@ -146,12 +203,30 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		return nil, err
 	}
 	rt.SetLogRotation(cfg.ContainerLogMaxSize, cfg.ContainerLogMaxFiles)
+	k := newKubelet(cfg, client, restCfg)
+	k.rt, k.runtime, k.images, k.prober, k.node = rt, rt, rt, rt, rt
+	k.network = cniNetwork{netw}
+	return k, nil
+}
+
+// newHollow is a kubelet on the fake runtime and network.
+func newHollow(cfg Config, client kubernetes.Interface, restCfg *rest.Config) *Kubelet {
+	k := newKubelet(cfg, client, restCfg)
+	rt := fake.NewRuntime()
+	k.runtime, k.images, k.prober, k.node = rt, rt, rt, rt
+	k.network = fake.NewNetwork()
+	k.hollow = true
+	return k
+}
+
+// newKubelet is a kubelet without runtime and network.
+func newKubelet(cfg Config, client kubernetes.Interface, restCfg *rest.Config) *Kubelet {
 	hostIP := cfg.NodeIP
 	if hostIP == "" {
 		hostIP = defaultHostIP()
 	}
 	return &Kubelet{
-		cfg: cfg, client: client, restCfg: restCfg, rt: rt, runtime: rt, images: rt, net: netw, network: netw,
+		cfg: cfg, client: client, restCfg: restCfg,
 		clock:      clock.RealClock{},
 		hostIP:     hostIP,
 		backoff:    flowcontrol.NewBackOff(backoffInitial, backoffMax),
@@ -160,9 +235,8 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 		waiting:    map[types.UID]map[string]waitingReason{},
 		pullErrors: map[string]string{},
 		probes:     map[types.UID]map[string]*probeState{},
-		prober:     rt,
 		ready:      make(chan struct{}),
-	}, nil
+	}
 }
 
 // Ready is closed once the node is registered and the pod cache synced.
@@ -171,18 +245,87 @@ func (k *Kubelet) Ready() <-chan struct{} { return k.ready }
 // Run registers the node and serves pods until ctx ends. Containers keep
 // running after it returns: a restarted kubelet adopts them.
 func (k *Kubelet) Run(ctx context.Context) error {
-	defer k.rt.Close()
+	defer k.node.Close()
 	k.static = newStaticPods(k.cfg.StaticPodPath, k.cfg.NodeName)
 	if err := k.registerNode(ctx); err != nil {
 		return err
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
-		}))
-	podInformer := factory.Core().V1().Pods()
-	k.pods = podInformer.Lister()
-	_, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	handler := k.podHandler(ctx)
+	if k.shared != nil {
+		k.pods = k.shared.lister
+		if err := k.shared.add(ctx, k.cfg.NodeName, handler); err != nil {
+			return err
+		}
+	} else {
+		factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
+			}))
+		podInformer := factory.Core().V1().Pods()
+		k.pods = podInformer.Lister()
+		if _, err := podInformer.Informer().AddEventHandler(handler); err != nil {
+			return fmt.Errorf("pod informer: %w", err)
+		}
+		factory.Start(ctx.Done())
+		defer factory.Shutdown()
+		if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
+			return ctx.Err()
+		}
+	}
+
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	if k.cfg.Port != 0 && k.rt != nil {
+		srv := daemon.NewServer(false)
+		daemon.RegisterClientCertExpiry(srv.Registry, k.restCfg)
+		srv.AddCheck(daemon.Check{Name: "containerd", Run: func(ctx context.Context) error {
+			_, err := k.node.Version(ctx)
+			return err
+		}})
+		srv.AddCheck(daemon.Check{Name: "syncloop", ReadyOnly: true, Run: func(context.Context) error { return k.network.Status() }})
+		api, err := k.newServer(srv)
+		if err != nil {
+			return err
+		}
+		run(func(ctx context.Context) {
+			if err := api.ListenAndServe(ctx); err != nil {
+				slog.Error("kubelet server", "err", err)
+			}
+		})
+	}
+	run(k.heartbeatLoop)
+	run(k.statusLoop)
+	run(func(ctx context.Context) { k.node.WatchExits(ctx, k.containerExited) })
+	if k.cfg.StaticPodPath != "" {
+		// Before housekeeping, which would take their containers for
+		// those of deleted pods.
+		k.loadStaticPods(ctx)
+		run(k.staticPodLoop)
+	}
+	k.housekeeping(ctx)
+	run(k.housekeepingLoop)
+	close(k.ready)
+	slog.Info("kubelet running", "node", k.cfg.NodeName, "containerdNamespace", k.cfg.ContainerdNamespace)
+	<-ctx.Done()
+	wg.Wait()
+	k.mu.Lock()
+	workers := make([]*podWorker, 0, len(k.workers))
+	for _, w := range k.workers {
+		workers = append(workers, w)
+	}
+	k.mu.Unlock()
+	for _, w := range workers {
+		<-w.done
+	}
+	return nil
+}
+
+// podHandler wakes the pod's worker on every change the kubelet acts on.
+func (k *Kubelet) podHandler(ctx context.Context) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { k.podChanged(ctx, obj) },
 		UpdateFunc: func(oldObj, obj any) {
 			// Our own status writes come back as updates: no need to sync.
@@ -197,64 +340,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			}
 			k.podChanged(ctx, obj)
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("pod informer: %w", err)
 	}
-	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
-		return ctx.Err()
-	}
-
-	var wg sync.WaitGroup
-	run := func(f func(context.Context)) {
-		wg.Add(1)
-		go func() { defer wg.Done(); f(ctx) }()
-	}
-	if k.cfg.Port != 0 {
-		srv := daemon.NewServer(false)
-		daemon.RegisterClientCertExpiry(srv.Registry, k.restCfg)
-		srv.AddCheck(daemon.Check{Name: "containerd", Run: func(ctx context.Context) error {
-			_, err := k.rt.Version(ctx)
-			return err
-		}})
-		srv.AddCheck(daemon.Check{Name: "syncloop", ReadyOnly: true, Run: func(context.Context) error { return k.net.Status() }})
-		api, err := k.newServer(srv)
-		if err != nil {
-			return err
-		}
-		run(func(ctx context.Context) {
-			if err := api.ListenAndServe(ctx); err != nil {
-				slog.Error("kubelet server", "err", err)
-			}
-		})
-	}
-	run(k.heartbeatLoop)
-	run(k.statusLoop)
-	run(func(ctx context.Context) { k.rt.WatchExits(ctx, k.containerExited) })
-	if k.cfg.StaticPodPath != "" {
-		// Before housekeeping, which would take their containers for
-		// those of deleted pods.
-		k.loadStaticPods(ctx)
-		run(k.staticPodLoop)
-	}
-	k.housekeeping(ctx)
-	run(k.housekeepingLoop)
-	close(k.ready)
-	slog.Info("kubelet running", "node", k.cfg.NodeName, "containerdNamespace", k.cfg.ContainerdNamespace)
-	<-ctx.Done()
-	factory.Shutdown()
-	wg.Wait()
-	k.mu.Lock()
-	workers := make([]*podWorker, 0, len(k.workers))
-	for _, w := range k.workers {
-		workers = append(workers, w)
-	}
-	k.mu.Unlock()
-	for _, w := range workers {
-		<-w.done
-	}
-	return nil
 }
 
 func (k *Kubelet) podChanged(ctx context.Context, obj any) {
@@ -308,7 +394,7 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 		return
 	}
 	for _, c := range cs {
-		if err := k.rt.Reattach(ctx, c); err != nil {
+		if err := k.node.Reattach(ctx, c); err != nil {
 			slog.Warn("reattach container log", "container", c.ID, "err", err)
 		}
 		uid := types.UID(c.Labels[runtime.LabelPodUID])

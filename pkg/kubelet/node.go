@@ -117,13 +117,13 @@ func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 		return fmt.Errorf("get node: %w", err)
 	}
 	if node.Spec.PodCIDR != "" {
-		if err := k.net.SetPodCIDR(node.Spec.PodCIDR); err != nil {
+		if err := k.network.SetPodCIDR(node.Spec.PodCIDR); err != nil {
 			slog.Warn("configure pod network", "podCIDR", node.Spec.PodCIDR, "err", err)
 		}
 	}
-	version, rtErr := k.rt.Version(ctx)
-	images, _ := k.rt.ListImages(ctx)
-	node.Status = k.nodeStatus(node.Status, version, rtErr, k.net.Status(), images, metav1.NewTime(k.clock.Now()))
+	version, rtErr := k.node.Version(ctx)
+	images, _ := k.node.ListImages(ctx)
+	node.Status = k.nodeStatus(node.Status, version, rtErr, k.network.Status(), images, metav1.NewTime(k.clock.Now()))
 	k.mu.Lock()
 	k.nodeAlloc = node.Status.Allocatable
 	k.mu.Unlock()

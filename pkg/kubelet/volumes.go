@@ -33,6 +33,16 @@ func (k *Kubelet) volumeManager() *volume.Manager {
 // the containers not yet running wait in ContainerCreating with the error
 // as message (upstream's FailedMount) and the sync retries soon.
 func (s *podSync) setUpVolumes(ctx context.Context, podIP string) bool {
+	if s.k.hollow {
+		// Fake containers read no files: a hollow node mounts nothing
+		// (it may run without root) and asks the API for no tokens,
+		// ConfigMaps or Secrets; every volume is a placeholder path.
+		s.volumePaths = map[string]string{}
+		for _, v := range s.pod.Spec.Volumes {
+			s.volumePaths[v.Name] = s.k.podDir(string(s.pod.UID))
+		}
+		return true
+	}
 	s.k.mu.Lock()
 	alloc := s.k.nodeAlloc
 	s.k.mu.Unlock()
