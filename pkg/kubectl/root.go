@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kstack/kstack/pkg/kubectl/cmd/annotate"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apply"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
@@ -28,12 +29,18 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/create"
 	kdelete "github.com/kstack/kstack/pkg/kubectl/cmd/delete"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/label"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/patch"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/rollout"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/scale"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/taint"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/top"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/wait"
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
 
@@ -56,6 +63,7 @@ func commandGroups() []commandGroup {
 			kdelete.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{
+			scale.New,
 			rollout.New,
 		}},
 		{title: "Cluster Management Commands:", commands: cmds{
@@ -63,16 +71,23 @@ func commandGroups() []commandGroup {
 			top.New,
 			cordon.New,
 			cordon.NewUncordon,
+			drain.New,
 			taint.New,
 			auth.New,
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
+			events.New,
 		}},
 		{title: "Advanced Commands:", commands: cmds{
 			apply.New,
+			patch.New,
+			wait.New,
 		}},
-		{title: "Settings Commands:", commands: cmds{}},
+		{title: "Settings Commands:", commands: cmds{
+			label.New,
+			annotate.New,
+		}},
 		{title: "Other Commands:", commands: cmds{
 			apiresources.New,
 			apiresources.NewVersions,
