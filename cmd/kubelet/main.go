@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -55,6 +56,11 @@ func main() {
 	fs.DurationVar(&cfg.StreamingConnectionIdleTimeout, "streaming-connection-idle-timeout", 4*time.Hour, "Idle time after which exec, attach and port-forward streams are closed.")
 	logMaxSize := fs.String("container-log-max-size", "10Mi", "Size at which a container log file is rotated, e.g. 10Mi.")
 	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", 5, "Log files kept per container (at least 2).")
+	fs.StringVar(&cfg.StaticPodPath, "pod-manifest-path", "", "Directory (or file) of static pod manifests: the kubelet runs them itself and mirrors them into the apiserver.")
+	fs.DurationVar(&cfg.FileCheckFrequency, "file-check-frequency", 20*time.Second, "How often --pod-manifest-path is rescanned.")
+	fs.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "Root cgroup of the pods (accepted, not applied yet).")
+	fs.StringToStringVar(&cfg.EvictionHard, "eviction-hard", nil, "Hard eviction thresholds, e.g. memory.available=100Mi (accepted, not enforced yet).")
+	configFile := fs.String("config", "", "A KubeletConfiguration (kubelet.config.k8s.io/v1beta1) YAML file; flags given on the command line override its fields.")
 	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
 	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2: debug).")
 	_ = fs.Parse(os.Args[1:])
@@ -81,6 +87,18 @@ func main() {
 	}
 	if cfg.KubeReserved, err = parseResources("kube-reserved", kubeReserved); err != nil {
 		fail(err)
+	}
+	if *configFile != "" {
+		kc, warning, err := kubelet.LoadConfigFile(*configFile)
+		if err != nil {
+			fail(err)
+		}
+		if warning != nil {
+			slog.Warn("kubelet config file", "err", warning)
+		}
+		if err := kc.ApplyTo(&cfg, fs.Changed); err != nil {
+			fail(err)
+		}
 	}
 	cfg.Default()
 	if err := cfg.Validate(); err != nil {
