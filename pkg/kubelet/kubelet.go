@@ -132,6 +132,8 @@ type Kubelet struct {
 	static *staticPods
 
 	backoff *flowcontrol.Backoff
+	// starting are the sandboxes being created, under mu (gc.go).
+	starting map[string]bool
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
@@ -307,6 +309,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	k.housekeeping(ctx)
 	run(k.housekeepingLoop)
+	run(k.orphanGCLoop)
 	close(k.ready)
 	slog.Info("kubelet running", "node", k.cfg.NodeName, "containerdNamespace", k.cfg.ContainerdNamespace)
 	<-ctx.Done()

@@ -447,6 +447,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 // network namespace with the node's IP, else in a new network namespace
 // that CNI adds to the pod network (with the pod's hostPorts).
 func (s *podSync) runSandbox(ctx context.Context, id string, attempt int) (runtime.Container, error) {
+	defer s.k.sandboxStarting(id)()
 	netns, ip, hostname := "", s.k.hostIP, podHostname(s.pod)
 	if s.pod.Spec.HostNetwork {
 		hostname = ""

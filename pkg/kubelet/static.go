@@ -84,6 +84,9 @@ func (s *staticPods) get(uid types.UID) *v1.Pod {
 }
 
 func (s *staticPods) list() []*v1.Pod {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*v1.Pod, 0, len(s.byUID))
