@@ -35,7 +35,9 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/label"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/patch"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/replace"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/rollout"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/run"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/scale"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/taint"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/top"
@@ -56,6 +58,7 @@ func commandGroups() []commandGroup {
 	return []commandGroup{
 		{title: "Basic Commands (Beginner):", commands: cmds{
 			create.New,
+			run.New,
 		}},
 		{title: "Basic Commands (Intermediate):", commands: cmds{
 			explain.New,
@@ -82,6 +85,7 @@ func commandGroups() []commandGroup {
 		{title: "Advanced Commands:", commands: cmds{
 			apply.New,
 			patch.New,
+			replace.New,
 			wait.New,
 		}},
 		{title: "Settings Commands:", commands: cmds{

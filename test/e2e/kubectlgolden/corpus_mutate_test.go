@@ -282,5 +282,24 @@ func mutateScenarios() []scenario {
 			},
 			objects: []string{cms, deps, svcs, "secrets.v1.", "serviceaccounts.v1.", "roles.v1.rbac.authorization.k8s.io", "rolebindings.v1.rbac.authorization.k8s.io"},
 		},
+		{
+			name:  "run-replace",
+			files: map[string]string{"cm.yaml": cmWeb, "cm2.yaml": cmWebChanged},
+			steps: []step{
+				s("run", "r1", "--image=kstack.local/busybox:1.0", "--env=A=1", "--port=80", "--restart=Never", "--", "sleep", "60"),
+				s("run", "r2", "--image=kstack.local/busybox:1.0", "--labels=app=x,tier=y", "--command", "--dry-run=client", "-o", "yaml", "--", "sh", "-c", "echo"),
+				s("run", "r3", "--image=kstack.local/busybox:1.0", "--dry-run=server", "-o", "name"),
+				s("run", "r4", "--image=kstack.local/busybox:1.0", "--restart=Sometimes"),
+				s("run", "r5"),
+				s("run", "r1", "--image=kstack.local/busybox:1.0"),
+				s("replace", "-f", "cm.yaml"),
+				s("create", "-f", "cm.yaml"),
+				s("replace", "-f", "cm2.yaml"),
+				s("replace", "-f", "cm.yaml", "--dry-run=server"),
+				s("replace", "-f", "cm.yaml", "--force"),
+				s("replace"),
+			},
+			objects: []string{cms, pods},
+		},
 	}
 }
