@@ -218,14 +218,8 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 			return fmt.Errorf("apply rules: %w", err)
 		}
 	}
-	if full {
-		for _, j := range baseJumps {
-			if err := p.ipt.EnsureRule(j.table, j.chain, j.args...); err != nil {
-				return fmt.Errorf("ensure jump from %s %s: %w", j.table, j.chain, err)
-			}
-		}
-	}
-	// Commit the new state: the kernel has it now.
+	// Commit the new state: the kernel has it now (even if a base jump
+	// below fails: then the next sync is full again).
 	p.order, p.tails = r.order, r.tails
 	if full {
 		p.bySvc = r.bySvc
@@ -239,11 +233,19 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 		}
 	}
 	p.natRules, p.filterRules = r.natRules, r.filterRules
-	p.synced, p.needFull, p.stale = true, false, map[string]bool{}
+	p.synced, p.stale = true, map[string]bool{}
+	p.flushConntrack(r.changes)
+	if full {
+		for _, j := range baseJumps {
+			if err := p.ipt.EnsureRule(j.table, j.chain, j.args...); err != nil {
+				return fmt.Errorf("ensure jump from %s %s: %w", j.table, j.chain, err)
+			}
+		}
+	}
+	p.needFull = false
 	if full {
 		p.lastFull = start
 	}
-	p.flushConntrack(r.changes)
 	if p.metrics != nil {
 		done := p.clock.Now()
 		p.metrics.SyncDuration.Observe(done.Sub(start).Seconds())
