@@ -87,8 +87,13 @@ func ErrorMessage(err error) (string, int) {
 	}
 	if agg, ok := err.(utilerrors.Aggregate); ok {
 		var b strings.Builder
+		// Upstream lists an aggregate's errors without the "error: " prefix.
 		for _, e := range agg.Errors() {
-			b.WriteString(messageForError(e))
+			if msg, ok := standardMessage(e); ok {
+				b.WriteString(msg)
+			} else {
+				b.WriteString(e.Error())
+			}
 			b.WriteString("\n")
 		}
 		return b.String(), DefaultErrorExitCode

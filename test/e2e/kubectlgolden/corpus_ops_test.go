@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
@@ -55,7 +58,145 @@ func opsCorpus() []troubleCase {
 		undo("rollout", "undo", "sts/store"),
 		undo("rollout", "undo", "svc/front"),
 		undo("rollout", "undo"),
+		// wait: conditions, jsonpath, create, delete, timeouts, errors.
+		d("wait", "--for=condition=Ready", "pod/ready"),
+		d("wait", "--for=condition=ready=TRUE", "pod/ready", "-o", "name"),
+		d("wait", "--for=condition=Ready=false", "pod/notready"),
+		d("wait", "--for=condition=Ready", "pod/notready", "--timeout=1s"),
+		d("wait", "--for=condition=Ready", "pod/notready", "--timeout=0"),
+		d("wait", "--for=condition=Ready", "pods", "-l", "role=waiter", "--timeout=1s"),
+		d("wait", "--for=jsonpath={.status.phase}=Running", "pod/ready"),
+		d("wait", "--for=jsonpath={.status.phase}", "pod/ready"),
+		d("wait", "--for=jsonpath=.status.phase=Pending", "pod/ready", "--timeout=0"),
+		d("wait", "--for=jsonpath={.status.conditions}=x", "pod/ready"),
+		d("wait", "--for=jsonpath={.status.phase}=", "pod/ready"),
+		d("wait", "--for=create", "pod/ready"),
+		d("wait", "--for=create", "--for=condition=Ready", "pod/ready"),
+		d("wait", "--for=delete", "pod/missing"),
+		d("wait", "--for=delete", "pod/ready", "--timeout=0"),
+		d("wait", "--for=delete", "pod/ready", "--timeout=1s"),
+		d("wait", "--for=condition=Ready", "pod/missing"),
+		d("wait", "--for=condition=Ready", "pods", "--all", "-n", "other"),
+		d("wait", "--for=sideways", "pod/ready"),
+		d("wait", "pod/ready"),
+		// events: sorted oldest first, filters, other formats.
+		d("events"),
+		d("events", "-A"),
+		d("events", "--for", "pod/ready"),
+		d("events", "--for", "deployment.apps/app"),
+		d("events", "--for", "ready"),
+		d("events", "--types=Warning"),
+		d("events", "--types=warning,normal", "--no-headers"),
+		d("events", "--types=Fatal"),
+		d("events", "-n", "other"),
+		d("events", "-o", "name"),
+		d("events", "--for", "pod/ready", "-o", "jsonpath={.items[*].reason}"),
+		d("events", "--for", "nosuch/x"),
+		// drain: one pod per case (upstream evicts in parallel and groups
+		// messages in a map, so several would print in any order).
+		dr("drain", "node-c"),
+		dr("drain", "-l", "kubernetes.io/hostname=node-c"),
+		dr("drain", "node-a", "--pod-selector=tier=web", "--grace-period=0"),
+		dr("drain", "node-a", "--pod-selector=tier=web", "--grace-period=0", "--disable-eviction"),
+		dr("drain", "node-a", "--pod-selector=tier=web", "--dry-run=client"),
+		dr("drain", "node-a", "--pod-selector=tier=web", "--dry-run=server"),
+		dr("drain", "node-a", "--pod-selector=tier=solo"),
+		dr("drain", "node-a", "--pod-selector=tier=solo", "--force", "--grace-period=0"),
+		dr("drain", "node-a", "--pod-selector=tier=cache"),
+		dr("drain", "node-a", "--pod-selector=tier=cache", "--delete-emptydir-data", "--grace-period=0"),
+		dr("drain", "node-a", "--pod-selector=tier=sys"),
+		dr("drain", "node-a", "--pod-selector=tier=sys", "--ignore-daemonsets"),
+		dr("drain", "node-a", "--pod-selector=tier in (", "--force"),
+		dr("drain", "node-b", "--grace-period=0", "--timeout=2s"),
+		dr("drain"),
+		dr("drain", "nope"),
+		dr("drain", "node-c", "-l", "x=y"),
 	}
+}
+
+func dr(args ...string) troubleCase { return m(resetDrain, drainState, args...) }
+
+// drainPods are the pods on node-a (one per kind of owner) and node-b
+// (guarded by a budget that allows no disruption).
+func drainPods(t *testing.T, cs kubernetes.Interface) []*corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	rs, err := cs.AppsV1().ReplicaSets("golden").Get(ctx, "app-h3", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := cs.AppsV1().DaemonSets("golden").Get(ctx, "agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsRef := *metav1.NewControllerRef(rs, appsv1.SchemeGroupVersion.WithKind("ReplicaSet"))
+	dsRef := *metav1.NewControllerRef(ds, appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
+	pod := func(name, node, tier string, owner *metav1.OwnerReference, emptyDir bool) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "golden", Labels: map[string]string{"tier": tier}},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{
+				Name: "main", Image: "kstack.local/busybox:1.0", Command: []string{"sleep", "3600"},
+			}}},
+		}
+		if owner != nil {
+			p.OwnerReferences = []metav1.OwnerReference{*owner}
+		}
+		if emptyDir {
+			p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		}
+		return p
+	}
+	return []*corev1.Pod{
+		pod("web-1", "node-a", "web", &rsRef, false),
+		pod("loner", "node-a", "solo", nil, false),
+		pod("scratch", "node-a", "cache", &rsRef, true),
+		pod("agent-1", "node-a", "sys", &dsRef, false),
+		pod("guarded", "node-b", "guarded", &rsRef, false),
+	}
+}
+
+// resetDrain makes node-a, node-b and node-c schedulable and puts their
+// pods back.
+func resetDrain(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range []string{"node-a", "node-b", "node-c"} {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = false
+		if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range drainPods(t, cs) {
+		_, err := cs.CoreV1().Pods("golden").Get(ctx, p.Name, metav1.GetOptions{})
+		if err == nil {
+			continue
+		}
+		if _, err := cs.CoreV1().Pods("golden").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func drainState(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	for _, name := range []string{"node-a", "node-b", "node-c"} {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s unschedulable=%v\n", name, n.Spec.Unschedulable)
+	}
+	for _, p := range drainPods(t, cs) {
+		_, err := cs.CoreV1().Pods("golden").Get(ctx, p.Name, metav1.GetOptions{})
+		fmt.Fprintf(&b, "pod %s present=%v\n", p.Name, err == nil)
+	}
+	return b.String()
 }
 
 func image(name string) corev1.PodTemplateSpec {
@@ -225,6 +366,82 @@ func createOpsFixtures(t *testing.T, cs kubernetes.Interface) {
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "app"}, Ports: []corev1.ServicePort{{Port: 80}}},
 	}, metav1.CreateOptions{})
 	must("service", err)
+
+	// wait: a ready pod and one that is not.
+	for _, name := range []string{"ready", "notready"} {
+		p, err := cs.CoreV1().Pods("golden").Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"role": "waiter"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "main", Image: "kstack.local/busybox:1.0", Command: []string{"sleep", "3600"},
+			}}},
+		}, metav1.CreateOptions{})
+		must("pod "+name, err)
+		status := corev1.ConditionTrue
+		if name == "notready" {
+			status = corev1.ConditionFalse
+		}
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+			{Type: corev1.PodReady, Status: status},
+		}}
+		_, err = cs.CoreV1().Pods("golden").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		must("pod status "+name, err)
+	}
+
+	// events: several objects, types, repeats, a series, one elsewhere.
+	now := time.Now()
+	ready, err := cs.CoreV1().Pods("golden").Get(ctx, "ready", metav1.GetOptions{})
+	must("get pod", err)
+	ev := func(ns, name, kind, apiVersion, obj, reason, typ, msg string, ago time.Duration, count int32) {
+		t.Helper()
+		ts := metav1.NewTime(now.Add(-ago))
+		e := &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: ns},
+			InvolvedObject: corev1.ObjectReference{Kind: kind, APIVersion: apiVersion, Namespace: ns, Name: obj},
+			Reason:         reason, Message: msg, Type: typ, Count: count,
+			FirstTimestamp: metav1.NewTime(ts.Add(-time.Duration(count) * time.Minute)), LastTimestamp: ts,
+			Source: corev1.EventSource{Component: "kubelet"},
+		}
+		if kind == "Pod" && obj == "ready" {
+			e.InvolvedObject.UID = ready.UID
+		}
+		_, err := cs.CoreV1().Events(ns).Create(ctx, e, metav1.CreateOptions{})
+		must("event "+name, err)
+	}
+	ev("golden", "ready.pulled", "Pod", "v1", "ready", "Pulled", "Normal", "Container image pulled", 50*time.Minute, 1)
+	ev("golden", "ready.backoff", "Pod", "v1", "ready", "BackOff", "Warning", "Back-off restarting failed container  ", 3*time.Minute, 7)
+	ev("golden", "app.scaled", "Deployment", "apps/v1", "app", "ScalingReplicaSet", "Normal", "Scaled up replica set app-h3 from 0 to 1", 20*time.Minute, 1)
+	ev("golden", "node.x", "Node", "v1", "node-a", "NodeNotReady", "Warning", "Node node-a status is now: NodeNotReady", 90*time.Second, 1)
+	ev("other", "other.started", "Pod", "v1", "elsewhere", "Started", "Normal", "Started container main", 2*time.Hour, 1)
+	series := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "ready.series", Namespace: "golden"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "golden", Name: "ready", UID: ready.UID},
+		Reason:         "Unhealthy", Message: "Readiness probe failed", Type: "Warning",
+		EventTime:           metav1.NewMicroTime(now.Add(-30 * time.Minute)),
+		Series:              &corev1.EventSeries{Count: 4, LastObservedTime: metav1.NewMicroTime(now.Add(-10 * time.Minute))},
+		ReportingController: "kubelet", ReportingInstance: "node-a", Action: "Probe",
+	}
+	_, err = cs.CoreV1().Events("golden").Create(ctx, series, metav1.CreateOptions{})
+	must("event series", err)
+
+	// drain: three nodes; node-b's pod is covered by a budget with no
+	// disruptions allowed.
+	for _, name := range []string{"node-a", "node-b", "node-c"} {
+		_, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels: map[string]string{"kubernetes.io/hostname": name}}}, metav1.CreateOptions{})
+		must("node "+name, err)
+	}
+	pdb, err := cs.PolicyV1().PodDisruptionBudgets("golden").Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "guard"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromInt32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "guarded"}}},
+	}, metav1.CreateOptions{})
+	must("pdb", err)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: 0,
+		CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1}
+	_, err = cs.PolicyV1().PodDisruptionBudgets("golden").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	must("pdb status", err)
+	resetDrain(t, cs)
 }
 
 // TestGolden_OpsVerbs runs rollout history and undo, wait, drain and
