@@ -31,8 +31,6 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
-	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
-	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/label"
@@ -44,7 +42,6 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/taint"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/top"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
-	"github.com/kstack/kstack/pkg/kubectl/cmd/wait"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/wait"
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
@@ -78,20 +75,17 @@ func commandGroups() []commandGroup {
 			cordon.New,
 			cordon.NewUncordon,
 			drain.New,
-			drain.New,
 			taint.New,
 			auth.New,
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
 			events.New,
-			events.New,
 		}},
 		{title: "Advanced Commands:", commands: cmds{
 			apply.New,
 			patch.New,
 			replace.New,
-			wait.New,
 			wait.New,
 		}},
 		{title: "Settings Commands:", commands: cmds{
