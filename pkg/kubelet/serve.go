@@ -22,7 +22,7 @@ func (k *Kubelet) newServer(health *daemon.Server) (*server.Server, error) {
 		AuthorizationMode:              k.cfg.AuthorizationMode,
 		StreamingConnectionIdleTimeout: k.cfg.StreamingConnectionIdleTimeout,
 		Client:                         k.client,
-		Pods:                           k.pods,
+		Pods:                           staticPodLister{k.pods},
 		Runtime:                        k.rt,
 		Health:                         health,
 		ContainerdNamespace:            k.cfg.ContainerdNamespace,

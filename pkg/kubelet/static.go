@@ -32,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -409,4 +410,48 @@ func (k *Kubelet) createMirrorPod(ctx context.Context, p *v1.Pod) error {
 		return err
 	}
 	return nil
+}
+
+// staticPodLister shows the kubelet's API server (logs, exec, stats) each
+// mirror pod as its static pod: with the static pod's UID, which its
+// containers are labelled with.
+type staticPodLister struct{ corelisters.PodLister }
+
+func asStatic(p *v1.Pod) *v1.Pod {
+	if !isMirrorPod(p) {
+		return p
+	}
+	p = p.DeepCopy()
+	p.UID = types.UID(p.Annotations[ConfigMirrorAnnotation])
+	return p
+}
+
+func (l staticPodLister) List(sel labels.Selector) ([]*v1.Pod, error) {
+	pods, err := l.PodLister.List(sel)
+	for i := range pods {
+		pods[i] = asStatic(pods[i])
+	}
+	return pods, err
+}
+
+func (l staticPodLister) Pods(namespace string) corelisters.PodNamespaceLister {
+	return staticPodNamespaceLister{l.PodLister.Pods(namespace)}
+}
+
+type staticPodNamespaceLister struct{ corelisters.PodNamespaceLister }
+
+func (l staticPodNamespaceLister) List(sel labels.Selector) ([]*v1.Pod, error) {
+	pods, err := l.PodNamespaceLister.List(sel)
+	for i := range pods {
+		pods[i] = asStatic(pods[i])
+	}
+	return pods, err
+}
+
+func (l staticPodNamespaceLister) Get(name string) (*v1.Pod, error) {
+	p, err := l.PodNamespaceLister.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	return asStatic(p), nil
 }

@@ -83,6 +83,10 @@ func TestStaticPod_RunsFromFileWithAMirrorPod(t *testing.T) {
 		return err == nil && body == name, fmt.Sprint(body, err)
 	})
 	containerID := containerStatus(mirror, "server").ContainerID
+	// pods/log of the mirror pod reaches the static pod's container.
+	if _, err := n.admin.CoreV1().Pods(testNamespace).GetLogs(name, &v1.PodLogOptions{Container: "server"}).DoRaw(ctx); err != nil {
+		t.Errorf("logs of the static pod through its mirror: %v", err)
+	}
 
 	// A deleted mirror pod is recreated; the static pod keeps running.
 	if err := n.admin.CoreV1().Pods(testNamespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
