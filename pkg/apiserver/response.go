@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"sync"
 
 	"github.com/kstack/kstack/api"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -93,7 +94,12 @@ func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runti
 		enc = choice.info.PrettySerializer
 	}
 	sw := &streamWriter{w: w, code: code, contentType: choice.contentType()}
-	sw.buf = bufio.NewWriterSize(sw, streamBufSize)
+	sw.buf = streamBufPool.Get().(*bufio.Writer)
+	sw.buf.Reset(sw)
+	defer func() {
+		sw.buf.Reset(nil)
+		streamBufPool.Put(sw.buf)
+	}()
 	if err := enc.Encode(obj, sw.buf); err != nil {
 		slog.Error("encode response", "err", err, "streamed", sw.started)
 		if !sw.started {
@@ -113,6 +119,11 @@ func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runti
 
 // streamBufSize is the largest response writeEncoded sends in one piece.
 const streamBufSize = 64 << 10
+
+// streamBufPool recycles writeEncoded's buffers: allocating 64 KiB per
+// response (a binding, an event) was a good share of the server's
+// allocation and GC work under a write load.
+var streamBufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBufSize) }}
 
 // streamWriter writes the response headers on the first write of the
 // encoded body (when the buffer in front of it fills or is flushed).

@@ -125,6 +125,14 @@ type Config struct {
 	// Serve is where /healthz, /readyz, /livez and /metrics listen (port 0:
 	// not served).
 	Serve daemon.ServeOptions
+	// Profiling serves Go's pprof handlers under /debug/pprof/ on the
+	// secure port (upstream's --profiling, default true).
+	Profiling bool
+	// AlwaysAllowPaths pass the secure port's delegated authentication
+	// and authorization (upstream's --authorization-always-allow-paths;
+	// default /healthz, /readyz, /livez). Every other path (/metrics,
+	// /debug/pprof/) needs a token the apiserver authorizes for it.
+	AlwaysAllowPaths []string
 	// AssumedPodTTL drops assumed pods never confirmed by the informer
 	// this long after their binding returned (default 5m).
 	AssumedPodTTL time.Duration

@@ -90,7 +90,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 // bind runs the bind plugins; failure forgets the assumption and
 // re-queues the pod.
 func (s *Scheduler) bind(ctx context.Context, prof *profile, state *framework.CycleState, pi *queue.QueuedPodInfo, assumed *corev1.Pod, host string, start time.Time) {
-	st := prof.fwk.RunBindPlugins(ctx, state, assumed, host)
+	var st *framework.Status
+	select {
+	case s.bindSlots <- struct{}{}:
+		st = prof.fwk.RunBindPlugins(ctx, state, assumed, host)
+		<-s.bindSlots
+	case <-ctx.Done():
+		st = framework.AsStatus(ctx.Err())
+	}
 	if !st.IsSuccess() {
 		s.cache.ForgetPod(assumed)
 		prof.fwk.RunUnreservePlugins(ctx, state, assumed, host)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,8 @@ type Scheduler struct {
 	metrics     *Metrics
 	clock       clock.Clock
 	broadcaster events.EventBroadcaster
+	// bindSlots bounds the pods/binding calls in flight.
+	bindSlots chan struct{}
 
 	nextStartNodeIndex int
 	synced             []toolscache.InformerSynced
@@ -95,7 +98,8 @@ func New(client kubernetes.Interface, cfg *Config, m *Metrics, opts ...Option) (
 	s.queue = queue.New(queue.WithClock(s.clock), queue.WithBackoff(initial, maxB), queue.WithMetrics(m))
 	s.cache = cache.New(s.clock, cfg.AssumedPodTTL)
 	s.informers = informers.NewSharedInformerFactory(client, 0)
-	s.broadcaster = events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	s.broadcaster = events.NewBroadcaster(newLimitedEventSink(&events.EventSinkImpl{Interface: client.EventsV1()}, maxInFlightEvents))
+	s.bindSlots = make(chan struct{}, maxInFlightBindings)
 
 	reg := plugins.NewRegistry()
 	for i := range cc.Profiles {
@@ -374,12 +378,19 @@ func RunDaemon(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("client for %s: %w", rc.Host, err)
 	}
-	srv := daemon.NewServer(false)
+	srv := daemon.NewServer(cfg.Profiling)
 	daemon.RegisterClientCertExpiry(srv.Registry, rc)
 	sched, err := New(client, cfg, NewMetrics(srv.Registry))
 	if err != nil {
 		return err
 	}
+	allow := cfg.AlwaysAllowPaths
+	if allow == nil {
+		allow = DefaultAlwaysAllowPaths
+	}
+	guarded := http.NewServeMux()
+	guarded.Handle("/", newDelegatedAuth(client, allow).wrap(srv.Mux))
+	srv.Mux = guarded
 	srv.AddCheck(daemon.Check{Name: "sched-handler-sync", ReadyOnly: true, Run: func(context.Context) error {
 		if !sched.HasSynced() {
 			return errors.New("waiting for the informers to sync")

@@ -46,6 +46,8 @@ type options struct {
 	etcdBin           string
 	qps               int
 	clients           int
+	apiBin, schedBin  string
+	profileDir        string
 }
 
 func main() {
@@ -58,6 +60,9 @@ func main() {
 	flag.StringVar(&o.etcdBin, "etcd-bin", "etcd", "etcd binary to start (3.5.13 or later).")
 	flag.IntVar(&o.qps, "scheduler-qps", 1000, "The scheduler's --kube-api-qps (burst is twice that).")
 	flag.IntVar(&o.clients, "clients", 50, "Concurrent clients creating nodes and pods.")
+	flag.StringVar(&o.apiBin, "apiserver-bin", "", "Apiserver binary to run (default: build ./cmd/apiserver).")
+	flag.StringVar(&o.schedBin, "scheduler-bin", "", "Scheduler binary to run (default: build ./cmd/scheduler).")
+	flag.StringVar(&o.profileDir, "profile", "", "Write 20 s CPU profiles of the scheduler and the apiserver, taken while the backlog drains, to this directory.")
 	flag.Parse()
 	if o.quick {
 		o.nodes, o.pods = 100, 1000
@@ -102,9 +107,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	} else {
 		logf("temp dir %s", dir)
 	}
-	apiBin, schedBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "scheduler")
-	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/scheduler": schedBin} {
-		if err := goBuild(ctx, pkg, bin); err != nil {
+	apiBin, schedBin := o.apiBin, o.schedBin
+	for pkg, bin := range map[string]*string{"./cmd/apiserver": &apiBin, "./cmd/scheduler": &schedBin} {
+		if *bin != "" {
+			continue
+		}
+		*bin = filepath.Join(dir, filepath.Base(pkg))
+		if err := goBuild(ctx, pkg, *bin); err != nil {
 			return err
 		}
 	}
@@ -174,6 +183,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer sched.Stop()
 	schedStart := time.Now()
+	cpuStart := map[string]float64{}
+	pids := map[string]int{"scheduler": sched.Pid(), "apiserver": api.Pid(), "etcd": etcd.Pid()}
+	for name, pid := range pids {
+		cpuStart[name], _ = benchproc.CPUSeconds(pid)
+	}
+	profDone := make(chan struct{})
+	if o.profileDir != "" {
+		go func() {
+			defer close(profDone)
+			profile(ctx, o.profileDir, fmt.Sprintf("https://127.0.0.1:%d", port), url, token)
+		}()
+	} else {
+		close(profDone)
+	}
 
 	// Live pods: created while the scheduler works through the backlog.
 	liveDone := make(chan error, 1)
@@ -206,9 +229,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := <-liveDone; err != nil {
 		return fmt.Errorf("create live pods: %w", err)
 	}
+	var cpu []string
+	for _, name := range []string{"scheduler", "apiserver", "etcd"} {
+		if now, err := benchproc.CPUSeconds(pids[name]); err == nil {
+			cpu = append(cpu, fmt.Sprintf("%s %.2f ms", name, 1000*(now-cpuStart[name])/float64(total)))
+		}
+	}
+	logf("CPU per pod (scheduler start to last binding): %s", strings.Join(cpu, ", "))
 	rss, _ := benchproc.RSSMiB(sched.Pid())
 	peakRSS = math.Max(peakRSS, rss)
-	attemptP99 := scrapeQuantile(ctx, port, "scheduler_scheduling_attempt_duration_seconds", 0.99)
+	attemptP99 := scrapeQuantile(ctx, port, token, "scheduler_scheduling_attempt_duration_seconds", 0.99)
+	<-profDone
 	r := rec.result(schedStart)
 	fmt.Fprintf(out, "| nodes | pods (before + live) | pods/s first→last binding | first binding after start | live pods: create→bound p50 / p99 | attempt p99 (metric) | scheduler RSS end / peak |\n")
 	fmt.Fprintf(out, "|---|---|---|---|---|---|---|\n")
@@ -355,9 +386,10 @@ func (r *recorder) result(start time.Time) result {
 
 // scrapeQuantile estimates a quantile of a histogram (summed over labels)
 // from the scheduler's /metrics, as the upper bound of the bucket.
-func scrapeQuantile(ctx context.Context, port int, name string, q float64) string {
+func scrapeQuantile(ctx context.Context, port int, token, name string, q float64) string {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/metrics", port), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "?"
@@ -386,10 +418,59 @@ func scrapeQuantile(ctx context.Context, port int, name string, q float64) strin
 		return "?"
 	}
 	total := buckets[les[len(les)-1]]
-	for _, le := range les {
+	for i, le := range les {
 		if buckets[le] >= q*total {
+			if math.IsInf(le, 1) {
+				if i == 0 {
+					return "?"
+				}
+				return fmt.Sprintf("> %v", time.Duration(les[i-1]*float64(time.Second)))
+			}
 			return fmt.Sprintf("≤ %v", time.Duration(le*float64(time.Second)))
 		}
 	}
 	return "?"
+}
+
+// profile takes CPU profiles of the scheduler and the apiserver at the
+// same time, a second after the scheduler started (its caches have
+// synced), and writes them to dir as scheduler.pprof and apiserver.pprof.
+func profile(ctx context.Context, dir, schedURL, apiURL, token string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Second):
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	var wg sync.WaitGroup
+	for name, base := range map[string]string{"scheduler": schedURL, "apiserver": apiURL} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds=20", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := hc.Do(req)
+			if err != nil {
+				logf("profile %s: %v", name, err)
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				logf("profile %s: %s %v %.200s", name, resp.Status, err, body)
+				return
+			}
+			path := filepath.Join(dir, name+".pprof")
+			if err := os.WriteFile(path, body, 0o644); err != nil {
+				logf("profile %s: %v", name, err)
+				return
+			}
+			logf("wrote %s", path)
+		}()
+	}
+	wg.Wait()
 }

@@ -1,0 +1,72 @@
+package scheduler
+
+import (
+	"context"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/client-go/tools/events"
+)
+
+// Bounds on the scheduler's concurrent writes. Binding is asynchronous
+// and the algorithm outpaces the apiserver, so without a bound every
+// assumed pod has its own request in flight: past the apiserver's
+// --max-mutating-requests-inflight (200 by default) they come back 429
+// and are retried a second later, and past the HTTP/2 stream limit the
+// client opens new TLS connections. Upstream's default client rate
+// limit (50 QPS) hides this; ours is high so the limit must be here.
+const (
+	// maxInFlightBindings is how many pods/binding calls run at once.
+	maxInFlightBindings = 64
+	// maxInFlightEvents is how many event writes run at once.
+	maxInFlightEvents = 16
+)
+
+// limitedEventSink bounds the concurrent writes of client-go's event
+// broadcaster, which starts a goroutine per event: the goroutines wait
+// here for a slot.
+type limitedEventSink struct {
+	sink  events.EventSink
+	slots chan struct{}
+}
+
+var _ events.EventSink = (*limitedEventSink)(nil)
+
+func newLimitedEventSink(sink events.EventSink, n int) *limitedEventSink {
+	return &limitedEventSink{sink: sink, slots: make(chan struct{}, n)}
+}
+
+func (l *limitedEventSink) acquire(ctx context.Context) error {
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Create implements events.EventSink.
+func (l *limitedEventSink) Create(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.slots }()
+	return l.sink.Create(ctx, e)
+}
+
+// Update implements events.EventSink.
+func (l *limitedEventSink) Update(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.slots }()
+	return l.sink.Update(ctx, e)
+}
+
+// Patch implements events.EventSink.
+func (l *limitedEventSink) Patch(ctx context.Context, old *eventsv1.Event, data []byte) (*eventsv1.Event, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.slots }()
+	return l.sink.Patch(ctx, old, data)
+}
