@@ -59,8 +59,12 @@ func main() {
 	fs.StringVar(&cfg.StaticPodPath, "pod-manifest-path", "", "Directory (or file) of static pod manifests: the kubelet runs them itself and mirrors them into the apiserver.")
 	fs.DurationVar(&cfg.FileCheckFrequency, "file-check-frequency", 20*time.Second, "How often --pod-manifest-path is rescanned.")
 	fs.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "Root cgroup of the pods (accepted, not applied yet).")
-	fs.StringToStringVar(&cfg.EvictionHard, "eviction-hard", nil, "Hard eviction thresholds, e.g. memory.available=100Mi (accepted, not enforced yet).")
+	evictionHard := fs.String("eviction-hard", "", "Hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default: upstream's memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%; \"\" with the flag given disables eviction).")
+	fs.DurationVar(&cfg.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", 5*time.Minute, "How long a pressure condition stays after its eviction threshold was last met.")
 	configFile := fs.String("config", "", "A KubeletConfiguration (kubelet.config.k8s.io/v1beta1) YAML file; flags given on the command line override its fields.")
+	fs.StringVar(&cfg.Runtime, "runtime", kubelet.RuntimeRemote, "Container runtime: remote (containerd) or fake (a hollow node: containers are faked, everything else is real).")
+	fs.IntVar(&cfg.HollowNodes, "hollow-nodes", 0, "Run this many hollow kubelets (--runtime=fake) in this process, for scale tests.")
+	fs.StringVar(&cfg.HollowNodePrefix, "hollow-node-prefix", "hollow-node-", "Name prefix of the hollow nodes (followed by an index).")
 	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
 	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2: debug).")
 	_ = fs.Parse(os.Args[1:])
@@ -87,6 +91,11 @@ func main() {
 	}
 	if cfg.KubeReserved, err = parseResources("kube-reserved", kubeReserved); err != nil {
 		fail(err)
+	}
+	if fs.Changed("eviction-hard") {
+		if cfg.EvictionHard, err = parseEvictionHard(*evictionHard); err != nil {
+			fail(err)
+		}
 	}
 	if *configFile != "" {
 		kc, warning, err := kubelet.LoadConfigFile(*configFile)
@@ -123,6 +132,23 @@ func parseTaints(m map[string]string) ([]v1.Taint, error) {
 			return nil, fmt.Errorf("--register-with-taints %s: unknown effect %q", key, effect)
 		}
 		out = append(out, v1.Taint{Key: key, Value: value, Effect: v1.TaintEffect(effect)})
+	}
+	return out, nil
+}
+
+// parseEvictionHard reads signal<quantity entries separated by commas
+// (upstream's syntax) into the config's signal -> quantity map.
+func parseEvictionHard(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		sig, v, ok := strings.Cut(e, "<")
+		if !ok {
+			return nil, fmt.Errorf("--eviction-hard %q: want <signal><<quantity>, e.g. memory.available<100Mi", e)
+		}
+		out[strings.TrimSpace(sig)] = strings.TrimSpace(v)
 	}
 	return out, nil
 }

@@ -50,11 +50,16 @@ type Config struct {
 	MaxPods        int             // --max-pods
 	SystemReserved v1.ResourceList // --system-reserved
 	KubeReserved   v1.ResourceList // --kube-reserved
-	// CgroupRoot (--cgroup-root) and EvictionHard (--eviction-hard,
-	// signal -> threshold such as memory.available: 100Mi) are accepted,
-	// as upstream spells them, but not acted on yet.
-	CgroupRoot   string
+	// CgroupRoot (--cgroup-root) is accepted, as upstream spells it, but
+	// not acted on yet.
+	CgroupRoot string
+	// EvictionHard (--eviction-hard memory.available<100Mi,...) maps
+	// signal -> threshold (a quantity or a percentage); nil is upstream's
+	// defaults, empty disables eviction (package eviction).
 	EvictionHard map[string]string
+	// EvictionPressureTransitionPeriod (--eviction-pressure-transition-period,
+	// 5m) keeps a pressure condition after its threshold was last met.
+	EvictionPressureTransitionPeriod time.Duration
 
 	NodeStatusUpdateFrequency time.Duration // --node-status-update-frequency
 	NodeLeaseDuration         time.Duration // 40s
@@ -149,6 +154,9 @@ func (c *Config) Default() {
 	if c.ContainerRuntimeEndpoint == "" {
 		c.ContainerRuntimeEndpoint = "/run/containerd/containerd.sock"
 	}
+	if c.EvictionPressureTransitionPeriod == 0 {
+		c.EvictionPressureTransitionPeriod = 5 * time.Minute
+	}
 	if c.HollowNodes > 0 {
 		c.Runtime = RuntimeFake
 	}
@@ -192,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runtime != RuntimeRemote && c.Runtime != RuntimeFake {
 		return fmt.Errorf("--runtime %q: want %s or %s", c.Runtime, RuntimeRemote, RuntimeFake)
+	}
+	if _, err := evictionThresholds(*c); err != nil {
+		return fmt.Errorf("--eviction-hard: %w", err)
 	}
 	if c.HollowNodes < 0 {
 		return fmt.Errorf("--hollow-nodes must not be negative, got %d", c.HollowNodes)

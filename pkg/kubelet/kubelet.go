@@ -144,6 +144,11 @@ type Kubelet struct {
 	// pullErrors is the last pull error per image backoff key.
 	pullErrors map[string]string
 	ready      chan struct{}
+	// memoryPressure and diskPressure are the eviction manager's last
+	// verdict; evictions are the pods it chose, with their messages
+	// (evict.go).
+	memoryPressure, diskPressure bool
+	evictions                    map[types.UID]string
 	nodeAlloc  v1.ResourceList
 	// volumes sets up pods' volumes (volumeManager makes it).
 	volumes *volume.Manager
@@ -297,6 +302,13 @@ func (k *Kubelet) Run(ctx context.Context) error {
 				slog.Error("kubelet server", "err", err)
 			}
 		})
+	}
+	evictor, err := k.newEvictionManager()
+	if err != nil {
+		return err
+	}
+	if evictor != nil {
+		run(func(ctx context.Context) { k.evictionLoop(ctx, evictor) })
 	}
 	run(k.heartbeatLoop)
 	run(k.statusLoop)

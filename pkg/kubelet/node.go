@@ -127,12 +127,21 @@ func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 	k.mu.Lock()
 	k.nodeAlloc = node.Status.Allocatable
 	k.mu.Unlock()
-	_, err = k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	updated, err := k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 	if err != nil {
 		if apierrors.IsConflict(err) {
 			return err
 		}
 		return fmt.Errorf("update node status: %w", err)
+	}
+	if taints, changed := withPressureTaints(updated); changed {
+		updated.Spec.Taints = taints
+		if _, err := k.client.CoreV1().Nodes().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsConflict(err) {
+				return err
+			}
+			return fmt.Errorf("update node pressure taints: %w", err)
+		}
 	}
 	return nil
 }
@@ -159,9 +168,10 @@ func (k *Kubelet) nodeStatus(old v1.NodeStatus, version string, rtErr, netErr er
 	case netErr != nil:
 		ready.Status, ready.Reason, ready.Message = v1.ConditionFalse, "KubeletNotReady", "container runtime network not ready: "+netErr.Error()
 	}
+	memory, disk := k.pressureConditions()
 	conds := []v1.NodeCondition{
-		{Type: v1.NodeMemoryPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
-		{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
+		memory,
+		disk,
 		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
 		ready,
 	}

@@ -66,6 +66,9 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 		return syncResult{}, k.tearDownVolumes(ref.UID)
 	}
 
+	if msg, ok := k.pendingEviction(pod.UID); ok {
+		return k.evictPod(ctx, pod, ref, cs, msg)
+	}
 	failed, left, err := k.deadlineExceeded(ctx, pod, ref, cs)
 	if failed || err != nil {
 		return syncResult{}, err
