@@ -21,20 +21,25 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/annotate"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apiresources"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apply"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/attach"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/cordon"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/cp"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/create"
 	kdelete "github.com/kstack/kstack/pkg/kubectl/cmd/delete"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
+	kexec "github.com/kstack/kstack/pkg/kubectl/cmd/exec"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/label"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/logs"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/patch"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/portforward"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/replace"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/rollout"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/run"
@@ -80,6 +85,11 @@ func commandGroups() []commandGroup {
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
+			logs.New,
+			attach.New,
+			kexec.New,
+			portforward.New,
+			cp.New,
 			events.New,
 		}},
 		{title: "Advanced Commands:", commands: cmds{
