@@ -15,9 +15,14 @@ import (
 // client opens new TLS connections. Upstream's default client rate
 // limit (50 QPS) hides this; ours is high so the limit must be here.
 const (
-	// maxInFlightBindings is how many pods/binding calls run at once.
-	maxInFlightBindings = 64
-	// maxInFlightEvents is how many event writes run at once.
+	// maxInFlightBindings is how many pods/binding calls run at once:
+	// enough for etcd to batch their commits, and with the event writes
+	// below under the apiserver's default mutating limit (200). On the
+	// 2-core bench 128 bound 500 nodes x 5,000 pods faster than 64 and 32.
+	maxInFlightBindings = 128
+	// maxInFlightEvents is how many event writes run at once. Events are
+	// best effort: they get fewer slots than bindings and trail them
+	// under load (a few seconds after 6,000 bindings on the bench).
 	maxInFlightEvents = 16
 )
 
