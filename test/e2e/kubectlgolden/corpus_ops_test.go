@@ -92,6 +92,19 @@ func opsCorpus() []troubleCase {
 		d("events", "-o", "name"),
 		d("events", "--for", "pod/ready", "-o", "jsonpath={.items[*].reason}"),
 		d("events", "--for", "nosuch/x"),
+		// logs, exec, port-forward, cp: argument and lookup errors (the
+		// streams themselves need a kubelet: test/e2e/node).
+		d("logs"),
+		d("logs", "missing"),
+		d("logs", "ready", "-l", "role=waiter"),
+		d("logs", "ready", "--since=1s", "--since-time=2026-01-01T00:00:00Z"),
+		d("logs", "ready", "-c", "main", "--all-containers"),
+		d("logs", "ready", "nosuch"),
+		d("logs", "ready", "--tail=-5"),
+		d("exec", "ready"),
+		d("exec", "missing", "--", "date"),
+		d("port-forward", "pod/ready"),
+		d("cp", "a", "b"),
 		// drain: one pod per case (upstream evicts in parallel and groups
 		// messages in a map, so several would print in any order).
 		dr("drain", "node-c"),

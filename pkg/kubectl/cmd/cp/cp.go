@@ -78,12 +78,14 @@ func New(f *util.Factory) *cobra.Command {
 				ctx = context.Background()
 			}
 			switch {
+			case src.pod == "" && dst.pod == "":
+				return errors.New("one of src or dest must be a remote file specification")
 			case src.pod != "" && dst.pod == "":
 				return fromPod(ctx, f, src, dst.path, container)
 			case src.pod == "" && dst.pod != "":
 				return toPod(ctx, f, src.path, dst, container, noPreserve)
 			}
-			return util.UsageError(cmd, "one of src or dest must be a local file specification")
+			return errors.New("one of src or dest must be a local file specification")
 		},
 	}
 	cmd.Flags().StringVarP(&container, "container", "c", "", "Container name. If omitted, use the kubectl.kubernetes.io/default-container annotation for selecting the container to be attached or the first container in the pod will be chosen")

@@ -45,7 +45,7 @@ func New(f *util.Factory) *cobra.Command {
 			}
 			command := args[1:]
 			if len(command) == 0 {
-				return util.UsageError(cmd, "you must specify at least one command for the container")
+				return errors.New("you must specify at least one command for the container")
 			}
 			return Run(cmd.Context(), f, args[0], command, o)
 		},

@@ -25,7 +25,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
 
-const usageErr = "expected POD or TYPE/NAME is a required argument for the logs command"
+const usageErr = "expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command"
 
 type options struct {
 	f                 *util.Factory
