@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/test/e2e/e2eutil"
-	"github.com/kstack/kstack/test/integration/framework"
 )
 
 // ourKubectl is the binary TestMain builds from ./cmd/kubectl.
@@ -170,16 +169,6 @@ func mask(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// startEnv starts the apiserver and writes a kubeconfig for its admin.
-func startEnv(t *testing.T) (*env, *framework.Server) {
-	t.Helper()
-	s := framework.Start(t, framework.Options{})
-	dir := t.TempDir()
-	e := &env{dir: dir, server: s.Config.Host, kubeconfig: filepath.Join(dir, "kubeconfig")}
-	writeKubeconfig(t, e.kubeconfig, s.Config.Host, s.PKI.CACertFile, s.PKI.AdminCertFile, s.PKI.AdminKeyFile)
-	return e, s
 }
 
 func writeKubeconfig(t *testing.T, path, server, ca, cert, key string) {
