@@ -84,20 +84,25 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		return
 	}
 	s.queue.Done(pod.UID)
+	// Wait for a binding slot here rather than in the goroutine: the
+	// loop must not run thousands of pods ahead of the apiserver, each
+	// waiting binding holding its cycle state (O(nodes) for some
+	// plugins) and a goroutine.
+	select {
+	case s.bindSlots <- struct{}{}:
+	case <-ctx.Done():
+		s.cache.ForgetPod(assumed)
+		fwk.RunUnreservePlugins(ctx, state, assumed, host)
+		return
+	}
 	go s.bind(ctx, prof, state, pi, assumed, host, start)
 }
 
-// bind runs the bind plugins; failure forgets the assumption and
-// re-queues the pod.
+// bind runs the bind plugins in a binding slot the caller took, and
+// frees it; failure forgets the assumption and re-queues the pod.
 func (s *Scheduler) bind(ctx context.Context, prof *profile, state *framework.CycleState, pi *queue.QueuedPodInfo, assumed *corev1.Pod, host string, start time.Time) {
-	var st *framework.Status
-	select {
-	case s.bindSlots <- struct{}{}:
-		st = prof.fwk.RunBindPlugins(ctx, state, assumed, host)
-		<-s.bindSlots
-	case <-ctx.Done():
-		st = framework.AsStatus(ctx.Err())
-	}
+	st := prof.fwk.RunBindPlugins(ctx, state, assumed, host)
+	<-s.bindSlots
 	if !st.IsSuccess() {
 		s.cache.ForgetPod(assumed)
 		prof.fwk.RunUnreservePlugins(ctx, state, assumed, host)
