@@ -23,6 +23,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/apply"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/attach"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/auth"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/autoscale"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/clusterinfo"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/completion"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/config"
@@ -35,6 +36,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
 	kexec "github.com/kstack/kstack/pkg/kubectl/cmd/exec"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/expose"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/get"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/label"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/logs"
@@ -44,6 +46,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/rollout"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/run"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/scale"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/set"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/taint"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/top"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/version"
@@ -63,7 +66,9 @@ func commandGroups() []commandGroup {
 	return []commandGroup{
 		{title: "Basic Commands (Beginner):", commands: cmds{
 			create.New,
+			expose.New,
 			run.New,
+			set.New,
 		}},
 		{title: "Basic Commands (Intermediate):", commands: cmds{
 			explain.New,
@@ -72,6 +77,7 @@ func commandGroups() []commandGroup {
 		}},
 		{title: "Deploy Commands:", commands: cmds{
 			scale.New,
+			autoscale.New,
 			rollout.New,
 		}},
 		{title: "Cluster Management Commands:", commands: cmds{

@@ -167,7 +167,7 @@ func TestGolden_MutatingCommandsMatchUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, sc := range mutateScenarios() {
+	for i, sc := range append(mutateScenarios(), mutateScenarios2()...) {
 		t.Run(sc.name, func(t *testing.T) {
 			runs := []*runState{
 				{bin: ourKubectl, ns: fmt.Sprintf("golden-m-%d-a", i)},

@@ -1,0 +1,127 @@
+package kubectlgolden
+
+import "regexp"
+
+// Scenarios for set, expose, autoscale, the remaining create generators
+// (secret tls|docker-registry, token), diff and edit.
+
+const (
+	deployTwo = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: two
+  labels:
+    app: two
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: two
+  template:
+    metadata:
+      labels:
+        app: two
+    spec:
+      initContainers:
+      - name: init
+        image: kstack.local/busybox:1.0
+      containers:
+      - name: main
+        image: kstack.local/busybox:1.0
+        ports:
+        - containerPort: 8080
+          protocol: TCP
+        env:
+        - name: A
+          value: "1"
+      - name: side
+        image: kstack.local/busybox:1.0
+`
+	cmEnv = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: env-src
+data:
+  db-host: db.local
+`
+)
+
+func mutateScenarios2() []scenario {
+	return []scenario{
+		{
+			name:  "set",
+			files: map[string]string{"d.yaml": deployWeb, "two.yaml": deployTwo, "cm.yaml": cmEnv, "p.yaml": podP},
+			steps: []step{
+				s("create", "-f", "d.yaml"),
+				s("create", "-f", "two.yaml"),
+				s("create", "-f", "cm.yaml"),
+				s("set", "image", "deployment/web", "main=kstack.local/busybox:2.0"),
+				s("set", "image", "deployment/web", "main=kstack.local/busybox:2.0"),
+				s("set", "image", "deployment/two", "*=kstack.local/busybox:3.0", "-o", "name"),
+				s("set", "image", "deployment/two", "nope=x"),
+				s("set", "image", "deployments", "--all", "main=kstack.local/busybox:4.0", "--dry-run=server"),
+				s("set", "image", "deploy", "-l", "app=web", "main=kstack.local/busybox:5.0"),
+				s("set", "image", "-f", "p.yaml", "main=kstack.local/busybox:9.9", "--local", "-o", "yaml"),
+				s("set", "image", "deployment/web", "main=x", "--local"),
+				s("set", "image", "deployment/web"),
+				s("set", "image", "deployment/web", "*=a", "main=b"),
+				s("set", "image", "cm/env-src", "main=b"),
+				s("set", "env", "deployment/web", "B=2", "C=3"),
+				s("set", "env", "deployment/web", "A-"),
+				s("set", "env", "deployment/web", "--list"),
+				s("set", "env", "deployment/two", "-c", "side", "X=y"),
+				s("set", "env", "deployment/two", "-c", "nothing", "X=y"),
+				s("set", "env", "deployment/two", "--from=configmap/env-src", "--prefix=CFG_"),
+				s("set", "env", "deployment/two", "--list"),
+				s("set", "env", "deployment/two", "A=9", "--overwrite=false"),
+				s("set", "env", "deployment/web", "1BAD=x"),
+				s("set", "env", "deployment/web", "D=4", "--dry-run=client", "-o", "jsonpath={.spec.template.spec.containers[0].env}"),
+				s("set", "env", "--keys=x", "deployment/web"),
+				s("set", "resources", "deployment/web", "--limits=cpu=200m,memory=512Mi"),
+				s("set", "resources", "deployment/two", "-c", "main", "--requests=cpu=100m", "--limits=memory=64Mi"),
+				s("set", "resources", "deployment/two", "-c", "zzz", "--requests=cpu=100m"),
+				s("set", "resources", "deployment/web"),
+				s("set", "resources", "deployment/web", "--limits=cpu"),
+				s("set", "resources", "deployment/web", "--limits=cpu=200m"),
+			},
+			objects: []string{deps},
+		},
+		{
+			name:  "expose-autoscale",
+			files: map[string]string{"d.yaml": deployWeb, "two.yaml": deployTwo, "p.yaml": podP, "svc.yaml": svcAndCM},
+			steps: []step{
+				s("create", "-f", "d.yaml"),
+				s("create", "-f", "two.yaml"),
+				s("create", "-f", "p.yaml"),
+				s("create", "-f", "svc.yaml"),
+				s("expose", "deployment", "web"),
+				s("expose", "deployment", "web", "--port=80", "--target-port=8080"),
+				s("expose", "deployment", "two"),
+				s("expose", "deployment", "two", "--name=two-np", "--type=NodePort", "--port=90", "--protocol=UDP", "-o", "name"),
+				s("expose", "deploy/two", "--name=two-lb", "--type=LoadBalancer", "--load-balancer-ip=10.1.2.3", "--external-ip=1.2.3.4", "--dry-run=client", "-o", "yaml"),
+				s("expose", "pod", "p", "--port=8000", "--name=pod-svc", "--labels=x=y", "--session-affinity=ClientIP"),
+				{args: []string{"expose", "svc", "api", "--name=api2", "--dry-run=server", "-o", "yaml"}, maskLines: clusterIPRE},
+				s("expose", "svc", "api", "--name=api3", "--cluster-ip=None", "--selector=app=other,tier=x"),
+				s("expose", "cm", "api-config", "--port=80"),
+				s("expose", "pod", "p", "--port=80", "--name=bad", "--session-affinity=Sticky"),
+				s("expose", "deployment", "missing", "--port=80"),
+				s("expose", "deployment", "web", "--port=80", "--name=web-ov", "--overrides", `{"spec":{"type":"NodePort"}}`),
+				s("expose"),
+				s("autoscale", "deployment", "web", "--max=5"),
+				s("autoscale", "deployment", "web", "--max=5"),
+				s("autoscale", "deployment", "two", "--min=2", "--max=4", "--cpu-percent=70", "--name=two-hpa"),
+				s("autoscale", "deployment/two", "--max=3", "--cpu=60%", "--memory=200Mi", "--name=m", "--dry-run=client", "-o", "yaml"),
+				s("autoscale", "deployment/two", "--max=3", "--cpu-percent=0", "--cpu=500m", "--name=m2", "--dry-run=server"),
+				s("autoscale", "deployment/two", "--max=3", "--cpu=50%", "--name=m3"),
+				s("autoscale", "deployment/two", "--min=5", "--max=3"),
+				s("autoscale", "deployment/two"),
+				s("autoscale", "cm/api-config", "--max=2"),
+				s("autoscale", "deployment/two", "--max=0"),
+			},
+			objects: []string{svcs, "horizontalpodautoscalers.v2.autoscaling"},
+		},
+	}
+}
+
+// clusterIPRE masks allocated cluster IPs.
+var clusterIPRE = regexp.MustCompile(`()10\.96\.\d+\.\d+`)
