@@ -27,6 +27,11 @@ import (
 
 type nodeItem struct {
 	info *framework.NodeInfo
+	name string
+	// prev and next link the items most recently changed first, so a
+	// snapshot update visits only the nodes that changed since (as
+	// upstream's cache does), not all of them.
+	prev, next *nodeItem
 }
 
 type podState struct {
@@ -49,6 +54,7 @@ type Cache struct {
 	mu         sync.Mutex
 	generation int64
 	nodes      map[string]*nodeItem
+	head       *nodeItem // most recently changed
 	pods       map[types.UID]*podState
 	// treeGeneration moves when the node set (or a node's zone) changes.
 	treeGeneration int64
@@ -68,7 +74,7 @@ func New(clk clock.Clock, ttl time.Duration) *Cache {
 func (c *Cache) node(name string) *nodeItem {
 	n, ok := c.nodes[name]
 	if !ok {
-		n = &nodeItem{info: framework.NewNodeInfo()}
+		n = &nodeItem{info: framework.NewNodeInfo(), name: name}
 		c.nodes[name] = n
 	}
 	return n
@@ -77,6 +83,37 @@ func (c *Cache) node(name string) *nodeItem {
 func (c *Cache) touch(n *nodeItem) {
 	c.generation++
 	n.info.Generation = c.generation
+	if c.head == n {
+		return
+	}
+	c.unlink(n)
+	n.next = c.head
+	if c.head != nil {
+		c.head.prev = n
+	}
+	c.head = n
+}
+
+// unlink takes n out of the recency list.
+func (c *Cache) unlink(n *nodeItem) {
+	if n.prev != nil {
+		n.prev.next = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	}
+	if c.head == n {
+		c.head = n.next
+	}
+	n.prev, n.next = nil, nil
+}
+
+// deleteNode drops the item of name.
+func (c *Cache) deleteNode(name string) {
+	if n, ok := c.nodes[name]; ok {
+		c.unlink(n)
+		delete(c.nodes, name)
+	}
 }
 
 func (c *Cache) addPodLocked(pod *corev1.Pod, assumed bool) {
@@ -91,7 +128,7 @@ func (c *Cache) removePodLocked(pod *corev1.Pod) {
 		n.info.RemovePod(pod)
 		c.touch(n)
 		if n.info.Node == nil && len(n.info.Pods) == 0 {
-			delete(c.nodes, pod.Spec.NodeName)
+			c.deleteNode(pod.Spec.NodeName)
 		}
 	}
 	delete(c.pods, pod.UID)
@@ -194,7 +231,7 @@ func (c *Cache) RemoveNode(node *corev1.Node) {
 	}
 	c.treeGeneration++
 	if len(n.info.Pods) == 0 {
-		delete(c.nodes, node.Name)
+		c.deleteNode(node.Name)
 		return
 	}
 	n.info.Node = nil
@@ -337,10 +374,8 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	affinityChanged := false
-	for name, n := range c.nodes {
-		if n.info.Generation <= s.generation {
-			continue
-		}
+	for n := c.head; n != nil && n.info.Generation > s.generation; n = n.next {
+		name := n.name
 		if n.info.Node == nil {
 			if _, ok := s.nodes[name]; ok {
 				delete(s.nodes, name)

@@ -98,3 +98,52 @@ func TestSnapshot_IncrementalAndZoneInterleaved(t *testing.T) {
 		t.Errorf("removed node still in snapshot: %d nodes", len(snap.List()))
 	}
 }
+
+// TestSnapshot_SeesEveryChangeInAnyOrder: the snapshot update walks only
+// the recently changed nodes; changes to nodes in any order, removals and
+// re-additions all reach the snapshot, and an unchanged node keeps its
+// copy.
+func TestSnapshot_SeesEveryChangeInAnyOrder(t *testing.T) {
+	c := New(nil, 0)
+	for _, n := range []string{"n1", "n2", "n3", "n4"} {
+		c.AddNode(cnode(n, "a"))
+	}
+	snap := NewSnapshot()
+	c.UpdateSnapshot(snap)
+	n4 := snap.Get("n4")
+	cpuOf := func(name string) int64 {
+		if ni := snap.Get(name); ni != nil {
+			return ni.Requested.MilliCPU
+		}
+		return -1
+	}
+	// Change n1 (the oldest), then n3, then n1 again.
+	c.AddPod(cpod("a", "n1", "1"))
+	c.AddPod(cpod("b", "n3", "2"))
+	c.AddPod(cpod("c", "n1", "1"))
+	c.UpdateSnapshot(snap)
+	if cpuOf("n1") != 2000 || cpuOf("n3") != 2000 || cpuOf("n2") != 0 {
+		t.Errorf("after pods: n1 %d, n2 %d, n3 %d millicpu; want 2000, 0, 2000", cpuOf("n1"), cpuOf("n2"), cpuOf("n3"))
+	}
+	if snap.Get("n4") != n4 || n4.Requested.MilliCPU != 0 {
+		t.Errorf("unchanged n4 was replaced or changed")
+	}
+	// Remove n2 (not recently changed) and a pod of n1; re-add n2.
+	c.RemoveNode(cnode("n2", "a"))
+	c.RemovePod(cpod("a", "n1", "1"))
+	c.UpdateSnapshot(snap)
+	if snap.Get("n2") != nil || len(snap.List()) != 3 || cpuOf("n1") != 1000 {
+		t.Errorf("after removals: n2 present %v, %d nodes listed, n1 %d millicpu; want absent, 3, 1000", snap.Get("n2") != nil, len(snap.List()), cpuOf("n1"))
+	}
+	c.AddNode(cnode("n2", "a"))
+	c.AddPod(cpod("d", "n2", "3"))
+	c.UpdateSnapshot(snap)
+	if cpuOf("n2") != 3000 || len(snap.List()) != 4 {
+		t.Errorf("after re-adding n2: %d millicpu, %d nodes listed; want 3000, 4", cpuOf("n2"), len(snap.List()))
+	}
+	// Nothing changed: nothing to do, same result.
+	c.UpdateSnapshot(snap)
+	if cpuOf("n1") != 1000 || cpuOf("n2") != 3000 || cpuOf("n3") != 2000 || cpuOf("n4") != 0 {
+		t.Errorf("idle update changed the snapshot")
+	}
+}
