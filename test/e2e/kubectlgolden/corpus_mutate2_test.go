@@ -46,6 +46,37 @@ data:
 `
 )
 
+// A self-signed certificate with its key, and a key of another pair.
+const (
+	tlsCert = `-----BEGIN CERTIFICATE-----
+MIIBfTCCASOgAwIBAgIUVS5D58HEtDD09Pbn0fwqc/YN4CowCgYIKoZIzj0EAwIw
+EzERMA8GA1UEAwwIZ29sZGVuLWEwIBcNMjYxMTI4MDU1NTQ5WhgPMjEyNjExMDQw
+NTU1NDlaMBMxETAPBgNVBAMMCGdvbGRlbi1hMFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEj/qDPsA/3bu4VsGOruO5mCm5UifQ5OSzFlwMFfVPtcGd6ussSBfpDjLi
+idXKAmwsK1me4LjkQLpeImp8LDJ8X6NTMFEwHQYDVR0OBBYEFAE07+tg7ht/anI6
+WPouw2we+L+GMB8GA1UdIwQYMBaAFAE07+tg7ht/anI6WPouw2we+L+GMA8GA1Ud
+EwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgQ599wIXBx9PkcFt0Nr6E/HKj
+q98SIm31ZdpEEuzk2jICIQCkCFcy1Y9LZB1/Lld3wv7snNnHXH3QiXh7zkLK5GFi
+iw==
+-----END CERTIFICATE-----
+`
+	tlsKey = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg1h6ghFhE2s2XpYft
+dofo+Y+oSZS4NKA6xB0baSsXCE6hRANCAASP+oM+wD/du7hWwY6u47mYKblSJ9Dk
+5LMWXAwV9U+1wZ3q6yxIF+kOMuKJ1coCbCwrWZ7guORAul4ianwsMnxf
+-----END PRIVATE KEY-----
+`
+	tlsOtherKey = `-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIO0vserf/l9/IIIga7hYwClH84U47LDFQWYGPlFEeVuvoAoGCCqGSM49
+AwEHoUQDQgAEnfBWgQvLwGjyMVzsd1WEZdKn9knIJquUHE4QMydVHBIbmlsjZetR
+9fSBi/Y/DCABOwNE0Wl4X0B/L/iVCFKR+g==
+-----END EC PRIVATE KEY-----
+`
+)
+
+// tokenRE masks issued tokens (JWTs) and their expiry.
+var tokenRE = regexp.MustCompile(`()eyJ[A-Za-z0-9_.-]+`)
+
 func mutateScenarios2() []scenario {
 	return []scenario{
 		{
@@ -119,6 +150,35 @@ func mutateScenarios2() []scenario {
 				s("autoscale", "deployment/two", "--max=0"),
 			},
 			objects: []string{svcs, "horizontalpodautoscalers.v2.autoscaling"},
+		},
+		{
+			name:  "create-secrets-token",
+			files: map[string]string{"tls.crt": tlsCert, "tls.key": tlsKey, "other.key": tlsOtherKey, "cfg.json": `{"auths":{}}`},
+			steps: []step{
+				s("create", "secret", "tls", "t1", "--cert=tls.crt", "--key=tls.key"),
+				s("create", "secret", "tls", "t1", "--cert=tls.crt", "--key=tls.key"),
+				s("create", "secret", "tls", "t2", "--cert=tls.crt", "--key=tls.key", "--dry-run=client", "-o", "yaml"),
+				s("create", "secret", "tls", "t3", "--cert=tls.crt", "--key=other.key"),
+				s("create", "secret", "tls", "t4", "--cert=tls.crt"),
+				s("create", "secret", "tls", "t5", "--cert=missing.crt", "--key=tls.key"),
+				s("create", "secret", "tls", "--cert=tls.crt", "--key=tls.key"),
+				s("create", "secret", "docker-registry", "r1", "--docker-username=u", "--docker-password=p", "--docker-email=u@x.io"),
+				s("create", "secret", "docker-registry", "r2", "--docker-username=u", "--docker-password=p", "--docker-server=reg.local:5000", "-o", "json", "--dry-run=client"),
+				s("create", "secret", "docker-registry", "r3", "--docker-username=u"),
+				s("create", "secret", "docker-registry", "r4", "--from-file=.dockerconfigjson=cfg.json", "-o", "name"),
+				s("create", "serviceaccount", "robot"),
+				{args: []string{"create", "token", "robot"}, maskLines: tokenRE},
+				{args: []string{"create", "token", "robot", "--audience=a", "--audience=b", "--duration=1h", "-o", "jsonpath={.spec}"}},
+				s("create", "token", "nobody"),
+				s("create", "token", "robot", "--duration=1500ms"),
+				s("create", "token", "robot", "--duration=-1s"),
+				s("create", "token", "robot", "--audience="),
+				s("create", "token", "robot", "--bound-object-name=x"),
+				s("create", "token", "robot", "--bound-object-kind=Deployment", "--bound-object-name=x"),
+				s("create", "token", "robot", "--bound-object-kind=Pod"),
+				s("create", "token"),
+			},
+			objects: []string{"secrets.v1."},
 		},
 	}
 }

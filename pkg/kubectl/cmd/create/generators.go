@@ -324,7 +324,8 @@ func generators(f *util.Factory) []*cobra.Command {
 		bindingGenerator(false),
 		bindingGenerator(true),
 	}
-	var cmds []*cobra.Command
+	gens = append(gens, secretGenerators()...)
+	cmds := []*cobra.Command{newToken(f)}
 	secret := &cobra.Command{
 		Use:   "secret (docker-registry | generic | tls)",
 		Short: "Create a secret using a specified subcommand",
@@ -346,7 +347,7 @@ func generators(f *util.Factory) []*cobra.Command {
 	for _, g := range gens {
 		c := g.command(f)
 		switch {
-		case strings.HasPrefix(g.use, "generic "):
+		case strings.HasPrefix(g.use, "generic ") || strings.HasPrefix(g.use, "tls ") || strings.HasPrefix(g.use, "docker-registry "):
 			secret.AddCommand(c)
 		case strings.HasPrefix(g.use, "clusterip ") || strings.HasPrefix(g.use, "nodeport "):
 			service.AddCommand(c)
