@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/cmd/annotate"
@@ -128,6 +129,7 @@ func StdStreams() genericiooptions.IOStreams {
 func Main(args []string, streams genericiooptions.IOStreams) int {
 	// client-go's error logs read as upstream kubectl's (no logger names).
 	klog.EnableContextualLogging(false)
+	rest.SetDefaultWarningHandler(serverWarnings(streams.ErrOut))
 	root := NewCommand(streams)
 	root.SetArgs(args)
 	err := root.Execute()
