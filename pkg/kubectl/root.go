@@ -33,6 +33,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/create"
 	kdelete "github.com/kstack/kstack/pkg/kubectl/cmd/delete"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/diff"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
 	kexec "github.com/kstack/kstack/pkg/kubectl/cmd/exec"
@@ -100,6 +101,7 @@ func commandGroups() []commandGroup {
 			events.New,
 		}},
 		{title: "Advanced Commands:", commands: cmds{
+			diff.New,
 			apply.New,
 			patch.New,
 			replace.New,

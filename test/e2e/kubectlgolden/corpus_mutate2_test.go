@@ -77,6 +77,30 @@ AwEHoUQDQgAEnfBWgQvLwGjyMVzsd1WEZdKn9knIJquUHE4QMydVHBIbmlsjZetR
 // tokenRE masks issued tokens (JWTs) and their expiry.
 var tokenRE = regexp.MustCompile(`()eyJ[A-Za-z0-9_.-]+`)
 
+// diffMaskRE masks diff's temporary directories and file times.
+var diffMaskRE = regexp.MustCompile(`(/tmp/(?:LIVE|MERGED)-)\d+|()\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [+-]\d{4}`)
+
+const secretS = `apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+stringData:
+  user: admin
+  pass: one
+`
+
+const secretS2 = `apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+stringData:
+  user: admin
+  pass: two
+  extra: x
+`
+
+func d(args ...string) step { return step{args: args, maskLines: diffMaskRE} }
+
 func mutateScenarios2() []scenario {
 	return []scenario{
 		{
@@ -179,6 +203,33 @@ func mutateScenarios2() []scenario {
 				s("create", "token"),
 			},
 			objects: []string{"secrets.v1."},
+		},
+		{
+			name: "diff",
+			files: map[string]string{"cm.yaml": cmWeb, "cm2.yaml": cmWebChanged, "d.yaml": deployWeb, "d2.yaml": deployWebChanged,
+				"list.yaml": list, "s.yaml": secretS, "s2.yaml": secretS2},
+			steps: []step{
+				s("create", "-f", "cm.yaml"),
+				d("diff", "-f", "cm.yaml"),
+				d("diff", "-f", "cm2.yaml"),
+				d("diff", "-f", "list.yaml"),
+				s("apply", "-f", "d.yaml"),
+				d("diff", "-f", "d.yaml"),
+				d("diff", "-f", "d2.yaml"),
+				d("diff", "-f", "d2.yaml", "--server-side"),
+				d("diff", "-f", "d2.yaml", "--server-side", "--force-conflicts"),
+				d("diff", "-f", "cm.yaml", "--force-conflicts"),
+				s("apply", "-f", "s.yaml"),
+				d("diff", "-f", "s.yaml"),
+				d("diff", "-f", "s2.yaml"),
+				{args: []string{"diff", "-f", "cm2.yaml"}, env: []string{"KUBECTL_EXTERNAL_DIFF=diff -q"}, maskLines: diffMaskRE},
+				{args: []string{"diff", "-f", "cm2.yaml"}, env: []string{"KUBECTL_EXTERNAL_DIFF=false"}, maskLines: diffMaskRE},
+				d("diff", "-f", "missing.yaml"),
+				d("diff"),
+				d("diff", "-f", "cm.yaml", "extra"),
+				d("diff", "--nope"),
+			},
+			objects: []string{cms, deps, "secrets.v1."},
 		},
 	}
 }
