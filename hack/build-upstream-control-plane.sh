@@ -4,7 +4,9 @@
 # _output/tools/ (or $UPSTREAM_TOOLS_OUT) for the compatibility tests test/e2e/upstream:
 # upstream components against our apiserver, and our components against upstream's.
 # A binary is rebuilt only when a file of test/tools/upstream is newer than it. A cold
-# build takes several minutes on 2 cores.
+# build (empty GOCACHE, modules downloaded) takes about 10 CPU-minutes, 5-10 minutes on
+# 2 cores; kube-apiserver adds little to it (kube-controller-manager compiles all but 8 of
+# its ~2,100 packages): about 10 s with a warm cache.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
