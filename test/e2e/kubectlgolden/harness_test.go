@@ -135,7 +135,7 @@ var (
 	uidRE       = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	rvRE        = regexp.MustCompile(`("?resourceVersion"?:\s*)"?\d+"?`)
 	timeRE      = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z`)
-	ageRE       = regexp.MustCompile(`(^|\s)(\d+[smhdy]|\d+[mhd]\d+[smh]|<invalid>)(\s|$)`)
+	ageRE       = regexp.MustCompile(`(^|\s)(\d+[smhdy]|\d+[mhd]\d+[smh]|<invalid>)(\s|$|\))`)
 	spacesRE    = regexp.MustCompile(` {2,}`)
 	klogRE      = regexp.MustCompile(`(?m)^([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ `)
 	tmpDirRE    = regexp.MustCompile(`/tmp/[^\s"']*kubectlgolden[^\s"'/]*`)
