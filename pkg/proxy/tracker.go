@@ -56,21 +56,29 @@ func NewTracker(nodeName string, onChange func()) *Tracker {
 }
 
 // Register adds the tracker's handlers to Service and EndpointSlice
-// informers.
-func (t *Tracker) Register(services, slices cache.SharedInformer) error {
-	if _, err := services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+// informers. The returned func reports when both handlers have been
+// given the informers' initial lists: wait for it (not only for the
+// informers' HasSynced, which does not wait for handlers) before the
+// first sync, or that sync sees part of the Services and deletes the
+// chains of the others left by a previous run.
+func (t *Tracker) Register(services, slices cache.SharedInformer) (cache.InformerSynced, error) {
+	svcReg, err := services.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { t.setService(o, false) },
 		UpdateFunc: func(_, o any) { t.setService(o, false) },
 		DeleteFunc: func(o any) { t.setService(o, true) },
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	_, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	sliceReg, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { t.setSlice(o, false) },
 		UpdateFunc: func(_, o any) { t.setSlice(o, false) },
 		DeleteFunc: func(o any) { t.setSlice(o, true) },
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return func() bool { return svcReg.HasSynced() && sliceReg.HasSynced() }, nil
 }
 
 func unwrap(o any) any {

@@ -109,7 +109,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	runner := proxy.NewRunner(sync, cfg.MinSyncPeriod, cfg.SyncPeriod)
 	tracker = proxy.NewTracker(nodeName, runner.Request)
-	if err := tracker.Register(svcInformer, sliceInformer); err != nil {
+	trackerSynced, err := tracker.Register(svcInformer, sliceInformer)
+	if err != nil {
 		return err
 	}
 	if podRoutes != nil {
@@ -133,7 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	nodeFactory.Start(ctx.Done())
 	defer svcFactory.Shutdown()
 	defer nodeFactory.Shutdown()
-	synced := []cache.InformerSynced{svcInformer.HasSynced, sliceInformer.HasSynced}
+	synced := []cache.InformerSynced{svcInformer.HasSynced, sliceInformer.HasSynced, trackerSynced}
 	if podRoutes != nil {
 		synced = append(synced, nodeInformer.HasSynced)
 	}
