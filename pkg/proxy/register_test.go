@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -22,9 +23,11 @@ func TestTracker_RegisterSyncedMeansEveryObjectReachedTheTracker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	factory.Start(t.Context().Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(t.Context().Done(), synced) {
+	ctx, cancel := context.WithCancel(t.Context())
+	factory.Start(ctx.Done())
+	defer factory.Shutdown() // after cancel: it waits for the informers to stop
+	defer cancel()
+	if !cache.WaitForCacheSync(ctx.Done(), synced) {
 		t.Fatal("tracker never synced")
 	}
 	snap := tr.Snapshot()
