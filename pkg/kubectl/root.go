@@ -35,6 +35,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubectl/cmd/describe"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/diff"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/drain"
+	"github.com/kstack/kstack/pkg/kubectl/cmd/edit"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/events"
 	kexec "github.com/kstack/kstack/pkg/kubectl/cmd/exec"
 	"github.com/kstack/kstack/pkg/kubectl/cmd/explain"
@@ -75,6 +76,7 @@ func commandGroups() []commandGroup {
 		{title: "Basic Commands (Intermediate):", commands: cmds{
 			explain.New,
 			get.New,
+			edit.New,
 			kdelete.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{

@@ -101,6 +101,36 @@ stringData:
 
 func d(args ...string) step { return step{args: args, maskLines: diffMaskRE} }
 
+// editMaskRE masks the edit command's temporary file names.
+var editMaskRE = regexp.MustCompile(`(/tmp/kubectl-edit-)\d+`)
+
+// Editors for the edit scenario: each shows the file it was given, then
+// changes it.
+const (
+	editRed = `#!/bin/sh
+cat "$1"
+sed -i 's/color: blue/color: red/' "$1"
+`
+	editNegative = `#!/bin/sh
+cat "$1"
+sed -i 's/replicas: 2/replicas: -1/' "$1"
+`
+	editEmpty = `#!/bin/sh
+: > "$1"
+`
+	editRename = `#!/bin/sh
+sed -i 's/name: web-config/name: other/' "$1"
+`
+	editBroken = `#!/bin/sh
+cat "$1"
+sed -i 's/^data:$/data: [/' "$1"
+`
+)
+
+func e(editor string, args ...string) step {
+	return step{args: args, env: []string{"KUBE_EDITOR=$DIR/" + editor}, maskLines: editMaskRE}
+}
+
 func mutateScenarios2() []scenario {
 	return []scenario{
 		{
@@ -230,6 +260,30 @@ func mutateScenarios2() []scenario {
 				d("diff", "--nope"),
 			},
 			objects: []string{cms, deps, "secrets.v1."},
+		},
+		{
+			name: "edit",
+			files: map[string]string{"cm.yaml": cmWeb, "d.yaml": deployWeb, "list.yaml": list,
+				"red.sh": editRed, "negative.sh": editNegative, "empty.sh": editEmpty, "rename.sh": editRename, "broken.sh": editBroken},
+			steps: []step{
+				s("create", "-f", "cm.yaml"),
+				s("create", "-f", "d.yaml"),
+				s("create", "-f", "list.yaml"),
+				e("red.sh", "edit", "cm", "web-config"),
+				e("red.sh", "edit", "cm/web-config"),
+				e("red.sh", "edit", "cm", "list-a", "list-b"),
+				{args: []string{"edit", "configmap", "web-config"}, env: []string{"KUBE_EDITOR=sed -i 's/size: large/size: small/'"}, maskLines: editMaskRE},
+				{args: []string{"edit", "configmap", "web-config"}, env: []string{"EDITOR=sed -i s/red/green/"}, maskLines: editMaskRE},
+				e("red.sh", "edit", "cm", "web-config", "-o", "json"),
+				e("negative.sh", "edit", "deployment", "web"),
+				e("empty.sh", "edit", "cm", "web-config"),
+				e("rename.sh", "edit", "cm", "web-config"),
+				e("broken.sh", "edit", "cm", "list-a"),
+				e("red.sh", "edit", "cm", "missing"),
+				e("red.sh", "edit"),
+				{args: []string{"edit", "cm", "web-config"}, env: []string{"KUBE_EDITOR=/nonexistent/editor"}, maskLines: editMaskRE},
+			},
+			objects: []string{cms, deps},
 		},
 	}
 }
