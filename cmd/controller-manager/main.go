@@ -37,6 +37,7 @@ func main() {
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "File containing the default x509 Certificate for HTTPS. Without it a self-signed certificate is generated.")
 	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
 	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/")
+	cfg.Auth.AddFlags(fs)
 	fs.BoolVar(&cfg.UseServiceAccountCredentials, "use-service-account-credentials", false, "If true, use individual service account credentials for each controller.")
 	fs.IntVar(&cfg.ConcurrentReplicaSetSyncs, "concurrent-replicaset-syncs", cfg.ConcurrentReplicaSetSyncs, "The number of replica sets that are allowed to sync concurrently.")
 	fs.IntVar(&cfg.ConcurrentDeploymentSyncs, "concurrent-deployment-syncs", cfg.ConcurrentDeploymentSyncs, "The number of deployment objects that are allowed to sync concurrently.")

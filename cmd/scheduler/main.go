@@ -39,7 +39,7 @@ func main() {
 	fs.StringVar(&cfg.Serve.CertFile, "tls-cert-file", "", "File containing the x509 certificate for HTTPS (self-signed when empty).")
 	fs.StringVar(&cfg.Serve.KeyFile, "tls-private-key-file", "", "File containing the x509 private key matching --tls-cert-file.")
 	fs.BoolVar(&cfg.Profiling, "profiling", true, "Enable profiling via web interface host:port/debug/pprof/")
-	fs.StringSliceVar(&cfg.AlwaysAllowPaths, "authorization-always-allow-paths", scheduler.DefaultAlwaysAllowPaths, "A list of HTTP paths to skip during authorization, i.e. these are authorized without contacting the 'core' kubernetes server.")
+	cfg.Auth.AddFlags(fs)
 	fs.StringVar(&logFormat, "logging-format", "text", "Log format: text or json.")
 	fs.IntVarP(&verbosity, "v", "v", 0, "Log verbosity (above 2: debug).")
 	_ = fs.Parse(os.Args[1:])

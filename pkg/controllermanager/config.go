@@ -28,6 +28,10 @@ type Config struct {
 	TLSCertFile       string
 	TLSPrivateKeyFile string
 	Profiling         bool
+	// Auth guards the secure port as upstream's: /healthz, /readyz and
+	// /livez are open, /metrics and /debug/pprof/ need a token or client
+	// certificate the apiserver authorizes (delegated authn/authz).
+	Auth daemon.DelegatedAuthOptions
 
 	// UseServiceAccountCredentials gives each controller the identity of
 	// its own service account in kube-system (tokens by TokenRequest).

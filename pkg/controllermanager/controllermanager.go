@@ -116,11 +116,18 @@ func Run(ctx context.Context, cfg Config) error {
 	var leading atomic.Bool
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	serve := daemon.ServeOptions{BindAddress: cfg.BindAddress, Port: cfg.SecurePort,
+		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile}
+	if serve.Port != 0 {
+		auth, err := daemon.NewDelegatedAuth(cfg.Auth, restCfg)
+		if err != nil {
+			return err
+		}
+		auth.Guard(srv)
+		serve.RequestClientCert = auth.RequestsClientCerts()
+	}
 	serveErr := make(chan error, 1)
-	go func() {
-		serveErr <- srv.ListenAndServe(ctx, daemon.ServeOptions{BindAddress: cfg.BindAddress, Port: cfg.SecurePort,
-			CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile})
-	}()
+	go func() { serveErr <- srv.ListenAndServe(ctx, serve) }()
 	names, _ := EnabledControllers(cfg.Controllers)
 	for _, n := range names {
 		n := n

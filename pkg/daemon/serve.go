@@ -121,6 +121,9 @@ type ServeOptions struct {
 	// empty a self-signed certificate is made in memory (as upstream's
 	// components do without --tls-cert-file). Plain HTTP is not offered.
 	CertFile, KeyFile string
+	// RequestClientCert asks clients for a certificate (verified by the
+	// handler, e.g. DelegatedAuth) without requiring one.
+	RequestClientCert bool
 }
 
 // ListenAndServe serves s over HTTPS until ctx ends. Port 0 disables it.
@@ -139,6 +142,9 @@ func (s *Server) ListenAndServe(ctx context.Context, opts ServeOptions) error {
 	}
 	srv := &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	if opts.RequestClientCert {
+		srv.TLSConfig.ClientAuth = tls.RequestClientCert
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

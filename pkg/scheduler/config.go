@@ -128,11 +128,13 @@ type Config struct {
 	// Profiling serves Go's pprof handlers under /debug/pprof/ on the
 	// secure port (upstream's --profiling, default true).
 	Profiling bool
-	// AlwaysAllowPaths pass the secure port's delegated authentication
-	// and authorization (upstream's --authorization-always-allow-paths;
-	// default /healthz, /readyz, /livez). Every other path (/metrics,
-	// /debug/pprof/) needs a token the apiserver authorizes for it.
-	AlwaysAllowPaths []string
+	// Auth is the secure port's delegated authentication and
+	// authorization (upstream's --authentication-kubeconfig,
+	// --authorization-kubeconfig, --client-ca-file,
+	// --authorization-always-allow-paths, default /healthz, /readyz,
+	// /livez). Every other path (/metrics, /debug/pprof/) needs a token or
+	// client certificate the apiserver authorizes for it.
+	Auth daemon.DelegatedAuthOptions
 	// AssumedPodTTL drops assumed pods never confirmed by the informer
 	// this long after their binding returned (default 5m).
 	AssumedPodTTL time.Duration

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -384,13 +383,15 @@ func RunDaemon(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	allow := cfg.AlwaysAllowPaths
-	if allow == nil {
-		allow = DefaultAlwaysAllowPaths
+	serve := cfg.Serve
+	if serve.Port != 0 {
+		auth, err := daemon.NewDelegatedAuth(cfg.Auth, rc)
+		if err != nil {
+			return err
+		}
+		auth.Guard(srv)
+		serve.RequestClientCert = auth.RequestsClientCerts()
 	}
-	guarded := http.NewServeMux()
-	guarded.Handle("/", newDelegatedAuth(client, allow).wrap(srv.Mux))
-	srv.Mux = guarded
 	srv.AddCheck(daemon.Check{Name: "sched-handler-sync", ReadyOnly: true, Run: func(context.Context) error {
 		if !sched.HasSynced() {
 			return errors.New("waiting for the informers to sync")
@@ -400,7 +401,7 @@ func RunDaemon(ctx context.Context, cfg *Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ListenAndServe(ctx, cfg.Serve) }()
+	go func() { serveErr <- srv.ListenAndServe(ctx, serve) }()
 
 	sched.Start(ctx)
 	if !sched.WaitForCacheSync(ctx) {

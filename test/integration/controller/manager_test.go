@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/pkg/controllermanager"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -67,10 +68,16 @@ func TestControllerManager_LeaderElectionHealthAndMetrics(t *testing.T) {
 		}
 		return code == 200 && strings.Contains(body, "[+]replicaset-controller ok"), nil
 	})
-	code, body, err := get(base + "/metrics")
-	if err != nil || code != 200 {
-		t.Fatalf("/metrics: %d %v", code, err)
-	}
+	// /metrics is guarded (delegated authn/authz): scrape with a token
+	// authorized for it.
+	tok := saToken(t, c, ns, "scraper")
+	grantScrape(t, c, "scrape-manager", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "scraper"})
+	var code int
+	var body string
+	eventually(t, 10*time.Second, "/metrics with an authorized token", func() (bool, error) {
+		code, body = getAs(ctx, base+"/metrics", caller{token: tok})
+		return code == 200, nil
+	})
 	if !strings.Contains(body, `workqueue_adds_total{name="replicaset"}`) {
 		t.Errorf("/metrics lacks the replicaset workqueue metrics")
 	}
