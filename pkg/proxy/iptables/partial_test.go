@@ -103,6 +103,70 @@ func TestSync_GoldenPartialSyncs(t *testing.T) {
 	}
 }
 
+// goldenPartialEditLastEndpointGone: with big top-level chains (here
+// from 4 rules on) ns/b's jump is deleted from nat KUBE-SERVICES in
+// place, not by refilling the chain; the small ones are rewritten.
+const goldenPartialEditLastEndpointGone = `*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+-A KUBE-SERVICES -m comment --comment "ns/b:p has no endpoints" -m tcp -p tcp -d 10.96.0.11/32 --dport 80 -j REJECT
+-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns/b:p has no endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j REJECT
+COMMIT
+*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-EXT-M7WRKUUGGLVBVVX5 - [0:0]
+:KUBE-SEP-UGAPHPU2CAYUV3VY - [0:0]
+:KUBE-SVC-M7WRKUUGGLVBVVX5 - [0:0]
+-D KUBE-SERVICES -m comment --comment "ns/b:p cluster IP" -m tcp -p tcp -d 10.96.0.11/32 --dport 80 -j KUBE-SVC-M7WRKUUGGLVBVVX5
+-X KUBE-EXT-M7WRKUUGGLVBVVX5
+-X KUBE-SEP-UGAPHPU2CAYUV3VY
+-X KUBE-SVC-M7WRKUUGGLVBVVX5
+COMMIT
+`
+
+// goldenPartialEditFirstEndpoint: ns/b's jump is inserted at the top of
+// nat KUBE-SERVICES (the NodePort jump stays last).
+const goldenPartialEditFirstEndpoint = `*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+COMMIT
+*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SVC-M7WRKUUGGLVBVVX5 - [0:0]
+:KUBE-EXT-M7WRKUUGGLVBVVX5 - [0:0]
+:KUBE-SEP-UGAPHPU2CAYUV3VY - [0:0]
+-I KUBE-SERVICES 1 -m comment --comment "ns/b:p cluster IP" -m tcp -p tcp -d 10.96.0.11/32 --dport 80 -j KUBE-SVC-M7WRKUUGGLVBVVX5
+-A KUBE-NODEPORTS -m comment --comment ns/b:p -m tcp -p tcp --dport 30080 -j KUBE-EXT-M7WRKUUGGLVBVVX5
+-A KUBE-SVC-M7WRKUUGGLVBVVX5 -m comment --comment "ns/b:p cluster IP" -m tcp -p tcp -d 10.96.0.11/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-M7WRKUUGGLVBVVX5 -m comment --comment "ns/b:p -> 10.244.1.5:8080" -j KUBE-SEP-UGAPHPU2CAYUV3VY
+-A KUBE-EXT-M7WRKUUGGLVBVVX5 -m comment --comment "masquerade traffic for ns/b:p external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-M7WRKUUGGLVBVVX5 -j KUBE-SVC-M7WRKUUGGLVBVVX5
+-A KUBE-SEP-UGAPHPU2CAYUV3VY -m comment --comment ns/b:p -s 10.244.1.5/32 -j KUBE-MARK-MASQ
+-A KUBE-SEP-UGAPHPU2CAYUV3VY -m comment --comment ns/b:p -m tcp -p tcp -j DNAT --to-destination 10.244.1.5:8080
+COMMIT
+`
+
+func TestSync_GoldenPartialSyncsEditBigTopLevelChains(t *testing.T) {
+	h := newHarness(t, Config{ClusterCIDR: "10.244.0.0/16"})
+	h.proxier.editMinRules = 4
+	for i := 0; i < 8; i++ {
+		s := service("ns", fmt.Sprintf("s%d", i), fmt.Sprintf("10.96.0.%d", 20+i))
+		h.add(s, slice(s, ready(fmt.Sprintf("10.244.1.%d", 10+i), "node-b")))
+	}
+	b := service("ns", "b", "10.96.0.11", nodePort(30080))
+	h.add(b, slice(b, ready("10.244.1.5", "node-b")))
+	h.sync(t)
+	h.clock.Step(time.Second)
+	h.add(slice(b))
+	if got := h.sync(t); got != goldenPartialEditLastEndpointGone {
+		t.Errorf("last endpoint gone: restore input:\n%s\nwant:\n%s", got, goldenPartialEditLastEndpointGone)
+	}
+	h.add(slice(b, ready("10.244.1.5", "node-b")))
+	if got := h.sync(t); got != goldenPartialEditFirstEndpoint {
+		t.Errorf("first endpoint: restore input:\n%s\nwant:\n%s", got, goldenPartialEditFirstEndpoint)
+	}
+}
+
 func TestSync_PartialSyncWithNothingToWriteSkipsRestore(t *testing.T) {
 	h := newHarness(t, Config{})
 	a := service("ns", "a", "10.96.0.10")
@@ -153,6 +217,20 @@ func (k kernel) apply(data string) error {
 				return fmt.Errorf("append to missing chain: %s", line)
 			}
 			staged[table][c] = append(staged[table][c], line)
+		case strings.HasPrefix(line, "-D "):
+			f := strings.SplitN(line, " ", 3)
+			rule := "-A " + f[1] + " " + f[2]
+			i := indexOf(staged[table][f[1]], rule)
+			if i < 0 {
+				return fmt.Errorf("delete of a missing rule: %s", line)
+			}
+			staged[table][f[1]] = append(staged[table][f[1]][:i], staged[table][f[1]][i+1:]...)
+		case strings.HasPrefix(line, "-I "):
+			f := strings.SplitN(line, " ", 4)
+			if _, ok := staged[table][f[1]]; !ok || f[2] != "1" {
+				return fmt.Errorf("insert into a missing chain or not at the top: %s", line)
+			}
+			staged[table][f[1]] = append([]string{"-A " + f[1] + " " + f[3]}, staged[table][f[1]]...)
 		case strings.HasPrefix(line, "-X "):
 			c := line[3:]
 			if len(staged[table][c]) != 0 {
@@ -176,6 +254,45 @@ func (k kernel) apply(data string) error {
 	return nil
 }
 
+func indexOf(rules []string, rule string) int {
+	for i, r := range rules {
+		if r == rule {
+			return i
+		}
+	}
+	return -1
+}
+
+// canonical is k with the top-level chains' rules sorted (their order
+// does not matter, but for the NodePort jump, which must be last: it
+// fails if it is not).
+func (k kernel) canonical() (kernel, error) {
+	out := kernel{}
+	for table, chains := range k {
+		out[table] = map[string][]string{}
+		for c, rules := range chains {
+			rules = append([]string{}, rules...)
+			if ownedChain(c) && !perServiceChain(c) {
+				last := ""
+				for i, r := range rules {
+					if strings.Contains(r, "NOTE: this must be the last rule") {
+						if i != len(rules)-1 {
+							return nil, fmt.Errorf("%s %s: the NodePort jump is rule %d of %d", table, c, i+1, len(rules))
+						}
+						last, rules = r, rules[:i]
+					}
+				}
+				sort.Strings(rules)
+				if last != "" {
+					rules = append(rules, last)
+				}
+			}
+			out[table][c] = rules
+		}
+	}
+	return out, nil
+}
+
 // check fails on a rule that jumps to a chain that is not there.
 func (k kernel) check(table string) error {
 	for _, rules := range k[table] {
@@ -194,9 +311,18 @@ func (k kernel) check(table string) error {
 }
 
 // kernelIPT is an Interface backed by a kernel model.
-type kernelIPT struct{ k kernel }
+type kernelIPT struct {
+	k kernel
+	// edits counts restores that edit a chain in place.
+	edits int
+}
 
-func (f *kernelIPT) Restore(data []byte) error { return f.k.apply(string(data)) }
+func (f *kernelIPT) Restore(data []byte) error {
+	if strings.Contains(string(data), "\n-D ") || strings.Contains(string(data), "\n-I ") {
+		f.edits++
+	}
+	return f.k.apply(string(data))
+}
 func (f *kernelIPT) SaveChains(table string) ([]string, error) {
 	var out []string
 	for c := range f.k[table] {
@@ -301,12 +427,26 @@ func (w *world) mutate(tr *proxy.Tracker) string {
 }
 
 func TestSync_PartialSyncsLeaveWhatAFullSyncWould(t *testing.T) {
+	for _, edit := range []int{defaultEditMinRules, 0} {
+		t.Run(fmt.Sprintf("edit top-level chains from %d rules", edit), func(t *testing.T) {
+			testPartialSyncsLeaveWhatAFullSyncWould(t, edit)
+		})
+	}
+}
+
+func testPartialSyncsLeaveWhatAFullSyncWould(t *testing.T, editMinRules int) {
+	edits := 0
+	defer func() {
+		if editMinRules == 0 && edits == 0 {
+			t.Errorf("no partial sync edited a chain in place")
+		}
+	}()
 	for seed := int64(1); seed <= 20; seed++ {
 		w := &world{rnd: rand.New(rand.NewSource(seed)), services: map[string]*v1.Service{}, slices: map[string]*discovery.EndpointSlice{}}
 		cfg := Config{ClusterCIDR: "10.244.0.0/16", SyncPeriod: time.Hour}
 		ipt := &kernelIPT{k: kernel{}}
 		tr := proxy.NewTracker(testNode, nil)
-		p, err := New(cfg, ipt, nil)
+		p, err := New(cfg, ipt, nil, WithEditMinRules(editMinRules))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,10 +474,16 @@ func TestSync_PartialSyncsLeaveWhatAFullSyncWould(t *testing.T) {
 			if err := fp.Sync(ftr.Snapshot()); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(ipt.k, fresh.k) {
-				t.Fatalf("seed %d: after %v the kernel differs from a full sync's:\n%s", seed, steps, diffKernels(ipt.k, fresh.k))
+			got, err := ipt.k.canonical()
+			if err != nil {
+				t.Fatalf("seed %d: after %v: %v", seed, steps, err)
+			}
+			want, _ := fresh.k.canonical()
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d: after %v the kernel differs from a full sync's:\n%s", seed, steps, diffKernels(got, want))
 			}
 		}
+		edits += ipt.edits
 		if p.natRules == 0 {
 			t.Errorf("seed %d: no rules counted", seed)
 		}

@@ -43,6 +43,15 @@ type Config struct {
 	SyncPeriod time.Duration
 }
 
+// defaultEditMinRules: top-level chains from this size on are edited in
+// place rather than rewritten (below it a rewrite costs about as much).
+const defaultEditMinRules = 200
+
+// WithEditMinRules sets the size from which a partial sync edits a
+// top-level chain in place instead of flushing and refilling it (tests;
+// 0: always edit when few rules change).
+func WithEditMinRules(n int) Option { return func(p *Proxier) { p.editMinRules = n } }
+
 // Option changes a Proxier's seams.
 type Option func(*Proxier)
 
@@ -85,8 +94,13 @@ type Proxier struct {
 	// tails are the top-level chains' rules that belong to no Service,
 	// as last written (indexed like topChains).
 	tails []rules
-	// natRules and filterRules count the ports' rules in the kernel.
+	// natRules and filterRules count the ports' rules in the kernel;
+	// slotRules their rules in each top-level chain.
 	natRules, filterRules int
+	slotRules             [numSlots]int
+	// editMinRules: a top-level chain with at least this many Service
+	// rules is edited in place by a partial sync (see render).
+	editMinRules int
 }
 
 // New returns a proxier that applies rules through ipt and flushes
@@ -106,6 +120,8 @@ func New(cfg Config, ipt Interface, ct Conntrack, opts ...Option) (*Proxier, err
 		clock:      clock.RealClock{},
 		localAddrs: interfaceAddrs,
 		bySvc:      map[types.NamespacedName][]*portState{},
+
+		editMinRules: defaultEditMinRules,
 	}
 	mark := uint32(1) << uint(cfg.MasqueradeBit)
 	p.masqMark = fmt.Sprintf("%#x", mark)
@@ -232,7 +248,7 @@ func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 			}
 		}
 	}
-	p.natRules, p.filterRules = r.natRules, r.filterRules
+	p.natRules, p.filterRules, p.slotRules = r.natRules, r.filterRules, r.slotRules
 	p.synced, p.stale = true, map[string]bool{}
 	p.flushConntrack(r.changes)
 	if full {
@@ -331,6 +347,7 @@ type rendered struct {
 	bySvc                 map[types.NamespacedName][]*portState
 	tails                 []rules
 	natRules, filterRules int
+	slotRules             [numSlots]int
 	changes               []portChange
 }
 
@@ -400,6 +417,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 	w := &writer{}
 	r := &rendered{bySvc: map[types.NamespacedName][]*portState{}, tails: p.renderTails(nodeIPs)}
 	var dirty [numSlots]bool
+	var edits [numSlots]slotEdit
 	var gone []string
 
 	// changed lists the changed Services in a stable order.
@@ -428,6 +446,9 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 			r.bySvc[nn] = append(r.bySvc[nn], st)
 			r.natRules += st.natRules()
 			r.filterRules += st.filterRules()
+			for s := range r.slotRules {
+				r.slotRules[s] += st.topN[s]
+			}
 			for _, c := range st.own {
 				wanted[c.name] = true
 			}
@@ -456,7 +477,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 		}
 	} else {
 		r.order = append(make([]*portState, 0, len(p.order)+8), p.order...)
-		r.natRules, r.filterRules = p.natRules, p.filterRules
+		r.natRules, r.filterRules, r.slotRules = p.natRules, p.filterRules, p.slotRules
 		for _, nn := range changed {
 			olds := p.bySvc[nn]
 			ports := append([]*proxy.ServicePort(nil), snap.Ports[nn]...)
@@ -475,6 +496,11 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 				for s := range dirty {
 					if !bytes.Equal(st.top[s], prevTop[s]) {
 						dirty[s] = true
+						edits[s].diff(prevTop[s], st.top[s])
+						r.slotRules[s] += st.topN[s]
+						if prev != nil {
+							r.slotRules[s] -= prev.topN[s]
+						}
 					}
 				}
 				i := searchPort(r.order, st.key)
@@ -500,6 +526,8 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 				for s := range dirty {
 					if len(old.top[s]) > 0 {
 						dirty[s] = true
+						edits[s].diff(old.top[s], nil)
+						r.slotRules[s] -= old.topN[s]
 					}
 				}
 				for _, c := range old.own {
@@ -516,9 +544,14 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 	sort.Strings(gone)
 
 	// The top-level chains to write: all of them in a full sync, else
-	// those whose rules changed.
+	// those whose rules changed. A big chain with few changed rules is
+	// edited in place (-D the old rules, -I the new ones at the top, so
+	// the NodePort jump stays last) rather than flushed and refilled:
+	// at 10,000 Services refilling KUBE-SERVICES costs the kernel about a
+	// second, an edit what any change costs.
 	text := make([]rules, len(topChains))
 	write := make([]bool, len(topChains))
+	edit := make([]bool, len(topChains))
 	for i, tc := range topChains {
 		tailChanged := full || p.tails == nil || !bytes.Equal(p.tails[i].b, r.tails[i].b)
 		slotDirty := tc.slot >= 0 && dirty[tc.slot]
@@ -526,12 +559,16 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 			continue
 		}
 		write[i] = true
-		if tc.slot >= 0 {
-			if full {
-				text[i] = w.top[tc.slot]
-			} else {
-				text[i] = assemble(r.order, tc.slot)
-			}
+		switch {
+		case tc.slot < 0:
+		case full:
+			text[i] = w.top[tc.slot]
+		case !tailChanged && p.slotRules[tc.slot] >= p.editMinRules &&
+			len(edits[tc.slot].del)+len(edits[tc.slot].ins) <= p.slotRules[tc.slot]/4:
+			edit[i] = true
+			text[i] = edits[tc.slot].render(tc.name)
+		default:
+			text[i] = assemble(r.order, tc.slot)
 		}
 	}
 
@@ -549,7 +586,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 		b = append(b, table...)
 		b = append(b, '\n')
 		for i, tc := range topChains {
-			if tc.table == table && write[i] {
+			if tc.table == table && write[i] && !edit[i] {
 				b = append(b, ':')
 				b = append(b, tc.name...)
 				b = append(b, " - [0:0]\n"...)
@@ -566,7 +603,9 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 		for i, tc := range topChains {
 			if tc.table == table && write[i] {
 				b = append(b, text[i].b...)
-				b = append(b, r.tails[i].b...)
+				if !edit[i] {
+					b = append(b, r.tails[i].b...)
+				}
 			}
 		}
 		if nat {

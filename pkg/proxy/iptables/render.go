@@ -353,3 +353,58 @@ func balance(r *rules, chain, spn string, sp *proxy.ServicePort, eps []proxy.End
 		r.add(chain, append(args, "-j", sep(ep))...)
 	}
 }
+
+// slotEdit is the rule lines a partial sync removes from and adds to a
+// top-level chain ("-A CHAIN ..." lines of the ports' fragments).
+type slotEdit struct {
+	del, ins []string
+}
+
+// diff records the lines of old missing from new as deletions and those
+// of new missing from old as insertions (as multisets: a line may repeat).
+func (e *slotEdit) diff(old, new []byte) {
+	count := map[string]int{}
+	oldLines := splitLines(old)
+	for _, l := range oldLines {
+		count[l]++
+	}
+	for _, l := range splitLines(new) {
+		if count[l] > 0 {
+			count[l]--
+		} else {
+			e.ins = append(e.ins, l)
+		}
+	}
+	for _, l := range oldLines {
+		if count[l] > 0 {
+			count[l]--
+			e.del = append(e.del, l)
+		}
+	}
+}
+
+// render writes the edit of chain: "-D CHAIN ..." for each deletion, then
+// "-I CHAIN 1 ..." for each insertion in reverse, so the inserted rules
+// end up in order at the top and the chain's last rule stays last.
+func (e *slotEdit) render(chain string) rules {
+	var r rules
+	prefix := "-A " + chain + " "
+	for _, l := range e.del {
+		r.b = append(r.b, "-D "+chain+" "...)
+		r.b = append(r.b, strings.TrimPrefix(l, prefix)...)
+		r.b = append(r.b, '\n')
+	}
+	for i := len(e.ins) - 1; i >= 0; i-- {
+		r.b = append(r.b, "-I "+chain+" 1 "...)
+		r.b = append(r.b, strings.TrimPrefix(e.ins[i], prefix)...)
+		r.b = append(r.b, '\n')
+	}
+	return r
+}
+
+func splitLines(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}

@@ -57,8 +57,11 @@ func partialSlice(svc *v1.Service, i int, hosts ...int) *discovery.EndpointSlice
 }
 
 // kubeRules is the table's KUBE-* chains and their rules, as iptables-save
-// prints them, in a canonical order: chains sorted, rules in chain order.
-// Jumps from the built-in chains are kept too.
+// prints them, in a canonical order: chains sorted, rules in chain order,
+// except in the top-level chains (KUBE-SERVICES, ...), whose order does
+// not matter and is sorted, but for the NodePort jump, which must be
+// last (the test fails if it is not). Jumps from the built-in chains are
+// kept too.
 func kubeRules(t *testing.T, ns, table string) string {
 	t.Helper()
 	out := inNS(t, ns, "iptables-save", "-t", table)
@@ -79,6 +82,27 @@ func kubeRules(t *testing.T, ns, table string) string {
 		}
 	}
 	sort.Strings(chains)
+	for _, c := range chains {
+		if strings.HasPrefix(c, "KUBE-SVC-") || strings.HasPrefix(c, "KUBE-SVL-") || strings.HasPrefix(c, "KUBE-EXT-") ||
+			strings.HasPrefix(c, "KUBE-FW-") || strings.HasPrefix(c, "KUBE-SEP-") || !strings.HasPrefix(c, "KUBE-") {
+			continue
+		}
+		rs, last := rules[c], ""
+		for i, r := range rs {
+			if strings.Contains(r, "NOTE: this must be the last rule") {
+				if i != len(rs)-1 {
+					t.Errorf("%s %s: the NodePort jump is rule %d of %d", table, c, i, len(rs)-1)
+				}
+				last, rs = r, append(append([]string{}, rs[:i]...), rs[i+1:]...)
+				break
+			}
+		}
+		sort.Strings(rs)
+		if last != "" {
+			rs = append(rs, last)
+		}
+		rules[c] = rs
+	}
 	var b strings.Builder
 	for _, c := range chains {
 		fmt.Fprintf(&b, "== %s\n", c)
@@ -120,14 +144,23 @@ func fullSyncRules(t *testing.T, st *state) (nat, filter string) {
 // a new cluster IP, deletions, load-balancer source ranges) and checks at
 // each checkpoint that the kernel holds exactly what a new proxier's full
 // sync of the same Services writes in another fresh namespace.
+//
+// It runs twice: with the default edit threshold (these small top-level
+// chains are flushed and refilled) and with top-level chains always
+// edited in place (-D/-I), as big ones are.
 func TestPartialSyncs_KernelMatchesAFullSync(t *testing.T) {
 	if _, err := exec.LookPath("iptables-restore"); err != nil {
 		t.Skip("no iptables-restore")
 	}
+	t.Run("TopLevelChainsRewritten", func(t *testing.T) { testPartialSyncs(t) })
+	t.Run("TopLevelChainsEdited", func(t *testing.T) { testPartialSyncs(t, iptables.WithEditMinRules(0)) })
+}
+
+func testPartialSyncs(t *testing.T, opts ...iptables.Option) {
 	ns := newNetns(t, "kppart-"+randSuffix())
 	ipt := iptables.Exec{Prefix: []string{"nsenter", "--net=/run/netns/" + ns, "--"}}
 	m := proxy.NewMetrics(prometheus.NewRegistry())
-	p, err := iptables.New(iptables.Config{ClusterCIDR: "10.244.0.0/16", SyncPeriod: time.Hour}, ipt, ipt, iptables.WithMetrics(m))
+	p, err := iptables.New(iptables.Config{ClusterCIDR: "10.244.0.0/16", SyncPeriod: time.Hour}, ipt, ipt, append(opts, iptables.WithMetrics(m))...)
 	if err != nil {
 		t.Fatal(err)
 	}
