@@ -23,6 +23,13 @@ import (
 // second run is issue #8's "our kubectl against an upstream kube-apiserver
 // passes the same corpus". Against upstream the test skips when the binary is
 // missing, unless KSTACK_REQUIRE_UPSTREAM is set, as for upstream kubectl.
+//
+//	go test ./test/e2e/kubectlgolden/ -run 'TestGolden_'              # our apiserver
+//	go test ./test/e2e/kubectlgolden/ -run 'TestGoldenUpstreamAPI$'   # upstream's
+//	go test ./test/e2e/kubectlgolden/ -run 'TestGoldenUpstreamAPI$/Golden_OpsVerbs'
+//
+// Each function gets a server of its own (their fixtures overlap); an
+// upstream start costs about 5 s.
 
 // upstreamAPITest is the top-level test whose subtests run against upstream
 // kube-apiserver.
@@ -43,7 +50,7 @@ var goldenTests = []struct {
 }
 
 // TestGoldenUpstreamAPI runs every golden test function against upstream
-// kube-apiserver, one server per function (their fixtures overlap).
+// kube-apiserver.
 func TestGoldenUpstreamAPI(t *testing.T) {
 	for _, g := range goldenTests {
 		t.Run(strings.TrimPrefix(g.name, "Test"), g.fn)
