@@ -151,8 +151,9 @@ func StartEtcd(ctx context.Context, bin, dir string) (*Process, string, error) {
 // self-signed certificate in dir/certs and a static token for a
 // system:masters user (authentication and authorization run as in
 // production), and waits for /readyz. It returns the Process, the server
-// URL, the CA file and the token.
-func StartAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *Process, url, caFile, token string, err error) {
+// URL, the CA file and the token. extraArgs come last (a flag given again
+// overrides the default above, e.g. --service-cluster-ip-range).
+func StartAPIServer(ctx context.Context, bin, dir, etcdURL string, extraArgs ...string) (p *Process, url, caFile, token string, err error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, "", "", "", err
@@ -165,15 +166,15 @@ func StartAPIServer(ctx context.Context, bin, dir, etcdURL string) (p *Process, 
 		return nil, "", "", "", err
 	}
 	certDir := filepath.Join(dir, "certs")
-	p, err = StartProcess("apiserver", dir, bin,
-		"--etcd-servers="+etcdURL,
+	p, err = StartProcess("apiserver", dir, bin, append([]string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+certDir,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + certDir,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--profiling=true",
-		"--token-auth-file="+tokenFile,
-	)
+		"--token-auth-file=" + tokenFile,
+	}, extraArgs...)...)
 	if err != nil {
 		return nil, "", "", "", err
 	}
