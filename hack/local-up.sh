@@ -154,7 +154,7 @@ up() {
 	if [[ -x "${BIN}/controller-manager" ]]; then
 		start controller-manager "${BIN}/controller-manager" \
 			--kubeconfig="${LOCAL_DIR}/controller-manager.conf" \
-			--bind-address=127.0.0.1 --secure-port="${CM_PORT}" \
+			--bind-address=127.0.0.1 --secure-port="${CM_PORT}" --client-ca-file="${PKI}/ca.crt" \
 			--use-service-account-credentials \
 			--service-account-private-key-file="${PKI}/sa.key" --root-ca-file="${PKI}/ca.crt" \
 			--cluster-cidr="${CLUSTER_CIDR}" --allocate-node-cidrs
@@ -163,7 +163,7 @@ up() {
 	if [[ -x "${BIN}/scheduler" ]]; then
 		start scheduler "${BIN}/scheduler" \
 			--kubeconfig="${LOCAL_DIR}/scheduler.conf" \
-			--bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}"
+			--bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}" --client-ca-file="${PKI}/ca.crt"
 		wait_for scheduler 60 curl -fsSk "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
 	fi
 
