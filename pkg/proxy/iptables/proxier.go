@@ -186,10 +186,11 @@ var baseJumps = []baseJump{
 // rewritten. Otherwise it is partial and costs what changed, not the
 // number of Services: only the ports of snap.Changed Services are
 // rendered; of their chains only those whose rules changed are written;
-// a top-level chain (KUBE-SERVICES, ...) is rewritten, from the other
-// ports' cached fragments, only when a changed port's share of it
-// differs (a Service gained its first endpoint, lost its last one, or its
-// IPs or ports changed). On error the next Sync is full.
+// a top-level chain (KUBE-SERVICES, ...) is touched only when a changed
+// port's share of it differs (a Service gained its first endpoint, lost
+// its last one, or its IPs or ports changed): a big one is edited in
+// place (-D/-I of those rules), a small one rebuilt from the other ports'
+// cached fragments. On error the next Sync is full.
 func (p *Proxier) Sync(snap *proxy.Snapshot) (err error) {
 	start := p.clock.Now()
 	full := !p.synced || p.needFull || p.clock.Since(p.lastFull) >= p.cfg.SyncPeriod
