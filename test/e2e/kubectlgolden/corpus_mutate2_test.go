@@ -101,8 +101,9 @@ stringData:
 
 func d(args ...string) step { return step{args: args, maskLines: diffMaskRE} }
 
-// editMaskRE masks the edit command's temporary file names.
-var editMaskRE = regexp.MustCompile(`(/tmp/kubectl-edit-)\d+`)
+// editMaskRE masks the edit command's temporary file names (kept in the
+// run's directory: TMPDIR=$DIR).
+var editMaskRE = regexp.MustCompile(`()/[^"\s]*kubectl-edit-\d+`)
 
 // Editors for the edit scenario: each shows the file it was given, then
 // changes it.
@@ -128,7 +129,7 @@ sed -i 's/^data:$/data: [/' "$1"
 )
 
 func e(editor string, args ...string) step {
-	return step{args: args, env: []string{"KUBE_EDITOR=$DIR/" + editor}, maskLines: editMaskRE}
+	return step{args: args, env: []string{"KUBE_EDITOR=$DIR/" + editor, "TMPDIR=$DIR"}, maskLines: editMaskRE}
 }
 
 func mutateScenarios2() []scenario {
@@ -272,8 +273,8 @@ func mutateScenarios2() []scenario {
 				e("red.sh", "edit", "cm", "web-config"),
 				e("red.sh", "edit", "cm/web-config"),
 				e("red.sh", "edit", "cm", "list-a", "list-b"),
-				{args: []string{"edit", "configmap", "web-config"}, env: []string{"KUBE_EDITOR=sed -i 's/size: large/size: small/'"}, maskLines: editMaskRE},
-				{args: []string{"edit", "configmap", "web-config"}, env: []string{"EDITOR=sed -i s/red/green/"}, maskLines: editMaskRE},
+				{args: []string{"edit", "configmap", "web-config"}, env: []string{"KUBE_EDITOR=sed -i 's/size: large/size: small/'", "TMPDIR=$DIR"}, maskLines: editMaskRE},
+				{args: []string{"edit", "configmap", "web-config"}, env: []string{"EDITOR=sed -i s/red/green/", "TMPDIR=$DIR"}, maskLines: editMaskRE},
 				e("red.sh", "edit", "cm", "web-config", "-o", "json"),
 				e("negative.sh", "edit", "deployment", "web"),
 				e("empty.sh", "edit", "cm", "web-config"),
@@ -281,7 +282,7 @@ func mutateScenarios2() []scenario {
 				e("broken.sh", "edit", "cm", "list-a"),
 				e("red.sh", "edit", "cm", "missing"),
 				e("red.sh", "edit"),
-				{args: []string{"edit", "cm", "web-config"}, env: []string{"KUBE_EDITOR=/nonexistent/editor"}, maskLines: editMaskRE},
+				{args: []string{"edit", "cm", "web-config"}, env: []string{"KUBE_EDITOR=/nonexistent/editor", "TMPDIR=$DIR"}, maskLines: editMaskRE},
 			},
 			objects: []string{cms, deps},
 		},
