@@ -88,8 +88,13 @@ func TerminalSetup(in io.Reader, errOut io.Writer, o *StreamOptions) (restore fu
 	if !o.TTY {
 		return restore, nil
 	}
+	if !o.Stdin {
+		// Without stdin there is no terminal to use, silently (upstream).
+		o.TTY = false
+		return restore, nil
+	}
 	file, ok := in.(*os.File)
-	if !o.Stdin || !ok || !term.IsTerminal(int(file.Fd())) {
+	if !ok || !term.IsTerminal(int(file.Fd())) {
 		if !o.Quiet && errOut != nil {
 			fmt.Fprintln(errOut, "Unable to use a TTY - input is not a terminal or the right kind of file")
 		}
@@ -100,25 +105,49 @@ func TerminalSetup(in io.Reader, errOut io.Writer, o *StreamOptions) (restore fu
 	if err == nil {
 		restore = func() { term.Restore(int(file.Fd()), state) }
 	}
-	return restore, &sizeQueue{fd: int(file.Fd()), sent: false}
+	return restore, &sizeQueue{fd: int(file.Fd())}
 }
 
 type sizeQueue struct {
 	fd   int
-	sent bool
+	sent int
+	// first, when set, is sent before the terminal's real size (attach
+	// sends a size one larger first so the screen is redrawn).
+	first *remotecommand.TerminalSize
 }
 
-// Next reports the terminal's size once (resizes are not followed).
+// Next reports the terminal's size (after first, if set); later sizes are
+// not followed.
 func (s *sizeQueue) Next() *remotecommand.TerminalSize {
-	if s.sent {
+	defer func() { s.sent++ }()
+	if s.first != nil && s.sent == 0 {
+		return s.first
+	}
+	if s.sent > 1 || (s.sent == 1 && s.first == nil) {
 		return nil
 	}
-	s.sent = true
+	return s.size()
+}
+
+func (s *sizeQueue) size() *remotecommand.TerminalSize {
 	w, h, err := term.GetSize(s.fd)
 	if err != nil {
 		return nil
 	}
 	return &remotecommand.TerminalSize{Width: uint16(w), Height: uint16(h)}
+}
+
+// RedrawFirst makes sizes (from TerminalSetup) send the terminal's size
+// plus one before the real one, as upstream's attach does so that the
+// program attached to redraws its screen.
+func RedrawFirst(sizes remotecommand.TerminalSizeQueue) {
+	q, ok := sizes.(*sizeQueue)
+	if !ok {
+		return
+	}
+	if sz := q.size(); sz != nil {
+		q.first = &remotecommand.TerminalSize{Width: sz.Width + 1, Height: sz.Height + 1}
+	}
 }
 
 // StreamError turns a remote command's failure into kubectl's exit: a

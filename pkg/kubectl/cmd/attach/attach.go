@@ -44,13 +44,25 @@ func New(f *util.Factory) *cobra.Command {
 			if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 				return fmt.Errorf("cannot attach a container in a completed pod; current phase is %s", pod.Status.Phase)
 			}
-			container, err := util.DefaultContainer(pod, o.Container, o.Quiet, f.ErrOut)
+			name, err := util.DefaultContainer(pod, o.Container, o.Quiet, f.ErrOut)
 			if err != nil {
-				return err
+				return fmt.Errorf("cannot attach to the container: %v", err)
+			}
+			container := containerSpec(pod, name)
+			if o.TTY && !container.TTY {
+				o.TTY = false
+				if !o.Quiet {
+					fmt.Fprintf(f.ErrOut, "error: Unable to use a TTY - container %s did not allocate one\n", name)
+				}
+			} else if !o.TTY && container.TTY {
+				// A container started with a terminal only speaks through one.
+				o.TTY = true
 			}
 			restore, sizes := util.TerminalSetup(f.In, f.ErrOut, o)
 			defer restore()
-			if o.TTY && !o.Quiet {
+			util.RedrawFirst(sizes)
+			if !o.Quiet {
+				fmt.Fprintln(f.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
 				fmt.Fprintln(f.ErrOut, "If you don't see a command prompt, try pressing enter.")
 			}
 			cs, err := f.Clientset()
@@ -63,7 +75,7 @@ func New(f *util.Factory) *cobra.Command {
 			}
 			req := cs.CoreV1().RESTClient().Post().Resource("pods").Name(pod.Name).Namespace(pod.Namespace).SubResource("attach")
 			req.VersionedParams(&corev1.PodAttachOptions{
-				Container: container, Stdin: o.Stdin, Stdout: true, Stderr: !o.TTY, TTY: o.TTY,
+				Container: name, Stdin: o.Stdin, Stdout: true, Stderr: !o.TTY, TTY: o.TTY,
 			}, scheme.ParameterCodec)
 			exec, err := util.Executor(config, req.URL())
 			if err != nil {
@@ -80,7 +92,18 @@ func New(f *util.Factory) *cobra.Command {
 			if err != nil && errors.Is(err, context.Canceled) {
 				return nil
 			}
-			return util.StreamError(err, f.ErrOut)
+			if err != nil {
+				return util.StreamError(err, f.ErrOut)
+			}
+			if !o.Quiet && o.Stdin && o.TTY {
+				ns := pod.Namespace
+				if ephemeral(pod, name) {
+					fmt.Fprintf(f.Out, "Session ended, the ephemeral container will not be restarted but may be reattached using '%s %s -c %s -n %s -i -t' if it is still running\n", cmd.CommandPath(), pod.Name, name, ns)
+				} else {
+					fmt.Fprintf(f.Out, "Session ended, resume using '%s %s -c %s -n %s -i -t' command\n", cmd.CommandPath(), pod.Name, name, ns)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container name. If omitted, use the kubectl.kubernetes.io/default-container annotation for selecting the container to be attached or the first container in the pod will be chosen")
@@ -89,4 +112,34 @@ func New(f *util.Factory) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Only print output from the remote session")
 	cmd.Flags().Duration("pod-running-timeout", 60e9, "The length of time (like 5s, 2m, or 3h, higher than zero) to wait until at least one pod is running")
 	return cmd
+}
+
+// containerSpec is the pod's container (app, init or ephemeral) named
+// name; DefaultContainer has checked it exists.
+func containerSpec(pod *corev1.Pod, name string) corev1.Container {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return c
+		}
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		if c.Name == name {
+			return corev1.Container(c.EphemeralContainerCommon)
+		}
+	}
+	return corev1.Container{Name: name}
+}
+
+func ephemeral(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.EphemeralContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }

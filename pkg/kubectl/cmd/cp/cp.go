@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilexec "k8s.io/client-go/util/exec"
 
 	kexec "github.com/kstack/kstack/pkg/kubectl/cmd/exec"
 	"github.com/kstack/kstack/pkg/kubectl/util"
@@ -26,17 +27,25 @@ type spec struct {
 	ns, pod, path string
 }
 
+// errSpecFormat is upstream's message for a malformed file spec.
+var errSpecFormat = errors.New("filespec must match the canonical format: [[namespace/]pod:]file/path")
+
+// parse reads [[namespace/]pod:]path; without a colon it is local.
 func parse(arg, defaultNS string) (spec, error) {
 	i := strings.Index(arg, ":")
-	if i == -1 || strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, ".") {
+	switch {
+	case i == 0:
+		return spec{}, errSpecFormat
+	case i == -1:
 		return spec{path: arg}, nil
 	}
 	s := spec{ns: defaultNS, pod: arg[:i], path: arg[i+1:]}
-	if j := strings.Index(s.pod, "/"); j != -1 {
-		s.ns, s.pod = s.pod[:j], s.pod[j+1:]
-	}
-	if s.pod == "" {
-		return spec{}, errors.New("filepath can not be empty")
+	switch parts := strings.Split(s.pod, "/"); len(parts) {
+	case 1:
+	case 2:
+		s.ns, s.pod = parts[0], parts[1]
+	default:
+		return spec{}, errSpecFormat
 	}
 	return s, nil
 }
@@ -59,7 +68,8 @@ func New(f *util.Factory) *cobra.Command {
   kubectl cp <some-namespace>/<some-pod>:/tmp/foo /tmp/bar`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return util.UsageError(cmd, "source and destination are required")
+				// Not a usage error: upstream prints no help hint here.
+				return errors.New("source and destination are required")
 			}
 			ns, _, err := f.Namespace()
 			if err != nil {
@@ -77,15 +87,19 @@ func New(f *util.Factory) *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			if src.pod != "" && dst.pod != "" {
+				return errors.New("one of src or dest must be a local file specification")
+			}
+			if src.path == "" || dst.path == "" {
+				return errors.New("filepath can not be empty")
+			}
 			switch {
-			case src.pod == "" && dst.pod == "":
-				return errors.New("one of src or dest must be a remote file specification")
-			case src.pod != "" && dst.pod == "":
+			case src.pod != "":
 				return fromPod(ctx, f, src, dst.path, container)
-			case src.pod == "" && dst.pod != "":
+			case dst.pod != "":
 				return toPod(ctx, f, src.path, dst, container, noPreserve)
 			}
-			return errors.New("one of src or dest must be a local file specification")
+			return errors.New("one of src or dest must be a remote file specification")
 		},
 	}
 	cmd.Flags().StringVarP(&container, "container", "c", "", "Container name. If omitted, use the kubectl.kubernetes.io/default-container annotation for selecting the container to be attached or the first container in the pod will be chosen")
@@ -107,8 +121,10 @@ func fromPod(ctx context.Context, f *util.Factory, src spec, dest, container str
 	r, w := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {
-		o := &util.StreamOptions{Container: container, Quiet: true}
-		err := kexec.RunInPod(ctx, f, pod, []string{"tar", "cf", "-", src.path}, o, nil, w, f.ErrOut)
+		// tar's complaints (and the defaulted-container note) go to
+		// stdout, as upstream.
+		o := &util.StreamOptions{Container: container}
+		err := kexec.RunInPod(ctx, f, pod, []string{"tar", "cf", "-", src.path}, o, nil, w, f.Out)
 		w.CloseWithError(err)
 		errc <- err
 	}()
@@ -117,7 +133,14 @@ func fromPod(ctx context.Context, f *util.Factory, src spec, dest, container str
 		r.CloseWithError(err)
 		return err
 	}
-	return <-errc
+	err = <-errc
+	var exit utilexec.ExitError
+	if errors.As(err, &exit) {
+		// tar said what it could not read (on stdout); as upstream, the
+		// copy of what it could read succeeds.
+		return nil
+	}
+	return err
 }
 
 func untar(r io.Reader, prefix, dest string) error {
@@ -179,21 +202,27 @@ func toPod(ctx context.Context, f *util.Factory, src string, dst spec, container
 	if err != nil {
 		return err
 	}
-	destDir, destBase := path.Split(path.Clean(dst.path))
-	if strings.HasSuffix(dst.path, "/") {
-		destDir, destBase = path.Clean(dst.path), filepath.Base(src)
+	dest := path.Clean(dst.path)
+	// Into an existing directory the source keeps its name.
+	probe := &util.StreamOptions{Container: container, Quiet: true}
+	if kexec.RunInPod(ctx, f, pod, []string{"test", "-d", dst.path}, probe, nil, io.Discard, io.Discard) == nil {
+		dest = path.Join(dest, filepath.Base(filepath.Clean(src)))
 	}
+	destDir, destBase := path.Split(dest)
 	r, w := io.Pipe()
 	go func() { w.CloseWithError(makeTar(src, destBase, w)) }()
 	cmd := []string{"tar", "-xmf", "-"}
 	if noPreserve {
 		cmd = []string{"tar", "--no-same-permissions", "--no-same-owner", "-xmf", "-"}
 	}
-	if destDir != "" {
+	if destDir = strings.TrimSuffix(destDir, "/"); destDir != "" || strings.HasPrefix(dest, "/") {
+		if destDir == "" {
+			destDir = "/"
+		}
 		cmd = append(cmd, "-C", destDir)
 	}
-	o := &util.StreamOptions{Container: container, Stdin: true, Quiet: true}
-	return kexec.RunInPod(ctx, f, pod, cmd, o, r, f.Out, f.ErrOut)
+	o := &util.StreamOptions{Container: container, Stdin: true}
+	return util.StreamError(kexec.RunInPod(ctx, f, pod, cmd, o, r, f.Out, f.ErrOut), f.ErrOut)
 }
 
 func makeTar(src, name string, w io.Writer) error {

@@ -69,10 +69,12 @@ func Run(ctx context.Context, f *util.Factory, arg string, command []string, o *
 	if err != nil {
 		return err
 	}
-	return RunInPod(ctx, f, pod, command, o, f.IOStreams.In, f.Out, f.ErrOut)
+	return util.StreamError(RunInPod(ctx, f, pod, command, o, f.IOStreams.In, f.Out, f.ErrOut), f.ErrOut)
 }
 
-// RunInPod streams command in pod with the given streams.
+// RunInPod streams command in pod with the given streams. A non-zero exit
+// of the command is a k8s.io/client-go/util/exec.ExitError, not yet
+// reported (util.StreamError does that).
 func RunInPod(ctx context.Context, f *util.Factory, pod *corev1.Pod, command []string, o *util.StreamOptions, in io.Reader, out, errOut io.Writer) error {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
@@ -111,5 +113,5 @@ func RunInPod(ctx context.Context, f *util.Factory, pod *corev1.Pod, command []s
 	if err != nil && errors.Is(err, context.Canceled) {
 		return nil
 	}
-	return util.StreamError(err, errOut)
+	return err
 }

@@ -121,77 +121,103 @@ func run(ctx context.Context, f *util.Factory, arg string, ports, addresses []st
 	return fw.ForwardPorts()
 }
 
+// splitPort splits [LOCAL:]REMOTE; a bare port is both.
 func splitPort(p string) (local, remote string) {
 	parts := strings.Split(p, ":")
-	if len(parts) == 1 {
-		return parts[0], parts[0]
+	if len(parts) == 2 {
+		return parts[0], parts[1]
 	}
-	return parts[0], parts[1]
+	return parts[0], parts[0]
 }
 
-// containerPort finds a named (or numbered) port among the pod's
-// containers.
-func containerPort(pod *corev1.Pod, port intstr.IntOrString) (int32, error) {
-	if port.Type == intstr.Int {
-		return port.IntVal, nil
-	}
+// namedContainerPort finds a named port among the pod's containers.
+func namedContainerPort(pod *corev1.Pod, name string) (int32, error) {
 	for _, c := range pod.Spec.Containers {
 		for _, p := range c.Ports {
-			if p.Name == port.StrVal {
+			if p.Name == name {
 				return p.ContainerPort, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("error: unable to find named port %q in pod %s", port.StrVal, pod.Name)
+	return -1, fmt.Errorf("Pod '%s' does not have a named port '%s'", pod.Name, name)
 }
 
+// joinPort is LOCAL:REMOTE, or REMOTE alone when they are the same.
+func joinPort(local, remote string) string {
+	if local == remote {
+		return remote
+	}
+	return local + ":" + remote
+}
+
+// podPorts turns named remote ports into the pod's port numbers.
 func podPorts(pod *corev1.Pod, ports []string) ([]string, error) {
 	var out []string
 	for _, p := range ports {
 		local, remote := splitPort(p)
-		if _, err := strconv.Atoi(remote); err == nil {
-			out = append(out, p)
-			continue
+		if remote == "" {
+			return nil, fmt.Errorf("remote port cannot be empty")
 		}
-		cp, err := containerPort(pod, intstr.FromString(remote))
-		if err != nil {
-			return nil, err
+		number := remote
+		if _, err := strconv.Atoi(remote); err != nil {
+			cp, err := namedContainerPort(pod, remote)
+			if err != nil {
+				return nil, err
+			}
+			number = strconv.Itoa(int(cp))
 		}
-		if local == remote {
-			local = strconv.Itoa(int(cp))
-		}
-		out = append(out, fmt.Sprintf("%s:%d", local, cp))
+		out = append(out, joinPort(local, number))
 	}
 	return out, nil
 }
 
+// servicePorts turns service ports (numbers or names) into the chosen
+// pod's target ports; a bare named port listens on the service port.
 func servicePorts(svc *corev1.Service, pod *corev1.Pod, ports []string) ([]string, error) {
 	var out []string
 	for _, p := range ports {
 		local, remote := splitPort(p)
-		var sp *corev1.ServicePort
-		for i := range svc.Spec.Ports {
-			s := &svc.Spec.Ports[i]
-			if s.Name == remote || strconv.Itoa(int(s.Port)) == remote {
-				sp = s
-				break
+		number, err := strconv.Atoi(remote)
+		if err != nil {
+			found := false
+			for _, sp := range svc.Spec.Ports {
+				if sp.Name == remote {
+					number, found = int(sp.Port), true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("Service '%s' does not have a named port '%s'", svc.Name, remote)
+			}
+			if local == remote {
+				local = strconv.Itoa(number)
 			}
 		}
-		if sp == nil {
-			return nil, fmt.Errorf("Service %s does not have a service port %s", svc.Name, remote)
-		}
-		if local == remote {
-			local = strconv.Itoa(int(sp.Port))
-		}
-		target := sp.TargetPort
-		if target.Type == intstr.Int && target.IntVal == 0 {
-			target = intstr.FromInt32(sp.Port)
-		}
-		cp, err := containerPort(pod, target)
+		target, err := targetPort(svc, pod, int32(number))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, fmt.Sprintf("%s:%d", local, cp))
+		out = append(out, joinPort(local, strconv.Itoa(int(target))))
 	}
 	return out, nil
+}
+
+// targetPort is the pod port behind the service's port number.
+func targetPort(svc *corev1.Service, pod *corev1.Pod, port int32) (int32, error) {
+	for _, sp := range svc.Spec.Ports {
+		if sp.Port != port {
+			continue
+		}
+		if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			return port, nil
+		}
+		if sp.TargetPort.Type == intstr.Int {
+			if sp.TargetPort.IntVal == 0 {
+				return sp.Port, nil
+			}
+			return sp.TargetPort.IntVal, nil
+		}
+		return namedContainerPort(pod, sp.TargetPort.StrVal)
+	}
+	return port, fmt.Errorf("Service %s does not have a service port %d", svc.Name, port)
 }
