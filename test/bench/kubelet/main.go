@@ -57,6 +57,10 @@ type options struct {
 	image      string
 	kubeletPID int
 	batches    string
+
+	containerdPID     int
+	containerdAddress string
+	runs              int
 }
 
 func main() {
@@ -71,6 +75,9 @@ func main() {
 	flag.StringVar(&o.image, "image", "kstack.local/pause:1.0", "Real mode: the pods' image (present on the node).")
 	flag.IntVar(&o.kubeletPID, "kubelet-pid", 0, "Real mode: the kubelet's PID for its RSS (default: the process named kubelet).")
 	flag.StringVar(&o.batches, "batches", "1,30,100", "Real mode: pod batch sizes.")
+	flag.IntVar(&o.runs, "runs", 1, "Real mode: runs of each batch size (each row, then the median of each column).")
+	flag.IntVar(&o.containerdPID, "containerd-pid", 0, "Real mode: the node's containerd PID; with it the table has the node's CPU time per pod (kubelet, containerd, its shims, runc, CNI plugins).")
+	flag.StringVar(&o.containerdAddress, "containerd-address", "/run/kstack/containerd.sock", "Real mode: the node's containerd socket (finds its shims for the CPU figure).")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
@@ -326,25 +333,159 @@ func runReal(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "| pods | all Running in | startup p50 | startup p99 | kubelet RSS with the pods |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(out, "| pods | run | load avg (1 min) | all Running in | startup p50 | startup p99 | node CPU per pod | kubelet RSS with the pods |\n|---|---|---|---|---|---|---|---|\n")
 	for _, b := range strings.Split(o.batches, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(b))
 		if err != nil || n < 1 {
 			return fmt.Errorf("--batches %q", o.batches)
 		}
-		ns := fmt.Sprintf("kubelet-bench-%d-%d", n, time.Now().Unix())
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return err
+		var rows []realRow
+		for run := 1; run <= max(o.runs, 1); run++ {
+			r, err := realBatch(ctx, cs, o, pid, n)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
+			fmt.Fprintf(out, "| %d | %d | %s |\n", n, run, r)
 		}
-		lat, total, err := startPods(ctx, cs, ns, o.image, []string{o.node}, n)
-		rss, _ := benchproc.RSSMiB(pid)
-		cleanup(cs, ns)
-		if err != nil {
-			return err
+		if len(rows) > 1 {
+			fmt.Fprintf(out, "| %d | median | %s |\n", n, medianRow(rows))
 		}
-		fmt.Fprintf(out, "| %d | %v | %v | %v | %.0f MiB |\n", n, total.Round(10*time.Millisecond), pct(lat, 50), pct(lat, 99), rss)
 	}
 	return nil
+}
+
+// realRow is one batch's figures; cpu < 0 when not measured.
+type realRow struct {
+	load            float64
+	total, p50, p99 time.Duration
+	cpu, rss        float64
+}
+
+func (r realRow) String() string {
+	cpu := "-"
+	if r.cpu >= 0 {
+		cpu = fmt.Sprintf("%.0f ms", 1000*r.cpu)
+	}
+	return fmt.Sprintf("%.1f | %v | %v | %v | %s | %.0f MiB", r.load, r.total.Round(10*time.Millisecond), r.p50, r.p99, cpu, r.rss)
+}
+
+func medianRow(rows []realRow) realRow {
+	med := func(get func(realRow) float64) float64 {
+		v := make([]float64, len(rows))
+		for i, r := range rows {
+			v[i] = get(r)
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	d := func(get func(realRow) time.Duration) time.Duration {
+		return time.Duration(med(func(r realRow) float64 { return float64(get(r)) })).Round(time.Millisecond)
+	}
+	return realRow{
+		load:  med(func(r realRow) float64 { return r.load }),
+		total: d(func(r realRow) time.Duration { return r.total }),
+		p50:   d(func(r realRow) time.Duration { return r.p50 }),
+		p99:   d(func(r realRow) time.Duration { return r.p99 }),
+		cpu:   med(func(r realRow) float64 { return r.cpu }),
+		rss:   med(func(r realRow) float64 { return r.rss }),
+	}
+}
+
+// realBatch starts n pods on the node in a fresh namespace, measures them
+// and deletes them.
+func realBatch(ctx context.Context, cs kubernetes.Interface, o options, kubeletPID, n int) (realRow, error) {
+	ns := fmt.Sprintf("kubelet-bench-%d-%d", n, time.Now().UnixNano())
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return realRow{}, err
+	}
+	r := realRow{cpu: -1, load: loadAvg()}
+	var cpu0 float64
+	if o.containerdPID > 0 {
+		cpu0 = nodeCPU(kubeletPID, o.containerdPID, o.containerdAddress)
+	}
+	lat, total, err := startPods(ctx, cs, ns, o.image, []string{o.node}, n)
+	if err == nil && o.containerdPID > 0 {
+		r.cpu = (nodeCPU(kubeletPID, o.containerdPID, o.containerdAddress) - cpu0) / float64(n)
+	}
+	r.rss, _ = benchproc.RSSMiB(kubeletPID)
+	logf("batch of %d: all Running in %v; deleting", n, total.Round(10*time.Millisecond))
+	cleanup(cs, ns)
+	if err != nil {
+		return realRow{}, err
+	}
+	r.total, r.p50, r.p99 = total, pct(lat, 50), pct(lat, 99)
+	return r, nil
+}
+
+func loadAvg() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// procStat is a process's parent and its CPU seconds: its own user and
+// system time plus that of its waited-for children.
+func procStat(pid int) (ppid int, self, children float64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 15 {
+		return 0, 0, 0, false
+	}
+	num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v / 100 } // USER_HZ
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, num(11) + num(12), num(13) + num(14), true
+}
+
+// nodeCPU is the CPU seconds the node's pod machinery has used: the
+// kubelet and containerd with their reaped children (CNI plugins, shim
+// start commands), and every shim of the containerd at address with its
+// reaped children (runc) and its live ones (the containers).
+func nodeCPU(kubeletPID, containerdPID int, address string) float64 {
+	var total float64
+	for _, pid := range []int{kubeletPID, containerdPID} {
+		_, self, children, _ := procStat(pid)
+		total += self + children
+	}
+	ents, _ := os.ReadDir("/proc")
+	shims := map[int]bool{}
+	parent := map[int]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, _, _, ok := procStat(pid)
+		if !ok {
+			continue
+		}
+		parent[pid] = ppid
+		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), "containerd-shim") &&
+			strings.Contains(string(cmd), "\x00"+address+"\x00") {
+			shims[pid] = true
+		}
+	}
+	for pid, ppid := range parent {
+		if shims[pid] {
+			_, self, children, _ := procStat(pid)
+			total += self + children
+		} else if shims[ppid] {
+			_, self, _, _ := procStat(pid)
+			total += self
+		}
+	}
+	return total
 }
 
 // cleanup deletes the batch's namespace and waits for its pods to go.
