@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -86,7 +85,7 @@ type cacheWatcher struct {
 	bookmarks  bool
 
 	startRev      int64
-	initialObjs   []runtime.Object
+	initialObjs   []*CachedObject
 	initialEvents []*cacheEvent
 	endBookmark   bool
 
@@ -142,7 +141,8 @@ func (w *cacheWatcher) send(ctx context.Context, ev watch.Event) bool {
 func (w *cacheWatcher) run(ctx context.Context) {
 	defer close(w.result)
 	defer w.Stop()
-	for _, obj := range w.initialObjs {
+	for _, co := range w.initialObjs {
+		obj := co.Object
 		if ok, err := w.pred.Matches(obj, w.attrs); err == nil && ok {
 			if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
 				return

@@ -71,7 +71,7 @@ type Cacher struct {
 	mu      sync.RWMutex
 	ready   bool
 	rev     int64 // the revision the cache reflects
-	objects map[string]runtime.Object
+	objects map[string]*CachedObject
 	keys    []string // sorted keys of objects
 	window  []*cacheEvent
 	wstart  int   // index of the oldest event in window (a ring)
@@ -104,7 +104,7 @@ func NewCacher(store *Store, cfg Config, opts ...CacherOption) (*Cacher, error) 
 		windowSize: DefaultEventWindow, bookmarkEvery: DefaultBookmarkInterval, bufSize: DefaultWatcherBuffer,
 		attrs:    cfg.attrFunc(&Predicate{}),
 		gauge:    storageObjects.WithLabelValues(cfg.GroupResource.String()),
-		objects:  map[string]runtime.Object{},
+		objects:  map[string]*CachedObject{},
 		watchers: map[*cacheWatcher]struct{}{},
 		revCh:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -193,7 +193,7 @@ func (c *Cacher) loop(ctx context.Context) {
 func (c *Cacher) relist(ctx context.Context) error {
 	prefix := c.cfg.Prefix + "/"
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	objects := map[string]runtime.Object{}
+	objects := map[string]*CachedObject{}
 	var keys []string
 	var rev int64
 	start := prefix
@@ -214,7 +214,7 @@ func (c *Cacher) relist(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			objects[string(kv.Key)] = obj
+			objects[string(kv.Key)] = &CachedObject{Object: obj}
 			keys = append(keys, string(kv.Key)) // etcd returns keys sorted
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
@@ -352,7 +352,10 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 	for _, e := range events {
 		key := string(e.Kv.Key)
 		ev := &cacheEvent{key: key, rev: e.Kv.ModRevision, at: now}
-		old := c.objects[key]
+		var old runtime.Object
+		if co := c.objects[key]; co != nil {
+			old = co.Object
+		}
 		if old == nil && e.PrevKv != nil {
 			var err error
 			if old, err = c.store.decode(e.PrevKv.Key, e.PrevKv.Value, e.PrevKv.ModRevision); err != nil {
@@ -392,7 +395,7 @@ func (c *Cacher) apply(events []*clientv3.Event) error {
 				c.keys = slices.Delete(c.keys, i, i+1)
 			}
 		} else {
-			c.objects[ev.key] = ev.obj
+			c.objects[ev.key] = &CachedObject{Object: ev.obj}
 			if !had {
 				i, _ := slices.BinarySearch(c.keys, ev.key)
 				c.keys = slices.Insert(c.keys, i, ev.key)
@@ -615,12 +618,12 @@ func (c *Cacher) Get(ctx context.Context, key string, opts GetOptions, out runti
 	}
 	c.mu.RLock()
 	ready := c.ready
-	obj := c.objects[key]
+	co := c.objects[key]
 	c.mu.RUnlock()
 	if !ready {
 		return c.store.Get(ctx, key, opts, out)
 	}
-	if obj == nil {
+	if co == nil {
 		if opts.IgnoreNotFound {
 			return zero(out)
 		}
@@ -630,7 +633,7 @@ func (c *Cacher) Get(ctx context.Context, key string, opts GetOptions, out runti
 	if err != nil {
 		return err
 	}
-	src := reflect.ValueOf(obj.DeepCopyObject()).Elem()
+	src := reflect.ValueOf(co.Object.DeepCopyObject()).Elem()
 	if src.Type() != v.Type() {
 		return fmt.Errorf("get %s: cannot store %s into %s", c.cfg.GroupResource, src.Type(), v.Type())
 	}
@@ -644,21 +647,11 @@ func (c *Cacher) Get(ctx context.Context, key string, opts GetOptions, out runti
 // Exact reads, continued lists and other paged lists go to etcd, as does
 // everything while the cache is not ready or cannot catch up in time.
 func (c *Cacher) GetList(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) error {
-	pred := opts.Predicate
-	if pred.Continue != "" || opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
-		(pred.Limit > 0 && opts.ResourceVersion != "0") {
-		return c.store.GetList(ctx, key, opts, listObj)
-	}
-	minRev, err := ParseResourceVersion(opts.ResourceVersion)
+	cl, err := c.ListCached(ctx, key, opts)
 	if err != nil {
 		return err
 	}
-	if opts.ResourceVersion == "" {
-		if minRev, err = c.store.CurrentRevision(ctx); err != nil {
-			return err
-		}
-	}
-	if !c.waitFresh(ctx, minRev) {
+	if cl == nil {
 		return c.store.GetList(ctx, key, opts, listObj)
 	}
 	listPtr, err := meta.GetItemsPtr(listObj)
@@ -669,6 +662,41 @@ func (c *Cacher) GetList(ctx context.Context, key string, opts ListOptions, list
 	if err != nil || listVal.Kind() != reflect.Slice {
 		return fmt.Errorf("list %s: need a pointer to a slice, got %T", c.cfg.GroupResource, listPtr)
 	}
+	items := reflect.MakeSlice(listVal.Type(), 0, len(cl.Items))
+	for _, co := range cl.Items {
+		items = reflect.Append(items, reflect.ValueOf(co.Object).Elem())
+	}
+	listVal.Set(items)
+	lm, err := meta.ListAccessor(listObj)
+	if err != nil {
+		return err
+	}
+	lm.SetResourceVersion(cl.ResourceVersion)
+	lm.SetContinue("")
+	lm.SetRemainingItemCount(nil)
+	return nil
+}
+
+// ListCached implements CachedLister: the list GetList serves from memory,
+// or nil when GetList would go to etcd.
+func (c *Cacher) ListCached(ctx context.Context, key string, opts ListOptions) (*CachedList, error) {
+	pred := opts.Predicate
+	if pred.Continue != "" || opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
+		(pred.Limit > 0 && opts.ResourceVersion != "0") {
+		return nil, nil
+	}
+	minRev, err := ParseResourceVersion(opts.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ResourceVersion == "" {
+		if minRev, err = c.store.CurrentRevision(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !c.waitFresh(ctx, minRev) {
+		return nil, nil
+	}
 	attrs := c.cfg.attrFunc(&pred)
 	everything := pred.Empty()
 
@@ -677,43 +705,39 @@ func (c *Cacher) GetList(ctx context.Context, key string, opts ListOptions, list
 	objs := c.rangeLocked(key)
 	c.mu.RUnlock()
 
-	items := reflect.MakeSlice(listVal.Type(), 0, len(objs))
-	for _, obj := range objs {
-		if !everything {
-			l, f, err := attrs(obj)
+	items := objs
+	if !everything {
+		items = make([]*CachedObject, 0, len(objs))
+		for _, co := range objs {
+			l, f, err := attrs(co.Object)
 			if err != nil {
-				return fmt.Errorf("list %s: %w", c.cfg.GroupResource, err)
+				return nil, fmt.Errorf("list %s: %w", c.cfg.GroupResource, err)
 			}
-			if !pred.matchAttrs(l, f) {
-				continue
+			if pred.matchAttrs(l, f) {
+				items = append(items, co)
 			}
 		}
-		items = reflect.Append(items, reflect.ValueOf(obj).Elem())
 	}
-	listVal.Set(items)
-	lm, err := meta.ListAccessor(listObj)
-	if err != nil {
-		return err
-	}
-	lm.SetResourceVersion(strconv.FormatInt(rev, 10))
-	lm.SetContinue("")
-	lm.SetRemainingItemCount(nil)
-	return nil
+	return &CachedList{ResourceVersion: strconv.FormatInt(rev, 10), Items: items}, nil
 }
 
 // rangeLocked returns the objects at key (an object key) or below it (a
 // key ending in "/"), in key order.
-func (c *Cacher) rangeLocked(key string) []runtime.Object {
+func (c *Cacher) rangeLocked(key string) []*CachedObject {
 	if !strings.HasSuffix(key, "/") {
-		if obj := c.objects[key]; obj != nil {
-			return []runtime.Object{obj}
+		if co := c.objects[key]; co != nil {
+			return []*CachedObject{co}
 		}
 		return nil
 	}
 	i, _ := slices.BinarySearch(c.keys, key)
-	var out []runtime.Object
-	for ; i < len(c.keys) && strings.HasPrefix(c.keys[i], key); i++ {
-		out = append(out, c.objects[c.keys[i]])
+	j := i
+	for j < len(c.keys) && strings.HasPrefix(c.keys[j], key) {
+		j++
+	}
+	out := make([]*CachedObject, j-i)
+	for n, k := range c.keys[i:j] {
+		out[n] = c.objects[k]
 	}
 	return out
 }

@@ -355,7 +355,7 @@ func TestCacher_WindowExpiresOldEventsAndDeletedEventsShareTheObject(t *testing.
 	}
 	defer w2.Stop()
 	c.mu.RLock()
-	cached := c.objects[c.cfg.ObjectKey("ns", "old")].(*corev1.Pod)
+	cached := c.objects[c.cfg.ObjectKey("ns", "old")].Object.(*corev1.Pod)
 	c.mu.RUnlock()
 	if err := c.Delete(t.Context(), c.cfg.ObjectKey("ns", "old"), &corev1.Pod{}, nil, nil); err != nil {
 		t.Fatal(err)
