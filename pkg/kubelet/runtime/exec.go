@@ -108,7 +108,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, strea
 					if !ok {
 						return
 					}
-					_ = proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
+					resize(ctx, proc, sz)
 				}
 			}
 		}()
@@ -204,4 +204,20 @@ func DialInNetNS(ctx context.Context, netnsPath string, port int) (net.Conn, err
 	}()
 	res := <-ch
 	return res.conn, res.err
+}
+
+// resize sets an exec's terminal size. Right after Start the shim may not
+// have the process's console yet (the client's first size usually comes
+// that early), so a failure is retried for a short while.
+func resize(ctx context.Context, proc client.Process, sz TermSize) {
+	for range 40 {
+		if proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height)) == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
