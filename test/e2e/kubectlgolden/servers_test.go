@@ -35,8 +35,8 @@ import (
 // kube-apiserver.
 const upstreamAPITest = "TestGoldenUpstreamAPI"
 
-// goldenTests are the test functions that start a server with startEnv and
-// compare the two kubectls on it. A new one belongs here too
+// goldenTests are the test functions that start a server with startEnv
+// (most compare the two kubectls on it). A new one belongs here too
 // (TestGoldenUpstreamAPI_ListsEveryGoldenTest checks).
 var goldenTests = []struct {
 	name string
@@ -47,6 +47,7 @@ var goldenTests = []struct {
 	{"TestGolden_ExplainMatchesUpstream", TestGolden_ExplainMatchesUpstream},
 	{"TestGolden_TroubleshootingVerbs", TestGolden_TroubleshootingVerbs},
 	{"TestGolden_OpsVerbs", TestGolden_OpsVerbs},
+	{"TestKubectl_SetExposeEditDiffTokenAct", TestKubectl_SetExposeEditDiffTokenAct},
 }
 
 // TestGoldenUpstreamAPI runs every golden test function against upstream
