@@ -60,6 +60,13 @@ type Config struct {
 	NodeMonitorGracePeriod time.Duration
 	NodeStartupGracePeriod time.Duration
 	NodeEvictionRate       float32
+	// SecondaryNodeEvictionRate, UnhealthyZoneThreshold and
+	// LargeClusterSizeThreshold are the zone-disruption knobs
+	// (--secondary-node-eviction-rate, --unhealthy-zone-threshold,
+	// --large-cluster-size-threshold).
+	SecondaryNodeEvictionRate float32
+	UnhealthyZoneThreshold    float32
+	LargeClusterSizeThreshold int32
 
 	AllocateNodeCIDRs bool
 	ClusterCIDR       string
@@ -107,6 +114,9 @@ func Defaults() Config {
 		NodeMonitorGracePeriod:                        40 * time.Second,
 		NodeStartupGracePeriod:                        time.Minute,
 		NodeEvictionRate:                              0.1,
+		SecondaryNodeEvictionRate:                     0.01,
+		UnhealthyZoneThreshold:                        0.55,
+		LargeClusterSizeThreshold:                     50,
 		NodeCIDRMaskSize:                              24,
 		ResourceQuotaSyncPeriod:                       5 * time.Minute,
 		TerminatedPodGCThreshold:                      12500,

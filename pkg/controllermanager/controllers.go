@@ -164,7 +164,9 @@ func init() {
 			cfg := cc.Config
 			c := nodelifecycle.New(client, i.Core().V1().Nodes(), i.Coordination().V1().Leases(), i.Core().V1().Pods(), nodelifecycle.Options{
 				MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod, StartupGracePeriod: cfg.NodeStartupGracePeriod,
-				EvictionRate: cfg.NodeEvictionRate, Recorder: cc.Recorder(ctx, client, "node-controller")})
+				EvictionRate: cfg.NodeEvictionRate, SecondaryEvictionRate: cfg.SecondaryNodeEvictionRate,
+				UnhealthyZoneThreshold: cfg.UnhealthyZoneThreshold, LargeClusterSizeThreshold: cfg.LargeClusterSizeThreshold,
+				Recorder: cc.Recorder(ctx, client, "node-controller")})
 			return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 		}})
 	register(Registration{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, ServiceAccount: "node-controller",

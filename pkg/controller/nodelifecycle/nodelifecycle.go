@@ -9,7 +9,14 @@
 //     node.kubernetes.io/not-ready, each with NoSchedule and (rate-limited
 //     by --node-eviction-rate) NoExecute; a recovered node loses them;
 //   - pods on a node with a NoExecute taint are deleted when they do not
-//     tolerate it, or when their tolerationSeconds run out.
+//     tolerate it, or when their tolerationSeconds run out;
+//   - zone disruption (zones.go): nodes are grouped by their region and
+//     zone labels; when every zone has no ready node, NoExecute taints are
+//     removed and none are added (the control plane, not the nodes, is
+//     assumed broken); a zone with more than two not-ready nodes making up
+//     --unhealthy-zone-threshold of it is tainted at
+//     --secondary-node-eviction-rate, or not at all when it has at most
+//     --large-cluster-size-threshold nodes.
 //
 // Heartbeats are timed with this process's clock when they are observed to
 // change, so clock skew between nodes and the controller does not matter.
@@ -19,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,7 +44,6 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 )
@@ -61,8 +68,18 @@ type Options struct {
 	GracePeriod        time.Duration // --node-monitor-grace-period
 	StartupGracePeriod time.Duration // --node-startup-grace-period
 	EvictionRate       float32       // --node-eviction-rate (nodes/s tainted NoExecute)
-	Clock              clock.Clock
-	Recorder           record.EventRecorder
+	// SecondaryEvictionRate is --secondary-node-eviction-rate: the rate
+	// in a partially disrupted zone of a large cluster.
+	SecondaryEvictionRate float32
+	// UnhealthyZoneThreshold is --unhealthy-zone-threshold: the share of
+	// not-ready nodes (more than two) that makes a zone partially
+	// disrupted.
+	UnhealthyZoneThreshold float32
+	// LargeClusterSizeThreshold is --large-cluster-size-threshold: a
+	// partially disrupted zone of at most this many nodes stops evictions.
+	LargeClusterSizeThreshold int32
+	Clock                     clock.Clock
+	Recorder                  record.EventRecorder
 }
 
 // health is what the controller observed of one node's heartbeats.
@@ -84,10 +101,12 @@ type Controller struct {
 	nodes       controller.Queue
 	evictions   controller.Queue
 	opts        Options
-	limiter     flowcontrol.RateLimiter
 
 	mu     sync.Mutex
 	health map[string]*health
+
+	zmu   sync.Mutex
+	zones zones
 }
 
 const nodeNameIndex = "spec.nodeName"
@@ -103,6 +122,12 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases c
 	if opts.EvictionRate <= 0 {
 		opts.EvictionRate = 0.1
 	}
+	if opts.SecondaryEvictionRate < 0 {
+		opts.SecondaryEvictionRate = 0
+	}
+	if opts.UnhealthyZoneThreshold <= 0 {
+		opts.UnhealthyZoneThreshold = 0.55
+	}
 	_ = pods.Informer().AddIndexers(cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
 			return []string{p.Spec.NodeName}, nil
@@ -116,16 +141,20 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases c
 		nodes:      controller.NewQueue(Name),
 		evictions:  controller.NewQueue(Name + "-eviction"),
 		opts:       opts,
-		limiter:    flowcontrol.NewTokenBucketRateLimiter(opts.EvictionRate, 1),
 		health:     map[string]*health{},
 	}
 	_, _ = nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { controller.Enqueue(c.nodes, obj) },
+		AddFunc: func(obj any) {
+			c.markZonesDirty()
+			controller.Enqueue(c.nodes, obj)
+		},
 		UpdateFunc: func(_, obj any) {
+			c.markZonesDirty()
 			controller.Enqueue(c.nodes, obj)
 			c.enqueuePodsOn(obj.(*corev1.Node).Name)
 		},
 		DeleteFunc: func(obj any) {
+			c.markZonesDirty()
 			if k, ok := controller.Key(obj); ok {
 				c.mu.Lock()
 				delete(c.health, k)
@@ -173,6 +202,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 			case <-ctx.Done():
 				return
 			case <-c.opts.Clock.After(c.opts.MonitorPeriod):
+				c.markZonesDirty()
 				nodes, _ := c.nodeLister.List(labels.Everything())
 				for _, n := range nodes {
 					c.nodes.Add(n.Name)
@@ -324,6 +354,19 @@ func (c *Controller) reconcileTaints(ctx context.Context, n *corev1.Node, ready 
 		}
 		return false
 	}
+	limiter, allFull := c.zoneLimiter(n)
+	if allFull {
+		// Every zone is down: blame the control plane, not the nodes, and
+		// evict nothing (upstream's master disruption mode).
+		want = slices.DeleteFunc(want, func(t corev1.Taint) bool { return t.Effect == corev1.TaintEffectNoExecute })
+	}
+	// A node already tainted NoExecute for the other reason swaps at once.
+	swapping := false
+	for _, t := range n.Spec.Taints {
+		if managed(t) && t.Effect == corev1.TaintEffectNoExecute {
+			swapping = true
+		}
+	}
 	var taints []corev1.Taint
 	changed := false
 	for _, t := range n.Spec.Taints {
@@ -344,8 +387,12 @@ func (c *Controller) reconcileTaints(ctx context.Context, n *corev1.Node, ready 
 		if has(w) {
 			continue
 		}
-		if w.Effect == corev1.TaintEffectNoExecute && !c.limiter.TryAccept() {
-			c.nodes.AddAfter(n.Name, time.Second) // rate-limited eviction
+		if w.Effect == corev1.TaintEffectNoExecute && !swapping && !limiter.TryAccept() {
+			// Rate-limited eviction; a zone with no eviction at all is
+			// looked at again by the monitor.
+			if limiter.QPS() > 0 {
+				c.nodes.AddAfter(n.Name, time.Duration(float32(time.Second)/limiter.QPS()))
+			}
 			continue
 		}
 		w.TimeAdded = &now
