@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -361,7 +360,7 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 	case diff > 0:
 		n := min(diff, BurstReplicas)
 		victims := append([]*corev1.Pod(nil), pods...)
-		sort.SliceStable(victims, func(i, j int) bool { return controller.LessValuable(victims[i], victims[j]) })
+		controller.SortForDeletion(victims, c.relatedPods(rs), c.clock.Now())
 		victims = victims[:n]
 		keys := make([]string, len(victims))
 		for i, p := range victims {
@@ -396,6 +395,36 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 		}
 	}
 	return nil
+}
+
+// relatedPods are the pods of every ReplicaSet controlled by the same
+// owner as rs (a Deployment's old and new ones), whose spread over nodes
+// ranks rs's pods for deletion; none when rs has no controller.
+func (c *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
+	ref := metav1.GetControllerOfNoCopy(rs)
+	if ref == nil || c.pods == nil {
+		return nil
+	}
+	siblings, err := c.src.List(rs.Namespace)
+	if err != nil {
+		return nil
+	}
+	var out []*corev1.Pod
+	for _, sib := range siblings {
+		if r := metav1.GetControllerOfNoCopy(sib); r == nil || r.UID != ref.UID {
+			continue
+		}
+		objs, err := c.pods.ByIndex(controller.ControllerUIDIndex, string(sib.UID))
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			if p, ok := o.(*corev1.Pod); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // CalculateStatus is rs's status for its claimed active pods at now;
