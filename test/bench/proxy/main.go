@@ -6,6 +6,8 @@
 //   - a partial sync after one endpoint of one Service changes;
 //   - the slower partial path: a Service loses its last endpoint (REJECT
 //     rule, KUBE-SERVICES rebuilt) and gets it back;
+//   - the floor: the smallest restore into the same table at that moment
+//     (one chain, one rule), which bounds any partial sync on this kernel;
 //   - the process's RSS.
 //
 // With --api (the default) the Services and EndpointSlices are created in
@@ -72,8 +74,8 @@ func main() {
 		from = "EndpointSlice UPDATE request"
 	}
 	fmt.Printf("Times from the %s to the end of the iptables-restore that applied it (median; in brackets the iptables-restore alone).\n\n", from)
-	fmt.Println("| Services | nat rules | first full sync | one endpoint changed | last endpoint gone / back | RSS |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| Services | nat rules | first full sync | one endpoint changed | last endpoint gone / back | floor: a one-rule restore | RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, c := range strings.Split(o.counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil {
@@ -271,8 +273,18 @@ func run(o options, n int) error {
 	}
 	full := first.done.Sub(start)
 
-	var one, oneRestore, gone, goneRestore []time.Duration
+	var one, oneRestore, gone, goneRestore, floor []time.Duration
 	for k := 1; k <= o.partials; k++ {
+		// The floor: the smallest change iptables-restore can make to
+		// this table now (one chain with one rule), under the same load.
+		start := time.Now()
+		if err := ipt.Exec.Restore([]byte("*nat\n:KUBE-BENCH-FLOOR - [0:0]\n-A KUBE-BENCH-FLOOR -j RETURN\nCOMMIT\n")); err != nil {
+			return fmt.Errorf("floor restore: %w", err)
+		}
+		floor = append(floor, time.Since(start))
+		if err := ipt.Exec.Restore([]byte("*nat\n:KUBE-BENCH-FLOOR - [0:0]\n-X KUBE-BENCH-FLOOR\nCOMMIT\n")); err != nil {
+			return fmt.Errorf("floor cleanup: %w", err)
+		}
 		i := (k * 7919) % n
 		total, restore, err := b.change(i, func() error { return setSlice(i, k) })
 		if err != nil {
@@ -292,8 +304,8 @@ func run(o options, n int) error {
 	if out, err := exec.Command("nsenter", "--net=/run/netns/"+ns, "--", "iptables-save", "-t", "nat").Output(); err == nil {
 		rules = strings.Count(string(out), "\n-A ")
 	}
-	fmt.Printf("| %d | %d | %s | %s (%s) | %s (%s) | %s |\n", n, rules, full.Round(100*time.Millisecond),
-		median(one), median(oneRestore), median(gone), median(goneRestore), rss())
+	fmt.Printf("| %d | %d | %s | %s (%s) | %s (%s) | %s | %s |\n", n, rules, full.Round(100*time.Millisecond),
+		median(one), median(oneRestore), median(gone), median(goneRestore), median(floor), rss())
 	return nil
 }
 
