@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -93,6 +94,12 @@ func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runti
 	if choice.pretty && choice.info.PrettySerializer != nil {
 		enc = choice.info.PrettySerializer
 	}
+	writeStream(w, choice, code, func(bw io.Writer) error { return enc.Encode(obj, bw) })
+}
+
+// writeStream writes the body that encode produces, as writeEncoded
+// describes.
+func writeStream(w http.ResponseWriter, choice mediaChoice, code int, encode func(io.Writer) error) {
 	sw := &streamWriter{w: w, code: code, contentType: choice.contentType()}
 	sw.buf = streamBufPool.Get().(*bufio.Writer)
 	sw.buf.Reset(sw)
@@ -100,7 +107,7 @@ func writeEncoded(w http.ResponseWriter, choice mediaChoice, code int, obj runti
 		sw.buf.Reset(nil)
 		streamBufPool.Put(sw.buf)
 	}()
-	if err := enc.Encode(obj, sw.buf); err != nil {
+	if err := encode(sw.buf); err != nil {
 		slog.Error("encode response", "err", err, "streamed", sw.started)
 		if !sw.started {
 			w.Header().Set("Content-Type", "text/plain")

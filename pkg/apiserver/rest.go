@@ -135,9 +135,20 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, rs *resourceStore,
 		return
 	}
 	list := rs.cfg.NewListFunc()
-	if err := rs.storage.GetList(r.Context(), rs.cfg.ListKey(info.Namespace), opts, list); err != nil {
+	key := rs.cfg.ListKey(info.Namespace)
+	served, asked, err := s.listCached(w, r, choice, rs, key, opts, list)
+	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if served {
+		return
+	}
+	if !asked {
+		if err := rs.storage.GetList(r.Context(), key, opts, list); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	obj, err := rs.fromStorage(list)
 	if err != nil {

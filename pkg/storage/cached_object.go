@@ -56,8 +56,9 @@ type CachedList struct {
 // CachedLister is implemented by storage that can serve a LIST from memory
 // with the items' cached encodings (the Cacher).
 type CachedLister interface {
-	// ListCached answers the list GetList would serve from memory; nil
-	// (and no error) means GetList must be used: the request needs etcd
-	// (a paged or exact list, a cache that is not ready or behind).
-	ListCached(ctx context.Context, key string, opts ListOptions) (*CachedList, error)
+	// ListCached answers the list GetList would serve from memory. When
+	// the request needs etcd instead (a paged or exact list, a cache that
+	// is not ready or behind), it fills listObj as GetList does and
+	// returns nil.
+	ListCached(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) (*CachedList, error)
 }

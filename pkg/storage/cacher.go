@@ -647,7 +647,7 @@ func (c *Cacher) Get(ctx context.Context, key string, opts GetOptions, out runti
 // Exact reads, continued lists and other paged lists go to etcd, as does
 // everything while the cache is not ready or cannot catch up in time.
 func (c *Cacher) GetList(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) error {
-	cl, err := c.ListCached(ctx, key, opts)
+	cl, err := c.listFromMemory(ctx, key, opts)
 	if err != nil {
 		return err
 	}
@@ -677,9 +677,18 @@ func (c *Cacher) GetList(ctx context.Context, key string, opts ListOptions, list
 	return nil
 }
 
-// ListCached implements CachedLister: the list GetList serves from memory,
-// or nil when GetList would go to etcd.
-func (c *Cacher) ListCached(ctx context.Context, key string, opts ListOptions) (*CachedList, error) {
+// ListCached implements CachedLister.
+func (c *Cacher) ListCached(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) (*CachedList, error) {
+	cl, err := c.listFromMemory(ctx, key, opts)
+	if err != nil || cl != nil {
+		return cl, err
+	}
+	return nil, c.store.GetList(ctx, key, opts, listObj)
+}
+
+// listFromMemory is the list GetList serves from memory, or nil when it
+// must go to etcd.
+func (c *Cacher) listFromMemory(ctx context.Context, key string, opts ListOptions) (*CachedList, error) {
 	pred := opts.Predicate
 	if pred.Continue != "" || opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
 		(pred.Limit > 0 && opts.ResourceVersion != "0") {
