@@ -57,30 +57,33 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	state := framework.NewCycleState()
 	host, err := s.schedulePod(ctx, prof, state, pod)
 	if err != nil {
-		nominated := ""
+		var nominating *framework.PostFilterResult
 		var fitErr *framework.FitError
 		if errors.As(err, &fitErr) && fwk.HasPostFilterPlugins() {
-			n, st := fwk.RunPostFilterPlugins(ctx, state, pod, fitErr.NodeToStatus)
+			r, st := fwk.RunPostFilterPlugins(ctx, state, pod, fitErr.NodeToStatus)
 			if st.Code() == framework.Error {
 				slog.Error("preemption failed", "pod", klog.KObj(pod), "err", st.AsError())
-			} else if msg := st.Message(); msg != "" && !st.IsSuccess() {
-				fitErr.PostFilterMsg = msg
 			}
-			nominated = n
+			// Upstream's explanation, also on success ("preemption: found
+			// a potential placement for pod on node ...").
+			fitErr.PostFilterMsg = st.Message()
+			nominating = r
 		}
-		s.handleFailure(ctx, prof, pi, err, nominated, start)
+		s.handleFailure(ctx, prof, pi, err, nominating, start)
 		return
 	}
 	assumed := pod.DeepCopy()
 	assumed.Spec.NodeName = host
 	if err := s.cache.AssumePod(assumed); err != nil {
-		s.handleFailure(ctx, prof, pi, err, "", start)
+		s.handleFailure(ctx, prof, pi, err, nil, start)
 		return
 	}
+	// Placed: no longer waiting for room on a nominated node.
+	s.nominator.forget(pod.UID)
 	if st := fwk.RunReservePlugins(ctx, state, assumed, host); !st.IsSuccess() {
 		fwk.RunUnreservePlugins(ctx, state, assumed, host)
 		s.cache.ForgetPod(assumed)
-		s.handleFailure(ctx, prof, pi, st.AsError(), "", start)
+		s.handleFailure(ctx, prof, pi, st.AsError(), nil, start)
 		return
 	}
 	s.queue.Done(pod.UID)
@@ -109,7 +112,7 @@ func (s *Scheduler) bind(ctx context.Context, prof *profile, state *framework.Cy
 		if ctx.Err() != nil {
 			return
 		}
-		s.handleFailure(ctx, prof, pi, fmt.Errorf("binding rejected: %w", st.AsError()), "", start)
+		s.handleFailure(ctx, prof, pi, fmt.Errorf("binding rejected: %w", st.AsError()), nil, start)
 		return
 	}
 	s.cache.FinishBinding(assumed)
@@ -211,7 +214,7 @@ func (s *Scheduler) findFeasible(ctx context.Context, prof *profile, state *fram
 	}
 	if nom := pod.Status.NominatedNodeName; nom != "" {
 		if ni := s.snapshot.Get(nom); ni != nil {
-			if fwk.RunFilterPlugins(ctx, state, pod, ni).IsSuccess() {
+			if fwk.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni).IsSuccess() {
 				return []*framework.NodeInfo{ni}, statuses, nil
 			}
 		}
@@ -252,7 +255,7 @@ func (s *Scheduler) findFeasible(ctx context.Context, prof *profile, state *fram
 	start := s.nextStartNodeIndex
 	framework.Parallelize(fctx, s.parallelism, len(nodes), func(i int) {
 		ni := nodes[(start+i)%len(nodes)]
-		st := fwk.RunFilterPlugins(fctx, state, pod, ni)
+		st := fwk.RunFilterPluginsWithNominatedPods(fctx, state, pod, ni)
 		processed.Add(1)
 		if st.IsSuccess() {
 			if n := found.Add(1); int(n) <= want {
@@ -288,8 +291,10 @@ func (s *Scheduler) findFeasible(ctx context.Context, prof *profile, state *fram
 
 // handleFailure records a failed attempt: metrics, re-queue (unless the
 // pod is gone or bound meanwhile), a FailedScheduling event and the
-// PodScheduled=False condition (plus nominatedNodeName after preemption).
-func (s *Scheduler) handleFailure(ctx context.Context, prof *profile, pi *queue.QueuedPodInfo, err error, nominated string, start time.Time) {
+// PodScheduled=False condition, plus the nomination preemption decided
+// (nil: unchanged; a node; "" cleared), kept in memory at once so the
+// next pods' filtering leaves the room to the preemptor.
+func (s *Scheduler) handleFailure(ctx context.Context, prof *profile, pi *queue.QueuedPodInfo, err error, nominating *framework.PostFilterResult, start time.Time) {
 	pod := pi.Pod
 	result, reason := resultError, "SchedulerError"
 	var fitErr *framework.FitError
@@ -315,6 +320,9 @@ func (s *Scheduler) handleFailure(ctx context.Context, prof *profile, pi *queue.
 		s.queue.Done(pod.UID)
 		return // bound by someone else
 	}
+	if nominating != nil {
+		s.nominator.nominate(cached, nominating.NominatedNodeName)
+	}
 	pi.Pod = cached.DeepCopy()
 	pi.UnschedulablePlugins = nil
 	if fitErr != nil {
@@ -323,15 +331,16 @@ func (s *Scheduler) handleFailure(ctx context.Context, prof *profile, pi *queue.
 	s.queue.AddUnschedulable(pi, result == resultError)
 
 	prof.recorder.Eventf(cached, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", "%s", msg)
-	go s.updateStatus(ctx, cached, &corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg}, nominated)
+	go s.updateStatus(ctx, cached, &corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg}, nominating)
 }
 
 // updateStatus patches the PodScheduled condition and nominatedNodeName
-// through pods/status when they change.
-func (s *Scheduler) updateStatus(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition, nominated string) {
+// (when nominating is not nil: set, or cleared when "") through
+// pods/status when they change.
+func (s *Scheduler) updateStatus(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition, nominating *framework.PostFilterResult) {
+	nominationSame := nominating == nil || nominating.NominatedNodeName == pod.Status.NominatedNodeName
 	for _, c := range pod.Status.Conditions {
-		if c.Type == cond.Type && c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message &&
-			(nominated == "" || nominated == pod.Status.NominatedNodeName) {
+		if c.Type == cond.Type && c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message && nominationSame {
 			return
 		}
 	}
@@ -341,8 +350,12 @@ func (s *Scheduler) updateStatus(ctx context.Context, pod *corev1.Pod, cond *cor
 		"type": cond.Type, "status": cond.Status, "reason": cond.Reason, "message": cond.Message,
 		"lastProbeTime": nil, "lastTransitionTime": now,
 	}}}
-	if nominated != "" {
-		status["nominatedNodeName"] = nominated
+	if !nominationSame {
+		if nominating.NominatedNodeName == "" {
+			status["nominatedNodeName"] = nil
+		} else {
+			status["nominatedNodeName"] = nominating.NominatedNodeName
+		}
 	}
 	patch, err := json.Marshal(map[string]any{
 		"metadata": map[string]any{"uid": pod.UID},

@@ -44,6 +44,7 @@ type Scheduler struct {
 	cache       *cache.Cache
 	queue       *queue.PriorityQueue
 	snapshot    *cache.Snapshot
+	nominator   *nominator
 	profiles    map[string]*profile
 	parallelism int
 	percentage  int32
@@ -76,7 +77,7 @@ func New(client kubernetes.Interface, cfg *Config, m *Metrics, opts ...Option) (
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	s := &Scheduler{client: client, snapshot: cache.NewSnapshot(), profiles: map[string]*profile{}, parallelism: 16, metrics: m, clock: clock.RealClock{}}
+	s := &Scheduler{client: client, snapshot: cache.NewSnapshot(), nominator: newNominator(), profiles: map[string]*profile{}, parallelism: 16, metrics: m, clock: clock.RealClock{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -107,12 +108,13 @@ func New(client kubernetes.Interface, cfg *Config, m *Metrics, opts ...Option) (
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %w", p.SchedulerName, err)
 		}
+		recorder := s.broadcaster.NewRecorder(scheme.Scheme, p.SchedulerName)
 		fwk, err := framework.New(reg, specs, framework.Options{ProfileName: p.SchedulerName, Client: client,
-			Informers: s.informers, Snapshot: s.snapshot, Parallelism: s.parallelism})
+			Informers: s.informers, Snapshot: s.snapshot, Parallelism: s.parallelism, Nominator: s.nominator, Recorder: recorder})
 		if err != nil {
 			return nil, err
 		}
-		s.profiles[p.SchedulerName] = &profile{fwk: fwk, recorder: s.broadcaster.NewRecorder(scheme.Scheme, p.SchedulerName), percentage: p.PercentageOfNodesToScore}
+		s.profiles[p.SchedulerName] = &profile{fwk: fwk, recorder: recorder, percentage: p.PercentageOfNodesToScore}
 	}
 	s.addEventHandlers()
 	return s, nil
@@ -261,17 +263,24 @@ func (s *Scheduler) addEventHandlers() {
 		Handler: toolscache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
 				if p := asPod(obj); !s.cache.IsAssumed(p) {
+					s.nominator.update(nil, p)
 					s.queue.Add(p)
 				}
 			},
-			UpdateFunc: func(_, obj any) {
+			UpdateFunc: func(oldObj, obj any) {
 				if p := asPod(obj); !s.cache.IsAssumed(p) {
+					s.nominator.update(asPod(oldObj), p)
 					s.queue.Update(p)
 				}
 			},
 			DeleteFunc: func(obj any) {
 				if p := asPod(obj); p != nil {
+					s.nominator.forget(p.UID)
 					s.queue.Delete(p)
+					if p.Status.NominatedNodeName != "" {
+						// The room it held on its nominated node is free.
+						s.queue.MoveAllToActiveOrBackoffQueue(queue.Event{Label: "UnscheduledPodDelete", Plugins: assignedPodDeletePlugins, Pod: p})
+					}
 				}
 			},
 		},

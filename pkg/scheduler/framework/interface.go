@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 )
 
 // Plugin is what every plugin is: a name. What else it does, the framework
@@ -43,11 +44,26 @@ type PreFilterExtensions interface {
 	RemovePod(ctx context.Context, state *CycleState, podToSchedule *corev1.Pod, podToRemove *PodInfo, node *NodeInfo) *Status
 }
 
-// PostFilterPlugin is called when no node fits (preemption). It may
-// return a nominated node name.
+// PostFilterPlugin is called when no node fits (preemption). A nil result
+// leaves the pod's nomination as it is; a result names the node to
+// nominate ("" clears the nomination).
 type PostFilterPlugin interface {
 	Plugin
-	PostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses NodeToStatus) (nominatedNode string, st *Status)
+	PostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses NodeToStatus) (*PostFilterResult, *Status)
+}
+
+// PostFilterResult is what a PostFilter decided about the pod's
+// nomination: NominatedNodeName is the node it waits for ("" clears).
+type PostFilterResult struct {
+	NominatedNodeName string
+}
+
+// PodNominator knows the pending pods nominated to each node (preemptors
+// waiting for their victims to go): filtering counts those of at least
+// the incoming pod's priority as already there.
+type PodNominator interface {
+	// NominatedPodsForNode returns the pods nominated to node.
+	NominatedPodsForNode(node string) []*PodInfo
 }
 
 // PreScorePlugin is called once with the feasible nodes before scoring;
@@ -109,12 +125,20 @@ type Handle interface {
 	// RunFilterPlugins runs every Filter plugin against node (preemption
 	// uses it to test a node with victims removed).
 	RunFilterPlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
+	// RunFilterPluginsWithNominatedPods runs them as if the pods nominated
+	// to node with priority at least pod's were there (and, if it fits
+	// so, also without them, as upstream).
+	RunFilterPluginsWithNominatedPods(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
+	// NominatedPodsForNode returns the pending pods nominated to node.
+	NominatedPodsForNode(node string) []*PodInfo
 	// RunPreFilterExtensionAddPod/RemovePod update PreFilter state for a
 	// simulated pod addition/removal.
 	RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, podToSchedule *corev1.Pod, podToAdd *PodInfo, node *NodeInfo) *Status
 	RunPreFilterExtensionRemovePod(ctx context.Context, state *CycleState, podToSchedule *corev1.Pod, podToRemove *PodInfo, node *NodeInfo) *Status
 	// Parallelism is how many goroutines per parallel step.
 	Parallelism() int
+	// EventRecorder records events as the profile (nil in unit tests).
+	EventRecorder() events.EventRecorder
 }
 
 // Factory builds a plugin from its pluginConfig args (nil for defaults,

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 )
 
 // ExtensionPoint names one place in the scheduling cycle.
@@ -49,6 +50,8 @@ type Framework struct {
 	informers   informers.SharedInformerFactory
 	parallelism int
 	snapshot    SharedLister
+	nominator   PodNominator
+	recorder    events.EventRecorder
 
 	preFilter  []PreFilterPlugin
 	filter     []FilterPlugin
@@ -69,6 +72,10 @@ type Options struct {
 	Informers   informers.SharedInformerFactory
 	Snapshot    SharedLister
 	Parallelism int
+	// Nominator, when set, makes filtering account for nominated pods.
+	Nominator PodNominator
+	// Recorder records the profile's events (preemption's Preempted).
+	Recorder events.EventRecorder
 }
 
 // New builds a profile's plugins from the registry, in spec order. A
@@ -76,7 +83,7 @@ type Options struct {
 // spec allows.
 func New(reg Registry, specs []PluginSpec, o Options) (*Framework, error) {
 	f := &Framework{profile: o.ProfileName, client: o.Client, informers: o.Informers, parallelism: o.Parallelism,
-		snapshot: o.Snapshot, extensions: map[string]PreFilterExtensions{}}
+		snapshot: o.Snapshot, nominator: o.Nominator, recorder: o.Recorder, extensions: map[string]PreFilterExtensions{}}
 	if f.parallelism <= 0 {
 		f.parallelism = 16
 	}
@@ -206,6 +213,70 @@ func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod
 	return nil
 }
 
+// EventRecorder implements Handle.
+func (f *Framework) EventRecorder() events.EventRecorder { return f.recorder }
+
+// NominatedPodsForNode implements Handle.
+func (f *Framework) NominatedPodsForNode(node string) []*PodInfo {
+	if f.nominator == nil {
+		return nil
+	}
+	return f.nominator.NominatedPodsForNode(node)
+}
+
+// RunFilterPluginsWithNominatedPods implements Handle: a first pass with
+// the nominated pods of at least pod's priority added to a copy of node
+// (resources and ports they will take); when that fits and pods were
+// added, a second pass without them (affinity to a nominated pod must not
+// count, since it may never run there).
+func (f *Framework) RunFilterPluginsWithNominatedPods(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status {
+	added, st2, node2, st := f.addNominatedPods(ctx, state, pod, node)
+	if !st.IsSuccess() {
+		return st
+	}
+	st = f.RunFilterPlugins(ctx, st2, pod, node2)
+	if !added || !st.IsSuccess() {
+		return st
+	}
+	return f.RunFilterPlugins(ctx, state, pod, node)
+}
+
+func (f *Framework) addNominatedPods(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) (bool, *CycleState, *NodeInfo, *Status) {
+	if f.nominator == nil || node == nil || node.Node == nil {
+		return false, state, node, nil
+	}
+	nominated := f.nominator.NominatedPodsForNode(node.Node.Name)
+	if len(nominated) == 0 {
+		return false, state, node, nil
+	}
+	prio := podPriority(pod)
+	var stateOut *CycleState
+	var nodeOut *NodeInfo
+	for _, pi := range nominated {
+		if pi.Pod.UID == pod.UID || podPriority(pi.Pod) < prio {
+			continue
+		}
+		if nodeOut == nil {
+			stateOut, nodeOut = state.Clone(), node.Clone()
+		}
+		nodeOut.AddPod(pi)
+		if st := f.RunPreFilterExtensionAddPod(ctx, stateOut, pod, pi, nodeOut); !st.IsSuccess() {
+			return false, state, node, st
+		}
+	}
+	if nodeOut == nil {
+		return false, state, node, nil
+	}
+	return true, stateOut, nodeOut, nil
+}
+
+func podPriority(p *corev1.Pod) int32 {
+	if p.Spec.Priority != nil {
+		return *p.Spec.Priority
+	}
+	return 0
+}
+
 // RunPreFilterExtensionAddPod implements Handle.
 func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, pod *corev1.Pod, add *PodInfo, node *NodeInfo) *Status {
 	for name, e := range f.extensions {
@@ -232,20 +303,32 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *C
 	return nil
 }
 
-// RunPostFilterPlugins runs PostFilter plugins until one succeeds.
-func (f *Framework) RunPostFilterPlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses NodeToStatus) (string, *Status) {
-	var last *Status = NewStatus(Unschedulable)
+// RunPostFilterPlugins runs PostFilter plugins until one succeeds; the
+// result is the last non-nil one (nil: keep the nomination as it is).
+// When none succeeds the status joins their reasons, as upstream.
+func (f *Framework) RunPostFilterPlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses NodeToStatus) (*PostFilterResult, *Status) {
+	var result *PostFilterResult
+	var reasons []string
+	rejector := ""
 	for _, p := range f.postFilter {
-		nominated, st := p.PostFilter(ctx, state, pod, statuses)
-		if st.IsSuccess() {
-			return nominated, nil
+		r, st := p.PostFilter(ctx, state, pod, statuses)
+		switch {
+		case st.IsSuccess():
+			return r, st
+		case st.Code() == UnschedulableAndUnresolvable:
+			return r, st.WithPlugin(p.Name())
+		case !st.IsRejected():
+			return nil, st.WithPlugin(p.Name())
 		}
-		if st.Code() == Error {
-			return "", st.WithPlugin(p.Name())
+		if r != nil {
+			result = r
 		}
-		last = st.WithPlugin(p.Name())
+		reasons = append(reasons, st.Reasons()...)
+		if rejector == "" {
+			rejector = p.Name()
+		}
 	}
-	return "", last
+	return result, NewStatus(Unschedulable, reasons...).WithPlugin(rejector)
 }
 
 // RunPreScorePlugins runs PreScore plugins.

@@ -190,9 +190,7 @@ func (p *InterPodAffinity) PreFilter(ctx context.Context, state *framework.Cycle
 			ni := all[i]
 			local := &affinityFilterState{pod: pi, existingAnti: map[tpPair]int{}, affinity: map[tpPair]int{}, anti: map[tpPair]int{}}
 			for _, other := range ni.Pods {
-				if other.Pod.DeletionTimestamp != nil {
-					continue
-				}
+				// Terminating pods count, as upstream's: they still run.
 				local.add(&framework.PodInfo{Pod: other.Pod}, ni.Node, 1)
 			}
 			mu.Lock()

@@ -6,12 +6,16 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	policylisters "k8s.io/client-go/listers/policy/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/kstack/kstack/pkg/scheduler/cache"
 	"github.com/kstack/kstack/pkg/scheduler/framework"
@@ -37,7 +41,14 @@ func (h *fakeHandle) RunPreFilterExtensionAddPod(ctx context.Context, s *framewo
 func (h *fakeHandle) RunPreFilterExtensionRemovePod(ctx context.Context, s *framework.CycleState, p *corev1.Pod, r *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
 	return h.fwk.RunPreFilterExtensionRemovePod(ctx, s, p, r, n)
 }
-func (h *fakeHandle) Parallelism() int { return 4 }
+func (h *fakeHandle) RunFilterPluginsWithNominatedPods(ctx context.Context, s *framework.CycleState, p *corev1.Pod, n *framework.NodeInfo) *framework.Status {
+	return h.fwk.RunFilterPluginsWithNominatedPods(ctx, s, p, n)
+}
+func (h *fakeHandle) NominatedPodsForNode(n string) []*framework.PodInfo {
+	return h.fwk.NominatedPodsForNode(n)
+}
+func (h *fakeHandle) EventRecorder() events.EventRecorder { return nil }
+func (h *fakeHandle) Parallelism() int                    { return 4 }
 
 // node builds a node with allocatable cpu/memory/pods and labels.
 func node(name, cpu, mem string, labels map[string]string, taints ...corev1.Taint) *corev1.Node {
@@ -517,39 +528,219 @@ func TestPreemption_PickCandidate(t *testing.T) {
 	}
 }
 
-func TestPreemption_SelectsOnlyNeededVictims(t *testing.T) {
-	lowP, midP, highP := int32(1), int32(5), int32(100)
-	mk := func(name, n, cpu string, p *int32) *corev1.Pod {
-		pd := pod(name, n, cpu, "", nil)
-		pd.Spec.Priority = p
-		return pd
-	}
-	nodes := []*corev1.Node{node("n1", "2", "4Gi", nil), node("n2", "2", "4Gi", nil)}
-	existing := []*corev1.Pod{mk("low1", "n1", "1", &lowP), mk("low2", "n1", "1", &lowP), mk("mid", "n2", "2", &midP)}
+// preemptionEnv is DefaultPreemption over a snapshot, with NodeResourcesFit
+// and TaintToleration as filters, optional PDBs and nominated pods.
+type preemptionEnv struct {
+	fwk   *framework.Framework
+	pl    *DefaultPreemption
+	state *framework.CycleState
+	snap  *cache.Snapshot
+}
+
+type mapNominator map[string][]*framework.PodInfo
+
+func (m mapNominator) NominatedPodsForNode(n string) []*framework.PodInfo { return m[n] }
+
+func newPreemptionEnv(t *testing.T, nodes []*corev1.Node, existing []*corev1.Pod, pdbs []*policyv1.PodDisruptionBudget, nom mapNominator) *preemptionEnv {
+	t.Helper()
 	snap := cache.NewSnapshotFrom(existing, nodes)
 	h := &fakeHandle{snap: snap}
-	fwk, err := framework.New(NewRegistry(), []framework.PluginSpec{{Name: NodeResourcesFitName}, {Name: DefaultBinderName}}, framework.Options{Snapshot: snap, Parallelism: 2})
+	fwk, err := framework.New(NewRegistry(), []framework.PluginSpec{{Name: TaintTolerationName}, {Name: NodeResourcesFitName}, {Name: DefaultBinderName}},
+		framework.Options{Snapshot: snap, Parallelism: 2, Nominator: nom})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.fwk = fwk
-	pl := &DefaultPreemption{handle: h}
-	incoming := mk("high", "", "1", &highP)
-	state := framework.NewCycleState()
-	fwk.RunPreFilterPlugins(context.Background(), state, incoming, snap.List())
-	statuses := framework.NodeToStatus{"n1": framework.NewStatus(framework.Unschedulable, "Insufficient cpu"), "n2": framework.NewStatus(framework.Unschedulable, "Insufficient cpu")}
-	cands, msg := pl.FindCandidates(context.Background(), state, incoming, statuses)
+	p, err := NewDefaultPreemption(runtime.RawExtension{}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := p.(*DefaultPreemption)
+	if pdbs != nil {
+		idx := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+		for _, pdb := range pdbs {
+			if err := idx.Add(pdb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pl.pdbs = policylisters.NewPodDisruptionBudgetLister(idx)
+	}
+	return &preemptionEnv{fwk: fwk, pl: pl, snap: snap}
+}
+
+// filter runs the cycle's PreFilter and Filter as the scheduler does and
+// returns the per-node statuses.
+func (e *preemptionEnv) filter(t *testing.T, incoming *corev1.Pod) framework.NodeToStatus {
+	t.Helper()
+	e.state = framework.NewCycleState()
+	if _, st := e.fwk.RunPreFilterPlugins(context.Background(), e.state, incoming, e.snap.List()); !st.IsSuccess() {
+		t.Fatalf("PreFilter: %v", st.Reasons())
+	}
+	statuses := framework.NodeToStatus{}
+	for _, n := range e.snap.List() {
+		if st := e.fwk.RunFilterPluginsWithNominatedPods(context.Background(), e.state, incoming, n); !st.IsSuccess() {
+			statuses[n.Node.Name] = st
+		}
+	}
+	return statuses
+}
+
+func prioPod(name, nodeName, cpu string, p int32) *corev1.Pod {
+	pd := pod(name, nodeName, cpu, "", nil)
+	pd.Spec.Priority = &p
+	return pd
+}
+
+func victimNames(c Candidate) []string {
+	var out []string
+	for _, v := range c.Victims {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+func TestPreemption_SelectsOnlyNeededVictims(t *testing.T) {
+	nodes := []*corev1.Node{node("n1", "2", "4Gi", nil), node("n2", "2", "4Gi", nil)}
+	existing := []*corev1.Pod{prioPod("low1", "n1", "1", 1), prioPod("low2", "n1", "1", 1), prioPod("mid", "n2", "2", 5)}
+	e := newPreemptionEnv(t, nodes, existing, nil, nil)
+	incoming := prioPod("high", "", "1", 100)
+	statuses := e.filter(t, incoming)
+	cands, msg := e.pl.FindCandidates(context.Background(), e.state, incoming, statuses)
 	if len(cands) != 2 {
 		t.Fatalf("candidates %v (%s), want n1 and n2", cands, msg)
 	}
 	best := PickCandidate(cands)
 	if best.Node != "n1" || len(best.Victims) != 1 {
-		t.Errorf("picked %s with %d victims, want n1 with 1 (one low pod frees enough)", best.Node, len(best.Victims))
+		t.Errorf("picked %s with %v, want n1 with 1 victim (one low pod frees enough)", best.Node, victimNames(best))
 	}
 	never := corev1.PreemptNever
 	incoming.Spec.PreemptionPolicy = &never
-	if _, st := pl.PostFilter(context.Background(), state, incoming, statuses); st.IsSuccess() || !reflect.DeepEqual(st.Reasons(), []string{"preemption: not eligible due to preemptionPolicy=Never."}) {
-		t.Errorf("PreemptNever: %v", st.Reasons())
+	if r, st := e.pl.PostFilter(context.Background(), e.state, incoming, statuses); r != nil || st.IsSuccess() || !reflect.DeepEqual(st.Reasons(), []string{"preemption: not eligible due to preemptionPolicy=Never."}) {
+		t.Errorf("PreemptNever: result %v reasons %v, want no result and upstream's reason", r, st.Reasons())
+	}
+}
+
+func TestPreemption_ReprievesMoreImportantVictimsFirst(t *testing.T) {
+	// 3 cpu full with priorities 1, 2, 3: a 1-cpu preemptor needs one
+	// victim, and it is the least important one.
+	nodes := []*corev1.Node{node("n1", "3", "4Gi", nil)}
+	existing := []*corev1.Pod{prioPod("p3", "n1", "1", 3), prioPod("p1", "n1", "1", 1), prioPod("p2", "n1", "1", 2)}
+	e := newPreemptionEnv(t, nodes, existing, nil, nil)
+	incoming := prioPod("high", "", "1", 100)
+	cands, msg := e.pl.FindCandidates(context.Background(), e.state, incoming, e.filter(t, incoming))
+	if len(cands) != 1 || !reflect.DeepEqual(victimNames(cands[0]), []string{"p1"}) {
+		t.Fatalf("candidates %v (%s), want n1 evicting only p1", cands, msg)
+	}
+	// A 2-cpu preemptor needs two: p1 and p2, most important first.
+	incoming = prioPod("wide", "", "2", 100)
+	cands, _ = e.pl.FindCandidates(context.Background(), e.state, incoming, e.filter(t, incoming))
+	if len(cands) != 1 || !reflect.DeepEqual(victimNames(cands[0]), []string{"p2", "p1"}) {
+		t.Fatalf("candidates %v, want n1 evicting p2 and p1", cands)
+	}
+}
+
+func TestPreemption_PrefersNodeWithoutPDBViolation(t *testing.T) {
+	// Same victims' priority on both nodes; n1's victim is protected by a
+	// PDB in another namespace than the preemptor's, with no disruption
+	// allowed: n2 is picked, and reprieve keeps PDB-protected pods first.
+	nodes := []*corev1.Node{node("n1", "1", "4Gi", nil), node("n2", "1", "4Gi", nil)}
+	guarded := prioPod("guarded", "n1", "1", 1)
+	guarded.Namespace, guarded.Labels = "shop", map[string]string{"app": "db"}
+	free := prioPod("free", "n2", "1", 1)
+	free.Labels = map[string]string{"app": "db"} // same labels, other namespace: not covered
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
+		Spec:   policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}},
+		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0}}
+	e := newPreemptionEnv(t, nodes, []*corev1.Pod{guarded, free}, []*policyv1.PodDisruptionBudget{pdb}, nil)
+	incoming := prioPod("high", "", "1", 100)
+	cands, msg := e.pl.FindCandidates(context.Background(), e.state, incoming, e.filter(t, incoming))
+	if len(cands) != 2 {
+		t.Fatalf("candidates %v (%s), want both nodes", cands, msg)
+	}
+	violations := map[string]int{}
+	for _, c := range cands {
+		violations[c.Node] = c.PDBViolations
+	}
+	if violations["n1"] != 1 || violations["n2"] != 0 {
+		t.Errorf("PDB violations %v, want n1:1 n2:0", violations)
+	}
+	if best := PickCandidate(cands); best.Node != "n2" {
+		t.Errorf("picked %s, want n2 (no PDB violated)", best.Node)
+	}
+}
+
+func TestPreemption_MessagePerNodeAsUpstream(t *testing.T) {
+	taint := corev1.Taint{Key: "dedicated", Value: "x", Effect: corev1.TaintEffectNoSchedule}
+	nodes := []*corev1.Node{
+		node("equal", "1", "4Gi", nil),          // only a pod of the same priority
+		node("small", "1", "4Gi", nil),          // a victim, but 2 cpu never fit
+		node("tainted", "8", "4Gi", nil, taint), // unresolvable: not helpful
+	}
+	existing := []*corev1.Pod{prioPod("peer", "equal", "1", 100), prioPod("low", "small", "500m", 1)}
+	e := newPreemptionEnv(t, nodes, existing, nil, nil)
+	incoming := prioPod("high", "", "2", 100)
+	r, st := e.pl.PostFilter(context.Background(), e.state, incoming, e.filter(t, incoming))
+	want := "preemption: 0/3 nodes are available: 1 Insufficient cpu, 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+	if st.IsSuccess() || st.Message() != want {
+		t.Errorf("message %q\nwant    %q", st.Message(), want)
+	}
+	if r == nil || r.NominatedNodeName != "" {
+		t.Errorf("result %v, want a cleared nomination", r)
+	}
+}
+
+func TestPreemption_PickCandidateLatestStart(t *testing.T) {
+	early, late := metav1.Unix(100, 0), metav1.Unix(200, 0)
+	a, b := prioPod("a", "", "", 5), prioPod("b", "", "", 5)
+	a.Status.StartTime, b.Status.StartTime = &early, &late
+	cands := []Candidate{{Node: "na", Victims: []*corev1.Pod{a}}, {Node: "nb", Victims: []*corev1.Pod{b}}}
+	if got := PickCandidate(cands).Node; got != "nb" {
+		t.Errorf("picked %s, want nb (its highest-priority victim started latest)", got)
+	}
+}
+
+func TestPreemption_TerminatingVictimOnNominatedNodeBlocksAnotherRound(t *testing.T) {
+	nodes := []*corev1.Node{node("n1", "1", "4Gi", nil)}
+	victim := prioPod("victim", "n1", "1", 1)
+	now := metav1.Now()
+	victim.DeletionTimestamp = &now
+	victim.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: corev1.PodReasonPreemptionByScheduler}}
+	e := newPreemptionEnv(t, nodes, []*corev1.Pod{victim}, nil, nil)
+	incoming := prioPod("high", "", "1", 100)
+	incoming.Status.NominatedNodeName = "n1"
+	r, st := e.pl.PostFilter(context.Background(), e.state, incoming, e.filter(t, incoming))
+	if r != nil || st.Message() != "preemption: not eligible due to a terminating pod on the nominated node." {
+		t.Errorf("result %v message %q, want nomination kept and upstream's reason", r, st.Message())
+	}
+}
+
+func TestFilterWithNominatedPods_RoomIsKeptForHigherPriority(t *testing.T) {
+	nodes := []*corev1.Node{node("n1", "2", "4Gi", nil)}
+	nominated := prioPod("preemptor", "", "1500m", 50)
+	nom := mapNominator{"n1": {framework.NewPodInfo(nominated)}}
+	e := newPreemptionEnv(t, nodes, nil, nil, nom)
+	for _, tt := range []struct {
+		name string
+		prio int32
+		want string
+	}{
+		{"lower priority sees the nominated pod", 10, "Insufficient cpu"},
+		{"equal priority sees it too", 50, "Insufficient cpu"},
+		{"higher priority ignores it", 60, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			if st := e.filter(t, prioPod("other", "", "1", tt.prio))["n1"]; st != nil {
+				got = st.Message()
+			}
+			if got != tt.want {
+				t.Errorf("n1: %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// The nominated pod itself is not counted twice.
+	if st := e.filter(t, nominated)["n1"]; st != nil {
+		t.Errorf("nominated pod on its own node: %v", st.Message())
 	}
 }
 

@@ -226,6 +226,32 @@ func (e *env) waitEvent(t *testing.T, podName, reason string) string {
 	return note
 }
 
+// waitEventNote waits for an event of reason about podName with note want
+// (a pod may have several events of one reason with different notes).
+func (e *env) waitEventNote(t *testing.T, podName, reason, want string) {
+	t.Helper()
+	var seen []string
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		evs, err := e.c.EventsV1().Events(e.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		seen = seen[:0]
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name == podName && ev.Reason == reason {
+				if ev.Note == want {
+					return true, nil
+				}
+				seen = append(seen, ev.Note)
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no %s event for pod %s with note %q: %v (saw %q)", reason, podName, want, err, seen)
+	}
+}
+
 func (e *env) nodeOf(t *testing.T, name string) string {
 	t.Helper()
 	p, err := e.c.CoreV1().Pods(e.ns).Get(t.Context(), name, metav1.GetOptions{})

@@ -145,12 +145,11 @@ func TestScheduler_PodAntiAffinitySpreadsReplicas(t *testing.T) {
 	p.Spec.Affinity = anti
 	e.createPod(t, p)
 	// Both the incoming pod's anti-affinity and the existing pods' hold
-	// here; upstream reports the incoming pod's. Ours has been seen to
-	// report the existing pods' once under heavy load (an open question
-	// in the snapshot's bookkeeping), so either reason passes for now.
-	if msg := e.waitUnschedulable(t, "web-3"); !contains(msg, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.") &&
-		!contains(msg, "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules.") {
-		t.Errorf("message = %q", msg)
+	// here; upstream's Filter checks the incoming pod's first, so that is
+	// the reason on every node.
+	want := "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+	if msg := e.waitUnschedulable(t, "web-3"); msg != want {
+		t.Errorf("message = %q\nwant      %q", msg, want)
 	}
 }
 
@@ -221,6 +220,24 @@ func TestScheduler_PreemptionEvictsLowerPriorityPod(t *testing.T) {
 		hp, _ := e.c.CoreV1().Pods(e.ns).Get(t.Context(), "high", metav1.GetOptions{})
 		t.Fatalf("low-priority pod not preempted: %v; high pod priority %v status %+v", err, hp.Spec.Priority, hp.Status)
 	}
+	// The victim is marked as upstream's preemption marks it, and the
+	// preemptor waits nominated to the node.
+	victim, err := e.c.CoreV1().Pods(e.ns).Get(t.Context(), "low", metav1.GetOptions{})
+	if err == nil && !hasCondition(victim, corev1.DisruptionTarget, corev1.PodReasonPreemptionByScheduler) {
+		t.Errorf("victim conditions %+v, want DisruptionTarget/PreemptionByScheduler", victim.Status.Conditions)
+	}
+	if note := e.waitEvent(t, "low", "Preempted"); !contains(note, "Preempted by pod ") || !contains(note, " on node only") {
+		t.Errorf("Preempted note = %q", note)
+	}
+	wantMsg := "0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node only, preempting 1 victims"
+	e.waitEventNote(t, "high", "FailedScheduling", wantMsg)
+	err = wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := e.c.CoreV1().Pods(e.ns).Get(ctx, "high", metav1.GetOptions{})
+		return err == nil && p.Status.NominatedNodeName == "only", nil
+	})
+	if err != nil {
+		t.Fatalf("preemptor not nominated to only: %v", err)
+	}
 	// No kubelet: finish the graceful deletion as the kubelet would.
 	zero := int64(0)
 	if err := e.c.CoreV1().Pods(e.ns).Delete(t.Context(), "low", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
@@ -229,13 +246,15 @@ func TestScheduler_PreemptionEvictsLowerPriorityPod(t *testing.T) {
 	if node := e.waitScheduled(t, "high"); node != "only" {
 		t.Errorf("high-priority pod on %s, want only", node)
 	}
-	p, err := e.c.CoreV1().Pods(e.ns).Get(t.Context(), "high", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+}
+
+func hasCondition(p *corev1.Pod, typ corev1.PodConditionType, reason string) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == typ && c.Status == corev1.ConditionTrue && c.Reason == reason {
+			return true
+		}
 	}
-	if p.Status.NominatedNodeName != "only" {
-		t.Errorf("nominatedNodeName = %q, want only", p.Status.NominatedNodeName)
-	}
+	return false
 }
 
 func TestScheduler_TwoSchedulersTakeOnlyTheirPods(t *testing.T) {
