@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -380,5 +382,65 @@ func TestScheduler_LeaderFailoverWithoutDoubleBinding(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("scheduled events: %v", err)
+	}
+}
+
+func TestScheduler_ProfilesFromConfigFileEachWithItsPlugins(t *testing.T) {
+	e := newEnv(t)
+	e.addNode(t, nodeSpec{name: "x", cpu: "4", memory: "8Gi"})
+	e.addNode(t, nodeSpec{name: "y", cpu: "4", memory: "8Gi"})
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	data := `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+- schedulerName: bin-packer
+  plugins:
+    score:
+      disabled: [{name: NodeResourcesBalancedAllocation}]
+      enabled: [{name: NodeResourcesFit, weight: 5}]
+  pluginConfig:
+  - name: NodeResourcesFit
+    args: {scoringStrategy: {type: MostAllocated}}
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := scheduler.LoadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.schedulerConfig(t)
+	cfg.Component = *loaded
+	e.startScheduler(t, cfg)
+
+	// bin-packer (MostAllocated) stacks its pods on one node.
+	first := pod("packed-0", "1", "", nil)
+	first.Spec.SchedulerName = "bin-packer"
+	e.createPod(t, first)
+	packed := e.waitScheduled(t, "packed-0")
+	second := pod("packed-1", "1", "", nil)
+	second.Spec.SchedulerName = "bin-packer"
+	e.createPod(t, second)
+	if node := e.waitScheduled(t, "packed-1"); node != packed {
+		t.Errorf("bin-packer put packed-1 on %s, want %s with packed-0 (MostAllocated)", node, packed)
+	}
+	if note := e.waitEvent(t, "packed-1", "Scheduled"); !contains(note, "Successfully assigned sched/packed-1 to "+packed) {
+		t.Errorf("Scheduled note = %q", note)
+	}
+	// default-scheduler (LeastAllocated) goes to the emptier node.
+	e.createPod(t, pod("spread-0", "1", "", nil))
+	if node := e.waitScheduled(t, "spread-0"); node == packed {
+		t.Errorf("default-scheduler put spread-0 on %s with the packed pods, want the empty node (LeastAllocated)", node)
+	}
+	evs, err := e.c.EventsV1().Events(e.ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs.Items {
+		want := map[string]string{"packed-0": "bin-packer", "packed-1": "bin-packer", "spread-0": "default-scheduler"}[ev.Regarding.Name]
+		if ev.Reason == "Scheduled" && ev.ReportingController != want {
+			t.Errorf("pod %s reported by %q, want profile %q", ev.Regarding.Name, ev.ReportingController, want)
+		}
 	}
 }
