@@ -62,10 +62,25 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, clusterC
 				for _, cidr := range podCIDRs(n) {
 					c.cidrs.Release(cidr)
 				}
+				c.enqueueWaiting()
 			}
 		},
 	})
 	return c, nil
+}
+
+// enqueueWaiting queues the nodes still without a CIDR, so a released
+// one goes to them now rather than after their retry backoff.
+func (c *Controller) enqueueWaiting() {
+	nodes, err := c.lister.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, n := range nodes {
+		if len(podCIDRs(n)) == 0 {
+			c.queue.Add(n.Name)
+		}
+	}
 }
 
 func podCIDRs(n *corev1.Node) []string {

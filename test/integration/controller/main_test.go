@@ -8,6 +8,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,15 @@ type cluster struct {
 func startCluster(t *testing.T, controllers []string, configure ...func(*controllermanager.Config)) *cluster {
 	t.Helper()
 	s := framework.Start(t, framework.Options{})
+	stop := runManager(t, s, controllers, configure...)
+	t.Cleanup(stop)
+	return &cluster{s: s, client: s.Client}
+}
+
+// runManager runs a controller-manager on s until the returned stop (safe
+// to call twice) is called.
+func runManager(t *testing.T, s *framework.Server, controllers []string, configure ...func(*controllermanager.Config)) func() {
+	t.Helper()
 	cfg := controllermanager.Defaults()
 	cfg.RESTConfig = s.UserConfig(t, "system:kube-controller-manager")
 	cfg.Controllers = controllers
@@ -45,18 +55,20 @@ func startCluster(t *testing.T, controllers []string, configure ...func(*control
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- controllermanager.Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("controller-manager: %v", err)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("controller-manager: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("controller-manager did not stop")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("controller-manager did not stop")
-		}
-	})
-	return &cluster{s: s, client: s.Client}
+		})
+	}
 }
 
 // namespace creates a fresh namespace.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kstack/kstack/pkg/controllermanager"
+	"github.com/kstack/kstack/test/integration/framework"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -206,4 +207,60 @@ func TestNodeIPAM_AllocatesUniqueCIDRs(t *testing.T) {
 		}
 		return len(seen) == 5, nil
 	})
+}
+
+// nodeCIDRs maps every node to its podCIDR.
+func (c *cluster) nodeCIDRs(t *testing.T) map[string]string {
+	t.Helper()
+	l, err := c.client.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range l.Items {
+		out[n.Name] = n.Spec.PodCIDR
+	}
+	return out
+}
+
+// A cluster CIDR with room for two nodes: a restarted allocator must keep
+// what nodes hold (a reassignment would collide), and a deleted node's CIDR
+// must be free for the next node.
+func TestNodeIPAM_SurvivesRestartAndReleasesDeletedNodesCIDR(t *testing.T) {
+	s := framework.Start(t, framework.Options{})
+	c := &cluster{s: s, client: s.Client}
+	ipam := func(cfg *controllermanager.Config) {
+		cfg.AllocateNodeCIDRs = true
+		cfg.ClusterCIDR = "10.250.0.0/23"
+		cfg.NodeCIDRMaskSize = 24
+	}
+	ctx := t.Context()
+	create := func(name string) {
+		if _, err := c.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := runManager(t, s, []string{"nodeipam"}, ipam)
+	t.Cleanup(stop)
+	create("n0")
+	eventually(t, 20*time.Second, "n0 gets a podCIDR", func() (bool, error) { return c.nodeCIDRs(t)["n0"] != "", nil })
+	first := c.nodeCIDRs(t)["n0"]
+	stop()
+
+	// Restarted: n1 must get the other /24, n0 keep its own.
+	stop = runManager(t, s, []string{"nodeipam"}, ipam)
+	t.Cleanup(stop)
+	create("n1")
+	eventually(t, 20*time.Second, "n1 gets a podCIDR", func() (bool, error) { return c.nodeCIDRs(t)["n1"] != "", nil })
+	got := c.nodeCIDRs(t)
+	if got["n0"] != first || got["n1"] == first {
+		t.Fatalf("after a restart: n0 %s (was %s), n1 %s", got["n0"], first, got["n1"])
+	}
+
+	// Full: n2 waits until n0 is deleted, then gets n0's CIDR.
+	create("n2")
+	if err := c.client.CoreV1().Nodes().Delete(ctx, "n0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "n2 gets the deleted node's podCIDR", func() (bool, error) { return c.nodeCIDRs(t)["n2"] == first, nil })
 }
