@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/cmd/annotate"
@@ -133,7 +132,6 @@ func StdStreams() genericiooptions.IOStreams {
 func Main(args []string, streams genericiooptions.IOStreams) int {
 	// client-go's error logs read as upstream kubectl's (no logger names).
 	klog.EnableContextualLogging(false)
-	rest.SetDefaultWarningHandler(serverWarnings(streams.ErrOut))
 	root := NewCommand(streams)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -179,7 +177,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		WithDiscoveryBurst(300).
 		WithDiscoveryQPS(50.0)
 	configFlags.AddFlags(flags)
-	flags.Bool("warnings-as-errors", false, "Treat warnings received from the server as errors and exit with a non-zero exit code")
+	handleServerWarnings(root, streams.ErrOut)
 	flags.Bool("match-server-version", false, "Require server version to match client version")
 	addKlogFlags(flags)
 

@@ -47,6 +47,7 @@ var goldenTests = []struct {
 	{"TestGolden_ExplainMatchesUpstream", TestGolden_ExplainMatchesUpstream},
 	{"TestGolden_TroubleshootingVerbs", TestGolden_TroubleshootingVerbs},
 	{"TestGolden_OpsVerbs", TestGolden_OpsVerbs},
+	{"TestGolden_ServerWarnings", TestGolden_ServerWarnings},
 	{"TestKubectl_SetExposeEditDiffTokenAct", TestKubectl_SetExposeEditDiffTokenAct},
 }
 
