@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
@@ -113,20 +115,30 @@ type sizeQueue struct {
 	sent int
 	// first, when set, is sent before the terminal's real size (attach
 	// sends a size one larger first so the screen is redrawn).
-	first *remotecommand.TerminalSize
+	first   *remotecommand.TerminalSize
+	winches chan os.Signal
 }
 
-// Next reports the terminal's size (after first, if set); later sizes are
-// not followed.
+// Next reports the terminal's size (after first, if set), then blocks
+// until the terminal is resized (SIGWINCH) and reports the new size.
 func (s *sizeQueue) Next() *remotecommand.TerminalSize {
 	defer func() { s.sent++ }()
 	if s.first != nil && s.sent == 0 {
 		return s.first
 	}
-	if s.sent > 1 || (s.sent == 1 && s.first == nil) {
-		return nil
+	if s.sent == 0 || (s.sent == 1 && s.first != nil) {
+		return s.size()
 	}
-	return s.size()
+	if s.winches == nil {
+		s.winches = make(chan os.Signal, 1)
+		signal.Notify(s.winches, syscall.SIGWINCH)
+	}
+	for range s.winches {
+		if sz := s.size(); sz != nil {
+			return sz
+		}
+	}
+	return nil
 }
 
 func (s *sizeQueue) size() *remotecommand.TerminalSize {
