@@ -238,11 +238,11 @@ func (s *Scheduler) addEventHandlers() {
 				s.cache.AddPod(p)
 				s.queue.MoveAllToActiveOrBackoffQueue(queue.Event{Label: "AssignedPodAdd", Plugins: assignedPodAddPlugins, Pod: p})
 			},
-			UpdateFunc: func(_, obj any) {
-				p := asPod(obj)
+			UpdateFunc: func(oldObj, obj any) {
+				old, p := asPod(oldObj), asPod(obj)
 				s.cache.UpdatePod(p)
-				if p.DeletionTimestamp != nil {
-					return
+				if ev, ok := assignedPodUpdateEvent(old, p); ok {
+					s.queue.MoveAllToActiveOrBackoffQueue(ev)
 				}
 			},
 			DeleteFunc: func(obj any) {
@@ -317,6 +317,28 @@ func (s *Scheduler) addEventHandlers() {
 			s.synced = append(s.synced, r.HasSynced)
 		}
 	}
+}
+
+// assignedPodUpdateEvent is the event an update of a bound pod makes, if
+// any may help parked pods, as upstream's AssignedPodUpdate hints: new
+// labels (affinity and topology spread see other pods by label), smaller
+// requests (resources freed). Status churn alone moves nothing.
+func assignedPodUpdateEvent(old, p *corev1.Pod) (queue.Event, bool) {
+	if old == nil || p == nil {
+		return queue.Event{}, false
+	}
+	var names []string
+	if !mapsEqual(old.Labels, p.Labels) {
+		names = append(names, plugins.InterPodAffinityName, plugins.PodTopologySpreadName)
+	}
+	oldReq, newReq := framework.PodRequests(old), framework.PodRequests(p)
+	if newReq.MilliCPU < oldReq.MilliCPU || newReq.Memory < oldReq.Memory || newReq.EphemeralStorage < oldReq.EphemeralStorage {
+		names = append(names, plugins.NodeResourcesFitName)
+	}
+	if len(names) == 0 {
+		return queue.Event{}, false
+	}
+	return queue.Event{Label: "AssignedPodUpdate", Plugins: set(names...), Pod: p}, true
 }
 
 // nodeSchedulingChanged reports changes that may let parked pods fit

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -221,9 +222,12 @@ func (q *PriorityQueue) Update(pod *corev1.Pod) {
 	q.mu.Lock()
 }
 
+// specChanged reports an update that may change the pod's fit, as
+// upstream's isPodUpdated: anything but the status and bookkeeping
+// metadata (the scheduler's own condition patches move nothing).
 func specChanged(a, b *corev1.Pod) bool {
-	return a.Generation != b.Generation || a.ResourceVersion == "" ||
-		len(a.Labels) != len(b.Labels) || len(a.Spec.Tolerations) != len(b.Spec.Tolerations)
+	return !apiequality.Semantic.DeepEqual(a.Spec, b.Spec) || !apiequality.Semantic.DeepEqual(a.Labels, b.Labels) ||
+		!apiequality.Semantic.DeepEqual(a.Annotations, b.Annotations)
 }
 
 // Delete removes a pod wherever it is.

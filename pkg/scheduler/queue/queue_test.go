@@ -130,3 +130,35 @@ func TestQueue_DeleteAndClose(t *testing.T) {
 		t.Fatalf("popped %s after delete and close", got.Pod.Name)
 	}
 }
+
+func TestQueue_ParkedPodMovesOnSpecOrLabelChangeNotStatus(t *testing.T) {
+	q, clk := newQueue()
+	q.Add(qpod("p", 0))
+	pi := q.Pop(context.Background())
+	q.AddUnschedulable(pi, false)
+	clk.Step(2 * time.Second) // past its backoff
+
+	statusOnly := pi.Pod.DeepCopy()
+	statusOnly.ResourceVersion = "2"
+	statusOnly.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable"}}
+	q.Update(statusOnly)
+	if a, b, u := q.Lengths(); a != 0 || b != 0 || u != 1 {
+		t.Fatalf("status update: active %d backoff %d parked %d, want still parked", a, b, u)
+	}
+	relabelled := statusOnly.DeepCopy()
+	relabelled.ResourceVersion = "3"
+	relabelled.Labels = map[string]string{"tier": "web"}
+	q.Update(relabelled)
+	if a, _, u := q.Lengths(); a != 1 || u != 0 {
+		t.Fatalf("label update: active %d parked %d, want active", a, u)
+	}
+	pi = q.Pop(context.Background())
+	q.AddUnschedulable(pi, false)
+	clk.Step(10 * time.Second)
+	tolerating := pi.Pod.DeepCopy()
+	tolerating.Spec.Tolerations = []corev1.Toleration{{Key: "spot", Operator: corev1.TolerationOpExists}}
+	q.Update(tolerating)
+	if a, _, u := q.Lengths(); a != 1 || u != 0 {
+		t.Fatalf("spec update: active %d parked %d, want active", a, u)
+	}
+}
