@@ -225,7 +225,9 @@ func markDeleting(obj runtime.Object, grace int64, graceful bool, add []string) 
 		acc.SetDeletionTimestamp(&ts)
 		g := grace
 		acc.SetDeletionGracePeriodSeconds(&g)
-		acc.SetGeneration(acc.GetGeneration() + 1)
+		if acc.GetGeneration() > 0 { // kinds without a generation keep 0, as upstream
+			acc.SetGeneration(acc.GetGeneration() + 1)
+		}
 	} else if acc.GetDeletionGracePeriodSeconds() != nil && grace < *acc.GetDeletionGracePeriodSeconds() {
 		// Only shortening: down to 0 for a forced delete of a pod its
 		// finalizers still hold (the last finalizer's removal then deletes).

@@ -352,11 +352,7 @@ func (s *Server) createObject(ctx context.Context, rs *resourceStore, namespace 
 	accessor.SetDeletionTimestamp(nil)
 	accessor.SetDeletionGracePeriodSeconds(nil)
 	accessor.SetSelfLink("")
-	if rs.hasSpec {
-		accessor.SetGeneration(1)
-	} else {
-		accessor.SetGeneration(0)
-	}
+	accessor.SetGeneration(rs.createGeneration())
 	if rs.hasStatus && rs.res.HasSubresource("status") && (rs.hooks == nil || !rs.hooks.keepStatusOnCreate) {
 		resetField(obj, "Status")
 	}
@@ -573,7 +569,7 @@ func (s *Server) doUpdate(ctx context.Context, rs *resourceStore, namespace, nam
 			if rs.res.HasSubresource("status") {
 				copyField(obj, existing, "Status")
 			}
-			if specChanged(obj, existing) {
+			if rs.generationChanged(obj, existing) {
 				accessor.SetGeneration(existingMeta.GetGeneration() + 1)
 			}
 		}

@@ -12,7 +12,6 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -78,8 +77,13 @@ func (s *Server) review(ctx context.Context, info *RequestInfo, obj runtime.Obje
 		}
 		return o, nil
 	case *authenticationv1.SelfSubjectReview:
-		o.Status.UserInfo = userInfo(requester)
-		return o, nil
+		// A fresh object, as upstream: only the creation time and the
+		// requester's user info; whatever metadata the request carried is
+		// dropped.
+		return &authenticationv1.SelfSubjectReview{
+			ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.Now()},
+			Status:     authenticationv1.SelfSubjectReviewStatus{UserInfo: userInfo(requester)},
+		}, nil
 	case *authorizationv1.SubjectAccessReview:
 		if o.Spec.User == "" && len(o.Spec.Groups) == 0 {
 			return nil, apierrors.NewInvalid(schema.GroupKind{Group: "authorization.k8s.io", Kind: "SubjectAccessReview"}, "",
@@ -105,10 +109,9 @@ func (s *Server) review(ctx context.Context, info *RequestInfo, obj runtime.Obje
 		if err != nil {
 			o.Status.EvaluationError = err.Error()
 		}
-		if requester.InGroup(auth.SystemPrivileged) {
-			res = append([]rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}, res...)
-			nonRes = append([]rbacv1.PolicyRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}, nonRes...)
-		}
+		// Only RBAC resolves rules, as upstream: the system:masters
+		// authorizer in front of it lists none (the group's own rules come
+		// from its cluster-admin binding), so nothing appears twice.
 		for _, r := range res {
 			o.Status.ResourceRules = append(o.Status.ResourceRules, authorizationv1.ResourceRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/kstack/kstack/api/attrs"
 	"github.com/kstack/kstack/api/conversion"
 	"github.com/kstack/kstack/pkg/storage"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -117,17 +116,6 @@ func resetField(obj runtime.Object, name string) {
 	if f.IsValid() && f.CanSet() {
 		f.Set(reflect.Zero(f.Type()))
 	}
-}
-
-// specChanged reports a semantic change of the Spec field (or, for kinds
-// without Spec, of everything but metadata and status: upstream bumps
-// generation on spec changes only).
-func specChanged(obj, old runtime.Object) bool {
-	a, b := specField(obj), specField(old)
-	if !a.IsValid() || !b.IsValid() {
-		return false
-	}
-	return !apiequality.Semantic.DeepEqual(a.Interface(), b.Interface())
 }
 
 // ctxKey types for request-scoped values.
