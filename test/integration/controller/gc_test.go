@@ -186,3 +186,62 @@ func lenOr[T interface{ GetResourceVersion() string }](l T, err error) (int, err
 }
 
 func ptrTemplate(t corev1.PodTemplateSpec) *corev1.PodTemplateSpec { return &t }
+
+// A namespace held by an object's finalizer reports why, with upstream's
+// condition types and reasons, and goes once the finalizer is removed.
+func TestNamespace_DeletionConditionsNameWhatRemains(t *testing.T) {
+	c := startCluster(t, []string{"namespace"})
+	ns := c.namespace(t, "held")
+	ctx := t.Context()
+	if _, err := c.client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
+		Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[corev1.NamespaceConditionType]struct {
+		status corev1.ConditionStatus
+		reason string
+	}{
+		corev1.NamespaceDeletionDiscoveryFailure: {corev1.ConditionFalse, "ResourcesDiscovered"},
+		corev1.NamespaceDeletionContentFailure:   {corev1.ConditionFalse, "ContentDeleted"},
+		corev1.NamespaceContentRemaining:         {corev1.ConditionTrue, "SomeResourcesRemain"},
+		corev1.NamespaceFinalizersRemaining:      {corev1.ConditionTrue, "SomeFinalizersRemain"},
+	}
+	var last []corev1.NamespaceCondition
+	eventually(t, 30*time.Second, "the namespace's deletion conditions", func() (bool, error) {
+		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		last = n.Status.Conditions
+		got := 0
+		for _, cond := range n.Status.Conditions {
+			if w, ok := want[cond.Type]; ok && cond.Status == w.status && cond.Reason == w.reason {
+				got++
+			}
+		}
+		return n.Status.Phase == corev1.NamespaceTerminating && got == len(want), nil
+	})
+	for _, cond := range last {
+		if cond.Type == corev1.NamespaceFinalizersRemaining && !strings.Contains(cond.Message, "example.com/hold in 1 resource instances") {
+			t.Errorf("FinalizersRemaining message %q does not name the finalizer", cond.Message)
+		}
+		if cond.Type == corev1.NamespaceContentRemaining && !strings.Contains(cond.Message, "configmaps has 1 resource instances") {
+			t.Errorf("ContentRemaining message %q does not name the resource", cond.Message)
+		}
+	}
+	cm, err := c.client.CoreV1().ConfigMaps(ns).Get(ctx, "held", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Finalizers = nil
+	if _, err := c.client.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "namespace removed once the finalizer goes", func() (bool, error) {
+		_, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+}
