@@ -11,6 +11,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,18 @@ func TestScheduler_SecurePortGuardsMetricsAndProfiling(t *testing.T) {
 		return tr.Status.Token
 	}
 	scraper, nobody := token("scraper"), token("nobody")
+	// The apiserver's RBAC sees the binding through its own cache: wait
+	// until it grants the scraper, or the scheduler may ask too early and
+	// cache the denial (it flaked under load).
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		sar, err := e.c.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:                  "system:serviceaccount:" + e.ns + ":scraper",
+			NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
+		}}, metav1.CreateOptions{})
+		return err == nil && sar.Status.Allowed, nil
+	}); err != nil {
+		t.Fatalf("the apiserver never allowed the scraper /metrics: %v", err)
+	}
 
 	base := fmt.Sprintf("https://127.0.0.1:%d", port)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
