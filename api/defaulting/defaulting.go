@@ -396,9 +396,16 @@ func defaultStatefulSet(s *appsv1.StatefulSet) {
 	}
 	// As upstream, an explicit RollingUpdate type without a rollingUpdate
 	// block stays without one; only a present block gets partition 0.
-	if spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
-		spec.UpdateStrategy.RollingUpdate != nil && spec.UpdateStrategy.RollingUpdate.Partition == nil {
-		spec.UpdateStrategy.RollingUpdate.Partition = i32(0)
+	if spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType && spec.UpdateStrategy.RollingUpdate != nil {
+		ru := spec.UpdateStrategy.RollingUpdate
+		if ru.Partition == nil {
+			ru.Partition = i32(0)
+		}
+		// MaxUnavailableStatefulSet is on by default in 1.37.
+		if ru.MaxUnavailable == nil {
+			v := intstr.FromInt32(1)
+			ru.MaxUnavailable = &v
+		}
 	}
 	if spec.PersistentVolumeClaimRetentionPolicy == nil {
 		spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{}

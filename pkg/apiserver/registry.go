@@ -21,7 +21,9 @@ func (s *Server) installHooks() {
 	s.setHooks("", "namespaces", s.namespaceHooks())
 	s.setHooks("", "pods", s.podHooks())
 	s.setHooks("", "services", s.serviceHooks())
-	s.setHooks("", "nodes", &hooks{keepStatusOnCreate: true})
+	s.setHooks("", "nodes", s.nodeHooks())
+	s.setHooks("", "secrets", secretHooks())
+	s.setHooks("apps", "daemonsets", daemonSetHooks())
 	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
 		s.setHooks("rbac.authorization.k8s.io", r, s.rbacHooks(r))
 	}

@@ -179,9 +179,10 @@ var (
 	knownAdmissionPlugins = map[string]bool{
 		"NamespaceLifecycle": true, "LimitRanger": true, "ServiceAccount": true, "NodeRestriction": true,
 		"DefaultTolerationSeconds": true, "Priority": true, "ResourceQuota": true, "PodSecurity": true,
+		"TaintNodesByCondition": true,
 	}
 	defaultAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
-		"DefaultTolerationSeconds", "ResourceQuota", "PodSecurity"}
+		"DefaultTolerationSeconds", "TaintNodesByCondition", "ResourceQuota", "PodSecurity"}
 )
 
 func admissionPluginNames() []string {

@@ -87,6 +87,10 @@ func Start(t testing.TB, opts Options) *Server {
 		MaxMutatingRequestsInflight:  0,
 		Listener:                     ln,
 	}
+	// As upstream's integration framework: nodes the tests create are
+	// schedulable at once, with no node lifecycle controller to lift
+	// TaintNodesByCondition's not-ready taint.
+	cfg.DisableAdmissionPlugins = []string{"TaintNodesByCondition"}
 	if cfg.ServiceClusterIPRange == "" {
 		cfg.ServiceClusterIPRange = "10.96.0.0/16"
 	}
