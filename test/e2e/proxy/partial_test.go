@@ -152,13 +152,36 @@ func TestPartialSyncs_KernelMatchesAFullSync(t *testing.T) {
 	if _, err := exec.LookPath("iptables-restore"); err != nil {
 		t.Skip("no iptables-restore")
 	}
-	t.Run("TopLevelChainsRewritten", func(t *testing.T) { testPartialSyncs(t) })
-	t.Run("TopLevelChainsEdited", func(t *testing.T) { testPartialSyncs(t, iptables.WithEditMinRules(0)) })
+	t.Run("TopLevelChainsRewritten", func(t *testing.T) {
+		if edits := testPartialSyncs(t); edits != 0 {
+			t.Errorf("%d restores edited chains in place below the threshold", edits)
+		}
+	})
+	t.Run("TopLevelChainsEdited", func(t *testing.T) {
+		if edits := testPartialSyncs(t, iptables.WithEditMinRules(0)); edits == 0 {
+			t.Errorf("no restore edited a chain in place")
+		}
+	})
 }
 
-func testPartialSyncs(t *testing.T, opts ...iptables.Option) {
+// countingExec counts the restores that edit chains in place (-D/-I).
+type countingExec struct {
+	iptables.Exec
+	edits int
+}
+
+func (c *countingExec) Restore(data []byte) error {
+	if strings.Contains(string(data), "\n-D ") || strings.Contains(string(data), "\n-I ") {
+		c.edits++
+	}
+	return c.Exec.Restore(data)
+}
+
+// testPartialSyncs runs the scenario and returns how many restores
+// edited chains in place.
+func testPartialSyncs(t *testing.T, opts ...iptables.Option) int {
 	ns := newNetns(t, "kppart-"+randSuffix())
-	ipt := iptables.Exec{Prefix: []string{"nsenter", "--net=/run/netns/" + ns, "--"}}
+	ipt := &countingExec{Exec: iptables.Exec{Prefix: []string{"nsenter", "--net=/run/netns/" + ns, "--"}}}
 	m := proxy.NewMetrics(prometheus.NewRegistry())
 	p, err := iptables.New(iptables.Config{ClusterCIDR: "10.244.0.0/16", SyncPeriod: time.Hour}, ipt, ipt, append(opts, iptables.WithMetrics(m))...)
 	if err != nil {
@@ -255,6 +278,7 @@ func testPartialSyncs(t *testing.T, opts ...iptables.Option) {
 	if got := partials.GetCounter().GetValue(); got != float64(len(steps)) {
 		t.Errorf("partial syncs = %v, want %d (every step after the first sync)", got, len(steps))
 	}
+	return ipt.edits
 }
 
 // lineDiff lists the lines only in got (+) and only in want (-).
