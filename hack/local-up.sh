@@ -234,6 +234,12 @@ node_cleanup() {
 		umount "$ns" 2>/dev/null || true
 		rm -f "$ns"
 	done
+	# Pod volumes the kubelet left mounted (projected token and secret
+	# tmpfs): unmount everything under its root dir, deepest first.
+	local m
+	while read -r m; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done < <(awk -v root="${LOCAL_DIR}/kubelet/" 'index($2, root) == 1 {print $2}' /proc/self/mounts | sort -r)
 	ip link del "${CNI_BRIDGE}" 2>/dev/null || true
 	if [[ -x "${BIN}/kube-proxy" ]]; then
 		"${BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true

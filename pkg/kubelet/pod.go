@@ -78,11 +78,16 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (syncResult, error)
 	if err := s.run(ctx, cs); err != nil {
 		return syncResult{requeueAfter: s.requeue}, err
 	}
-	cs, err = k.runtime.List(ctx, string(w.uid))
-	if err != nil {
-		return syncResult{}, err
+	if s.changed {
+		// Re-read only when this sync created, stopped or removed
+		// something; else the first list is still what runs (an exit
+		// since then wakes the worker again).
+		cs, err = k.runtime.List(ctx, string(w.uid))
+		if err != nil {
+			return syncResult{}, err
+		}
+		k.trackOwners(w.uid, cs)
 	}
-	k.trackOwners(w.uid, cs)
 	k.recordOOMs(ctx, cs)
 	k.mu.Lock()
 	k.waiting[w.uid] = s.waiting
@@ -266,6 +271,9 @@ type podSync struct {
 	notReady   map[string]bool
 	requeue    time.Duration
 	initFailed bool
+	// changed is set once the sync created, stopped or removed a
+	// container: the containers listed before are stale.
+	changed bool
 	// volumePaths are the pod's volumes' host paths by name.
 	volumePaths map[string]string
 }
@@ -383,6 +391,7 @@ func (s *podSync) killUnhealthy(ctx context.Context, c *v1.Container, probe *v1.
 			grace = time.Duration(*p) * time.Second
 		}
 		s.notReady[c.Name] = true
+		s.changed = true
 		if err := s.k.runtime.Stop(ctx, inst.ID, s.k.preStop(ctx, s.pod, inst, grace, podIP)); err != nil {
 			return fmt.Errorf("stop container %s after a failed probe: %w", c.Name, err)
 		}
@@ -418,6 +427,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 			live = &c
 			continue
 		}
+		s.changed = true
 		if err := s.k.removeSandbox(ctx, s.ref, c); err != nil {
 			return nil, err
 		}
@@ -429,6 +439,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 		s.requeueIn(2 * time.Second)
 		return nil, nil
 	}
+	s.changed = true
 	// App containers of a dead sandbox lost their network: stop them.
 	for _, c := range cs {
 		if c.Labels[runtime.LabelKind] == runtime.KindContainer && c.State == runtime.StateRunning {
@@ -510,6 +521,7 @@ func (s *podSync) restart(ctx context.Context, c *v1.Container, last runtime.Con
 
 // replace removes an instance that never ran properly and starts anew.
 func (s *podSync) replace(ctx context.Context, c *v1.Container, old runtime.Container, sb runtime.Container, podIP string) error {
+	s.changed = true
 	if err := s.k.runtime.Remove(ctx, old.ID); err != nil {
 		return err
 	}
@@ -559,6 +571,7 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
 		return nil
 	}
+	s.changed = true
 	inst, err := s.k.runtime.StartContainer(ctx, runtime.ContainerConfig{
 		Labels:      labels,
 		Image:       img,
@@ -625,6 +638,7 @@ func (s *podSync) prune(ctx context.Context, obs podObservation) error {
 	for _, insts := range obs.Containers {
 		for i := 0; i < len(insts)-2; i++ {
 			if insts[i].State == runtime.StateExited {
+				s.changed = true
 				if err := s.k.runtime.Remove(ctx, insts[i].ID); err != nil {
 					return err
 				}

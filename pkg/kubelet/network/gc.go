@@ -42,6 +42,10 @@ func (n *Network) GarbageCollect(ctx context.Context, live func(sandboxID string
 	return errors.Join(errs...)
 }
 
+// legacyLoopbackNetwork is the network name under which kubelets that ran
+// the loopback CNI plugin cached its ADDs (now lo is brought up in-process).
+const legacyLoopbackNetwork = "cni-loopback"
+
 func (n *Network) delAttachment(ctx context.Context, a *libcni.NetworkAttachment) error {
 	rt := &libcni.RuntimeConf{ContainerID: a.ContainerID, IfName: a.IfName, Args: a.CniArgs, CapabilityArgs: a.CapabilityArgs}
 	if _, err := os.Stat(a.NetNS); err == nil {
@@ -51,7 +55,7 @@ func (n *Network) delAttachment(ctx context.Context, a *libcni.NetworkAttachment
 	if err != nil {
 		return fmt.Errorf("cached CNI config of %s: %w", a.ContainerID, err)
 	}
-	if rt.NetNS == "" && a.Network == n.lo.Name {
+	if rt.NetNS == "" && a.Network == legacyLoopbackNetwork {
 		// Loopback holds nothing outside the namespace, which is gone.
 		return os.Remove(filepath.Join(n.cfg.CacheDir, "results", a.Network+"-"+a.ContainerID+"-"+a.IfName))
 	}

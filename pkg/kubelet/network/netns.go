@@ -36,14 +36,25 @@ func CreateNetNS(path string) error {
 			errc <- fmt.Errorf("unshare network namespace: %w", err)
 			return
 		}
+		// The loopback interface, which a new namespace has down, is
+		// brought up here rather than by the loopback CNI plugin (one
+		// process less per pod).
+		loErr := loopbackUp()
 		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		mountErr := unix.Mount(src, path, "none", unix.MS_BIND, "")
+		mountErr := error(nil)
+		if loErr == nil {
+			mountErr = unix.Mount(src, path, "none", unix.MS_BIND, "")
+		}
 		// Go back to the original namespace so the thread can be reused;
 		// if that fails, stay locked: the runtime then discards the
 		// thread (which kills children started with Pdeathsig from it,
 		// so this is the exception).
 		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err == nil {
 			runtime.UnlockOSThread()
+		}
+		if loErr != nil {
+			errc <- fmt.Errorf("set up lo in the new network namespace: %w", loErr)
+			return
 		}
 		if mountErr != nil {
 			errc <- fmt.Errorf("bind-mount network namespace at %s: %w", path, mountErr)
@@ -66,6 +77,28 @@ func RemoveNetNS(path string) error {
 	}
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove netns %s: %w", path, err)
+	}
+	return nil
+}
+
+// loopbackUp sets the lo interface of the calling thread's network
+// namespace up (SIOCSIFFLAGS with IFF_UP), as the loopback CNI plugin does.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("get lo flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("set lo up: %w", err)
 	}
 	return nil
 }

@@ -63,7 +63,11 @@ type Network struct {
 	mu      sync.Mutex
 	podCIDR string
 	list    *libcni.NetworkConfigList
-	lo      *libcni.NetworkConfigList
+	// noPorts is list without the portmap plugin, for the pods without
+	// hostPorts: one plugin exec less per ADD and DEL. It has the same
+	// network name, so libcni's cache of an ADD (which keeps the config
+	// used) is found by TearDown whichever of the two SetUp used.
+	noPorts *libcni.NetworkConfigList
 }
 
 // New returns a Network that is not ready until SetPodCIDR.
@@ -80,11 +84,7 @@ func New(cfg Config) (*Network, error) {
 	if len(cfg.PluginDirs) == 0 || cfg.ConfDir == "" || cfg.CacheDir == "" || cfg.DataDir == "" {
 		return nil, errors.New("network: plugin dirs, conf dir, cache dir and data dir are required")
 	}
-	lo, err := libcni.NetworkConfFromBytes([]byte(`{"cniVersion":"1.0.0","name":"cni-loopback","plugins":[{"type":"loopback"}]}`))
-	if err != nil {
-		return nil, fmt.Errorf("loopback config: %w", err)
-	}
-	return &Network{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, nil), lo: lo}, nil
+	return &Network{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, nil)}, nil
 }
 
 // RenderConflist is the CNI conflist for a node with podCIDR.
@@ -143,6 +143,10 @@ func (n *Network) SetPodCIDR(podCIDR string) error {
 	if err != nil {
 		return fmt.Errorf("parse rendered conflist: %w", err)
 	}
+	noPorts, err := withoutPortmap(list)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(n.cfg.ConfDir, 0o755); err != nil {
 		return fmt.Errorf("CNI conf dir: %w", err)
 	}
@@ -152,8 +156,34 @@ func (n *Network) SetPodCIDR(podCIDR string) error {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enable ip_forward: %w", err)
 	}
-	n.podCIDR, n.list = podCIDR, list
+	n.podCIDR, n.list, n.noPorts = podCIDR, list, noPorts
 	return nil
+}
+
+// withoutPortmap is list without its portmap plugin.
+func withoutPortmap(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(list.Bytes, &raw); err != nil {
+		return nil, fmt.Errorf("parse conflist: %w", err)
+	}
+	plugins, _ := raw["plugins"].([]any)
+	var kept []any
+	for _, p := range plugins {
+		if m, ok := p.(map[string]any); ok && m["type"] == "portmap" {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	raw["plugins"] = kept
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	out, err := libcni.NetworkConfFromBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse conflist without portmap: %w", err)
+	}
+	return out, nil
 }
 
 // Status is nil once the network can set up pods.
@@ -166,11 +196,15 @@ func (n *Network) Status() error {
 	return nil
 }
 
-func (n *Network) conf() (*libcni.NetworkConfigList, error) {
+// conf is the conflist for a pod: without portmap when it has no hostPorts.
+func (n *Network) conf(hostPorts bool) (*libcni.NetworkConfigList, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.list == nil {
 		return nil, errors.New("network plugin not ready: the node has no podCIDR yet")
+	}
+	if !hostPorts {
+		return n.noPorts, nil
 	}
 	return n.list, nil
 }
@@ -194,16 +228,13 @@ func (n *Network) runtimeConf(sandboxID, netnsPath string, pod PodRef) *libcni.R
 }
 
 // SetUp adds the pod's network namespace to the network and returns the
-// pod's IP.
+// pod's IP. The loopback interface is not CNI's: CreateNetNS brought it up.
 func (n *Network) SetUp(ctx context.Context, sandboxID, netnsPath string, pod PodRef) (net.IP, error) {
-	list, err := n.conf()
+	list, err := n.conf(len(pod.PortMappings) > 0)
 	if err != nil {
 		return nil, err
 	}
 	rt := n.runtimeConf(sandboxID, netnsPath, pod)
-	if _, err := n.cni.AddNetworkList(ctx, n.lo, rt); err != nil {
-		return nil, fmt.Errorf("CNI loopback ADD: %w", err)
-	}
 	res, err := n.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
 		return nil, fmt.Errorf("CNI ADD for pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -223,7 +254,7 @@ func (n *Network) SetUp(ctx context.Context, sandboxID, netnsPath string, pod Po
 // TearDown removes the pod's sandbox from the network (releasing its IP).
 // A netns already gone is passed as empty, as the CNI spec allows.
 func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, pod PodRef) error {
-	list, err := n.conf()
+	list, err := n.conf(true)
 	if err != nil {
 		return err
 	}
@@ -231,19 +262,18 @@ func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, pod
 		netnsPath = ""
 	}
 	rt := n.runtimeConf(sandboxID, netnsPath, pod)
-	// The portmap plugin removes a sandbox's rules only when told its
-	// mappings again: take them (and the args) from libcni's cache of
-	// the ADD.
-	if _, cached, err := n.cni.GetNetworkListCachedConfig(list, rt); err == nil && cached != nil {
+	// DEL runs the plugins ADD ran (with or without portmap), and the
+	// portmap plugin removes a sandbox's rules only when told its
+	// mappings again: take the config and the args from libcni's cache of
+	// the ADD. Without a cache (ADD never got that far), the full list.
+	if data, cached, err := n.cni.GetNetworkListCachedConfig(list, rt); err == nil && cached != nil {
 		rt = cached
+		if l, err := libcni.NetworkConfFromBytes(data); err == nil && l.Name == list.Name && len(l.Plugins) > 0 {
+			list = l
+		}
 	}
 	if err := n.cni.DelNetworkList(ctx, list, rt); err != nil {
 		return fmt.Errorf("CNI DEL for pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	if netnsPath != "" {
-		if err := n.cni.DelNetworkList(ctx, n.lo, rt); err != nil {
-			return fmt.Errorf("CNI loopback DEL: %w", err)
-		}
 	}
 	return nil
 }

@@ -2,14 +2,21 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrImagePull says the image is not present and pulling it failed; the
@@ -66,17 +73,83 @@ func (r *Runtime) EnsureImage(ctx context.Context, image string, always, never b
 		}
 		img = pulled
 	}
-	unpacked, err := img.IsUnpacked(ctx, "")
+	meta, err := r.imageMeta(ctx, img)
 	if err != nil {
 		return Image{}, fmt.Errorf("image %s: %w", ref, err)
 	}
-	if !unpacked {
+	// The unpacked layers are the snapshot named by the chain ID.
+	chainID := identity.ChainID(meta.diffIDs).String()
+	if _, err := r.client.SnapshotService(defaults.DefaultSnapshotter).Stat(ctx, chainID); err != nil {
+		if !errdefs.IsNotFound(err) {
+			return Image{}, fmt.Errorf("image %s: %w", ref, err)
+		}
 		if err := img.Unpack(ctx, ""); err != nil {
 			return Image{}, fmt.Errorf("unpack image %s: %w", ref, err)
 		}
 	}
-	return Image{Ref: ref, ID: img.Target().Digest.String(), img: img}, nil
+	return Image{Ref: ref, ID: img.Target().Digest.String(), img: cachedImage{Image: img, meta: meta}}, nil
 }
+
+// imageMeta is what container creation reads of an image: its config
+// (descriptor, bytes, parsed) and its layers' diff IDs. Reading them costs
+// several content-store requests (index, manifest, config), so they are
+// kept per image digest, which names immutable content.
+type imageMeta struct {
+	configDesc ocispec.Descriptor // with Data set: content.ReadBlob uses it as is
+	spec       ocispec.Image
+	diffIDs    []digest.Digest
+}
+
+func (r *Runtime) imageMeta(ctx context.Context, img client.Image) (*imageMeta, error) {
+	key := img.Target().Digest
+	r.mu.Lock()
+	m := r.images[key]
+	r.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	desc, err := img.Config(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("config descriptor: %w", err)
+	}
+	blob, err := content.ReadBlob(ctx, img.ContentStore(), desc)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if digest.FromBytes(blob) != desc.Digest {
+		return nil, fmt.Errorf("config %s: digest mismatch", desc.Digest)
+	}
+	m = &imageMeta{configDesc: desc}
+	if err := json.Unmarshal(blob, &m.spec); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	m.configDesc.Data = blob
+	m.diffIDs = m.spec.RootFS.DiffIDs
+	r.mu.Lock()
+	if r.images == nil {
+		r.images = map[digest.Digest]*imageMeta{}
+	}
+	r.images[key] = m
+	r.mu.Unlock()
+	return m, nil
+}
+
+// cachedImage answers the config and layer questions of container creation
+// (oci.WithImageConfig, WithNewSnapshot, Spec) from imageMeta.
+type cachedImage struct {
+	client.Image
+	meta *imageMeta
+}
+
+func (i cachedImage) Config(context.Context) (ocispec.Descriptor, error) {
+	return i.meta.configDesc, nil
+}
+
+func (i cachedImage) RootFS(context.Context) ([]digest.Digest, error) {
+	return slices.Clone(i.meta.diffIDs), nil
+}
+
+func (i cachedImage) Spec(context.Context) (ocispec.Image, error) { return i.meta.spec, nil }
 
 // ImportArchive imports an OCI or docker archive (names from its
 // index.json annotations) and returns the image names.

@@ -25,9 +25,14 @@ import (
 	"sync"
 	"time"
 
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	tasktypes "github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Labels every kstack container carries.
@@ -101,6 +106,8 @@ type Runtime struct {
 	// logs are the CRI log writers of attached containers and the
 	// rotation settings (logs.go).
 	logs logState
+	// images caches image metadata by image digest (image.go).
+	images map[digest.Digest]*imageMeta
 }
 
 // New connects to containerd at address (a unix socket path) and works in
@@ -150,10 +157,9 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 	}
 	var out []Container
 	for _, c := range cs {
-		info, err := c.Info(ctx)
-		if errdefs.IsNotFound(err) {
-			continue
-		}
+		// The list already carries each container's metadata: reading it
+		// again (Info's default) would cost a request per container.
+		info, err := c.Info(ctx, client.WithoutRefreshedMetadata)
 		if err != nil {
 			return nil, fmt.Errorf("container %s: %w", c.ID(), err)
 		}
@@ -164,31 +170,7 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 		if s := info.Labels[LabelStartedAt]; s != "" {
 			ct.StartedAt, _ = time.Parse(time.RFC3339Nano, s)
 		}
-		task, err := c.Task(ctx, nil)
-		switch {
-		case errdefs.IsNotFound(err):
-		case err != nil:
-			ct.State = StateUnknown
-		default:
-			st, err := task.Status(ctx)
-			if err != nil {
-				ct.State = StateUnknown
-				break
-			}
-			ct.Pid = task.Pid()
-			switch st.Status {
-			case client.Running, client.Paused, client.Pausing:
-				ct.State = StateRunning
-			case client.Stopped:
-				ct.State = StateExited
-				ct.ExitCode = int(st.ExitStatus)
-				ct.FinishedAt = st.ExitTime
-			case client.Created:
-				ct.State = StateCreated
-			default:
-				ct.State = StateUnknown
-			}
-		}
+		r.taskState(ctx, &ct)
 		out = append(out, ct)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
@@ -197,3 +179,32 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 
 // fifoDir is where a container's stdio FIFOs live.
 func (r *Runtime) fifoDir(id string) string { return filepath.Join(r.fifoRoot, id) }
+
+// taskState fills c's state, pid and exit from its task with one request
+// (the client's Task then Status would be two).
+func (r *Runtime) taskState(ctx context.Context, c *Container) {
+	resp, err := r.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: c.ID})
+	switch {
+	case status.Code(err) == codes.NotFound || errdefs.IsNotFound(err):
+		return // no task: created, never started (or its task deleted)
+	case err != nil || resp.Process == nil:
+		c.State = StateUnknown
+		return
+	}
+	p := resp.Process
+	c.Pid = p.Pid
+	switch p.Status {
+	case tasktypes.Status_RUNNING, tasktypes.Status_PAUSED, tasktypes.Status_PAUSING:
+		c.State = StateRunning
+	case tasktypes.Status_STOPPED:
+		c.State = StateExited
+		c.ExitCode = int(p.ExitStatus)
+		if p.ExitedAt != nil {
+			c.FinishedAt = p.ExitedAt.AsTime()
+		}
+	case tasktypes.Status_CREATED:
+		c.State = StateCreated
+	default:
+		c.State = StateUnknown
+	}
+}
