@@ -14,6 +14,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,6 +55,23 @@ func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, strea
 	pspec.Terminal = streams.TTY
 	if streams.TTY {
 		pspec.Env = append(append([]string(nil), pspec.Env...), "TERM=xterm")
+	}
+	var first *TermSize
+	if streams.TTY && streams.Resize != nil {
+		// kubectl sends the terminal's size right after the streams are
+		// up: wait a moment for it so the process starts with it
+		// (runc applies process.consoleSize before exec) instead of
+		// racing a resize against the command's first ioctl.
+		select {
+		case sz, ok := <-streams.Resize:
+			if ok {
+				first = &sz
+				pspec.ConsoleSize = &specs.Box{Height: uint(sz.Height), Width: uint(sz.Width)}
+			}
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
 	execID := "exec-" + NewID()[:16]
 	fifoDir := filepath.Join(r.fifoRoot, "exec")
@@ -97,6 +115,9 @@ func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, strea
 	}
 	if err := proc.Start(ctx); err != nil {
 		return 0, fmt.Errorf("start exec in %s: %w", id, err)
+	}
+	if first != nil {
+		resize(ctx, proc, *first)
 	}
 	if streams.TTY && streams.Resize != nil {
 		go func() {
