@@ -454,6 +454,7 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 				wanted[c.name] = true
 			}
 		}
+		compactFragments(r.order)
 		goneSet := map[string]bool{}
 		for _, st := range p.order {
 			for _, c := range st.own {
@@ -621,6 +622,24 @@ func (p *Proxier) render(snap *proxy.Snapshot, full bool, nodeIPs []net.IP) *ren
 	}
 	r.data = b
 	return r
+}
+
+// compactFragments moves the ports' fragments of each slot into one
+// array of the exact size: rendered by appending, they point into every
+// array the slot's buffer outgrew, which would all stay alive.
+func compactFragments(order []*portState) {
+	for s := slot(0); s < numSlots; s++ {
+		size := 0
+		for _, st := range order {
+			size += len(st.top[s])
+		}
+		buf := make([]byte, 0, size)
+		for _, st := range order {
+			start := len(buf)
+			buf = append(buf, st.top[s]...)
+			st.top[s] = buf[start:len(buf):len(buf)]
+		}
+	}
 }
 
 // assemble concatenates the ports' fragments of slot s in order.
