@@ -42,8 +42,9 @@ type Resource struct {
 	// StorageVersion is the version stored in etcd; empty means Version.
 	StorageVersion string
 
-	// Virtual resources have no storage (tokenreviews, selfsubjectaccessreviews,
-	// bindings): only create is served, by a registry handler.
+	// Virtual resources have no storage: tokenreviews, selfsubjectaccessreviews
+	// and bindings serve create only, componentstatuses get and list, by
+	// their own handlers.
 	Virtual bool
 }
 
@@ -170,6 +171,10 @@ var all = []Resource{
 	{Version: "v1", Resource: "replicationcontrollers", Singular: "replicationcontroller", Kind: "ReplicationController", Namespaced: true, ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"}},
 	{Version: "v1", Resource: "podtemplates", Singular: "podtemplate", Kind: "PodTemplate", Namespaced: true},
 	{Version: "v1", Resource: "bindings", Singular: "binding", Kind: "Binding", Namespaced: true, Verbs: VerbsCreate, Virtual: true},
+	// componentstatuses (deprecated in 1.19, still served): computed on
+	// each read from etcd's health and the scheduler's and
+	// controller-manager's /healthz, never stored.
+	{Version: "v1", Resource: "componentstatuses", Singular: "componentstatus", Kind: "ComponentStatus", ShortNames: []string{"cs"}, Verbs: []string{"get", "list"}, Virtual: true},
 
 	// apps/v1
 	{Group: "apps", Version: "v1", Resource: "deployments", Singular: "deployment", Kind: "Deployment", Namespaced: true, ShortNames: []string{"deploy"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"}},
@@ -246,7 +251,7 @@ var all = []Resource{
 	// cleaning controllers and its PodCertificateRequest cleaner watch these.
 	// The CSR approval subresource is not served yet.
 	{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest", ShortNames: []string{"csr"}, Subresources: []string{"status"}},
-	{Group: "certificates.k8s.io", Version: "v1", Resource: "podcertificaterequests", Singular: "podcertificaterequest", Kind: "PodCertificateRequest", Namespaced: true, ShortNames: []string{"pcr"}, Subresources: []string{"status"}},
+	{Group: "certificates.k8s.io", Version: "v1", Resource: "podcertificaterequests", Singular: "podcertificaterequest", Kind: "PodCertificateRequest", Namespaced: true, Subresources: []string{"status"}},
 
 	// resource.k8s.io/v1 (dynamic resource allocation, GA): kube-scheduler's
 	// DynamicResources plugin waits for these informers to sync before it

@@ -225,7 +225,7 @@ func TestDefault_Objects(t *testing.T) {
 			want: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{
 				Replicas: i32(1), PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 				UpdateStrategy: appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType,
-					RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: i32(0)}},
+					RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: i32(0), MaxUnavailable: &one}},
 				RevisionHistoryLimit: i32(10),
 				PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
 					WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType},

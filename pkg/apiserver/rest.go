@@ -32,6 +32,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *Req
 		return
 	}
 	res := rs.res
+	if msg := deprecationWarnings[res.GroupVersion().WithResource(res.Resource)]; msg != "" {
+		addWarnings(w, []string{msg})
+	}
 	if res.Namespaced && info.Namespace == "" && info.Name != "" {
 		// /api/v1/pods/<name>: a namespaced object needs a namespace.
 		writeError(w, r, apierrors.NewNotFound(res.GroupResource(), info.Name))

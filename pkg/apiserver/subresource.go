@@ -83,12 +83,15 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, rs *re
 	}
 }
 
-// serveVirtual handles the storage-less resources: bindings (create).
+// serveVirtual handles the storage-less resources: bindings (create),
+// componentstatuses (get, list) and the reviews.
 func (s *Server) serveVirtual(w http.ResponseWriter, r *http.Request, rs *resourceStore, info *RequestInfo) {
 	if info.Verb == "create" && s.serveReview(w, r, rs, info) {
 		return
 	}
 	switch {
+	case rs.res.Group == "" && rs.res.Resource == "componentstatuses" && (info.Verb == "get" || info.Verb == "list"):
+		s.serveComponentStatuses(w, r, rs, info)
 	case rs.res.Group == "" && rs.res.Resource == "bindings" && info.Verb == "create":
 		pods, _ := s.lookup("", "v1", "pods")
 		s.serveBinding(w, r, pods, info.Namespace, "")

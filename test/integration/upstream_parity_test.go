@@ -2,6 +2,7 @@ package integration
 
 import (
 	"slices"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +14,8 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/kstack/kstack/pkg/apiserver"
 	"github.com/kstack/kstack/test/integration/framework"
@@ -259,4 +262,106 @@ func TestUpstreamParity(t *testing.T) {
 			t.Errorf("resource rule *.* listed %d times, want once", stars)
 		}
 	})
+
+	t.Run("discovery: podcertificaterequests without short names, componentstatuses", func(t *testing.T) {
+		core, err := c.Discovery().ServerResourcesForGroupVersion("v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range core.APIResources {
+			if r.Name == "componentstatuses" {
+				found = true
+				if r.Namespaced || !slices.Equal(r.ShortNames, []string{"cs"}) || !slices.Equal(r.Verbs, []string{"get", "list"}) || r.Kind != "ComponentStatus" {
+					t.Errorf("componentstatuses = %+v", r)
+				}
+			}
+		}
+		if !found {
+			t.Error("componentstatuses not served")
+		}
+		certs, err := c.Discovery().ServerResourcesForGroupVersion("certificates.k8s.io/v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range certs.APIResources {
+			if r.Name == "podcertificaterequests" && len(r.ShortNames) > 0 {
+				t.Errorf("podcertificaterequests short names %v, upstream has none", r.ShortNames)
+			}
+		}
+	})
+
+	t.Run("componentstatuses and deprecation warnings", func(t *testing.T) {
+		wc, warnings := warningClient(t, s.Config)
+		list, err := wc.CoreV1().ComponentStatuses().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, cs := range list.Items {
+			names = append(names, cs.Name)
+			if len(cs.Conditions) != 1 || cs.Conditions[0].Type != corev1.ComponentHealthy {
+				t.Errorf("%s conditions = %+v", cs.Name, cs.Conditions)
+			}
+		}
+		if !slices.Equal(names, []string{"controller-manager", "etcd-0", "scheduler"}) {
+			t.Errorf("componentstatuses = %v", names)
+		}
+		etcd, err := wc.CoreV1().ComponentStatuses().Get(ctx, "etcd-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond := etcd.Conditions[0]; cond.Status != corev1.ConditionTrue || cond.Message != "ok" {
+			t.Errorf("etcd-0 = %+v, want healthy", cond)
+		}
+		_, err = wc.CoreV1().ComponentStatuses().Get(ctx, "nope", metav1.GetOptions{})
+		wantStatus(t, err, 404)
+		if got := warnings(); !slices.Contains(got, "v1 ComponentStatus is deprecated in v1.19+") {
+			t.Errorf("warnings %q lack the ComponentStatus deprecation", got)
+		}
+		if _, err := wc.CoreV1().Endpoints(ns).List(ctx, metav1.ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := warnings(); !slices.Contains(got, "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice") {
+			t.Errorf("warnings %q lack the Endpoints deprecation", got)
+		}
+		if _, err := wc.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := warnings(); len(got) != 0 {
+			t.Errorf("configmaps list warned %q", got)
+		}
+	})
+}
+
+// warningClient is a clientset on cfg that records the warnings of each
+// response; warnings returns and forgets those received so far.
+func warningClient(t *testing.T, cfg *rest.Config) (kubernetes.Interface, func() []string) {
+	t.Helper()
+	rec := &warningRecorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rec
+	return clientFor(t, cfg), rec.take
+}
+
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *warningRecorder) HandleWarningHeader(code int, agent, msg string) {
+	if code != 299 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msg)
+}
+
+func (r *warningRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.msgs
+	r.msgs = nil
+	return out
 }

@@ -217,8 +217,9 @@ func gvPaths(gv schema.GroupVersion, resources []*api.Resource) []pathItem {
 		}
 		itemParams := join([]param{nameParam(kind)}, scopeParams)
 
-		if r.Virtual {
-			// bindings, reviews: create only.
+		if r.Virtual && !r.AllowsVerb("list") {
+			// bindings, reviews: create only (componentstatuses, also
+			// virtual, are read like any resource).
 			if r.AllowsVerb("create") {
 				add(item(collection, join(scopeParams, []param{prettyParam})...), operation{
 					method: "post", id: "create" + idPart + scoped, description: "create a " + kind,
@@ -233,7 +234,7 @@ func gvPaths(gv schema.GroupVersion, resources []*api.Resource) []pathItem {
 		coll := item(collection, join(scopeParams, []param{prettyParam})...)
 		if r.AllowsVerb("list") {
 			add(coll, operation{
-				method: "get", id: "list" + idPart + scoped, description: "list or watch objects of kind " + kind,
+				method: "get", id: "list" + idPart + scoped, description: listDescription(r) + kind,
 				action: "list", gvk: &gvk, params: listParams, watch: true,
 				responses: []response{{200, "OK", listModel}, {401, "Unauthorized", ""}},
 			})
@@ -446,4 +447,13 @@ func article(kind string) string {
 		return "an"
 	}
 	return "a"
+}
+
+// listDescription words a list operation as upstream: "list or watch" when
+// the resource can be watched.
+func listDescription(r *api.Resource) string {
+	if r.AllowsVerb("watch") {
+		return "list or watch objects of kind "
+	}
+	return "list objects of kind "
 }

@@ -47,7 +47,7 @@ func newModel(resources []api.Resource, version string, lists *listSemantics) *m
 		kind := reflect.TypeOf(r.New()).Elem()
 		m.addGVK(kind, r.GroupVersionKind())
 		m.roots = append(m.roots, kind)
-		if !r.Virtual {
+		if !r.Virtual || r.AllowsVerb("list") {
 			list := reflect.TypeOf(r.NewList()).Elem()
 			m.addGVK(list, gv.WithKind(r.Kind+"List"))
 			m.roots = append(m.roots, list)

@@ -28,6 +28,7 @@ func init() {
 	register(persistentVolumeColumns, func(l *corev1.PersistentVolumeList) []corev1.PersistentVolume { return l.Items }, persistentVolumeCells)
 	register(persistentVolumeClaimColumns, func(l *corev1.PersistentVolumeClaimList) []corev1.PersistentVolumeClaim { return l.Items }, persistentVolumeClaimCells)
 	register(replicationControllerColumns, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items }, replicationControllerCells)
+	register(componentStatusColumns, func(l *corev1.ComponentStatusList) []corev1.ComponentStatus { return l.Items }, componentStatusCells)
 	// Upstream has no printer for LimitRange: it gets the default table.
 	register(defaultColumns, func(l *corev1.LimitRangeList) []corev1.LimitRange { return l.Items }, defaultCells[corev1.LimitRange])
 }
@@ -468,6 +469,31 @@ func servicePorts(ports []corev1.ServicePort) string {
 		b = append(b, p.Protocol...)
 	}
 	return string(b)
+}
+
+// ComponentStatuses.
+
+var componentStatusColumns = []metav1.TableColumnDefinition{
+	nameColumn(),
+	column("Status", "string", "Status of the component conditions"),
+	column("Message", "string", "Message of the component conditions"),
+	column("Error", "string", "Error of the component conditions"),
+}
+
+// componentStatusCells shows the Healthy condition, as upstream.
+func componentStatusCells(cs *corev1.ComponentStatus, _ *env, out []any) ([]any, error) {
+	status, message, errMsg := "Unknown", "", ""
+	for _, c := range cs.Conditions {
+		if c.Type == corev1.ComponentHealthy {
+			status = "Unhealthy"
+			if c.Status == corev1.ConditionTrue {
+				status = "Healthy"
+			}
+			message, errMsg = c.Message, c.Error
+			break
+		}
+	}
+	return append(out, cs.Name, status, message, errMsg), nil
 }
 
 // Endpoints.
