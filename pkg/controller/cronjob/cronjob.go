@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -133,8 +134,15 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	st.Active = nil
 	var active []*batchv1.Job
 	var successful, failed []*batchv1.Job
+	wasActive := map[types.UID]bool{}
+	for _, ref := range cj.Status.Active {
+		wasActive[ref.UID] = true
+	}
 	for _, j := range owned {
 		done, how := finished(j)
+		if done && wasActive[j.UID] {
+			c.recorder.Eventf(cj, corev1.EventTypeNormal, "SawCompletedJob", "Saw completed job: %s, condition: %v", j.Name, how)
+		}
 		switch {
 		case !done:
 			if j.DeletionTimestamp == nil {

@@ -155,6 +155,12 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases c
 		},
 		DeleteFunc: func(obj any) {
 			c.markZonesDirty()
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if n, ok := obj.(*corev1.Node); ok {
+				c.opts.Recorder.Eventf(n, corev1.EventTypeNormal, "RemovingNode", "Node %s event: Removing Node %s from Controller", n.Name, n.Name)
+			}
 			if k, ok := controller.Key(obj); ok {
 				c.mu.Lock()
 				delete(c.health, k)
@@ -232,6 +238,7 @@ func (c *Controller) observe(n *corev1.Node) *health {
 	if !ok {
 		h = &health{probe: now}
 		c.health[n.Name] = h
+		c.opts.Recorder.Eventf(n, corev1.EventTypeNormal, "RegisteredNode", "Node %s event: Registered Node %s in Controller", n.Name, n.Name)
 	}
 	if rc := readyCondition(n); rc != nil && !rc.LastHeartbeatTime.Equal(&h.readyBeat) {
 		h.readyBeat = rc.LastHeartbeatTime

@@ -114,4 +114,8 @@ func TestNodeLifecycle_ZoneDisruptionRules(t *testing.T) {
 	if len(c.nodeTaints(t, "b4")) != 0 {
 		t.Errorf("ready node b4 tainted: %v", c.nodeTaints(t, "b4"))
 	}
+	eventually(t, 20*time.Second, "a RegisteredNode event for b4", func() (bool, error) {
+		l, err := c.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=b4,reason=RegisteredNode"})
+		return err == nil && len(l.Items) > 0, err
+	})
 }
