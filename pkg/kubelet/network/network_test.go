@@ -2,9 +2,15 @@ package network
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/containernetworking/cni/libcni"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -66,5 +72,70 @@ func TestPodPortMappings_OnlyHostPortsLowercaseProtocols(t *testing.T) {
 	}
 	if got := PodPortMappings(&v1.Pod{}); got != nil {
 		t.Errorf("no ports: %+v", got)
+	}
+}
+
+func TestConf_PortmapOnlyForHostPorts(t *testing.T) {
+	n, err := New(Config{PluginDirs: []string{"/nonexistent"}, ConfDir: t.TempDir(), CacheDir: t.TempDir(), DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := RenderConflist(n.cfg, "10.244.1.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := libcni.NetworkConfFromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPorts, err := withoutPortmap(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.list, n.noPorts = list, noPorts
+	types := func(l *libcni.NetworkConfigList) []string {
+		var out []string
+		for _, p := range l.Plugins {
+			out = append(out, p.Network.Type)
+		}
+		return out
+	}
+	with, _ := n.conf(true)
+	without, _ := n.conf(false)
+	if got := types(with); !reflect.DeepEqual(got, []string{"bridge", "portmap"}) {
+		t.Errorf("with hostPorts: plugins %v", got)
+	}
+	if got := types(without); !reflect.DeepEqual(got, []string{"bridge"}) {
+		t.Errorf("without hostPorts: plugins %v", got)
+	}
+	// Same network name: TearDown finds libcni's cache of either ADD.
+	if without.Name != with.Name || without.CNIVersion != with.CNIVersion {
+		t.Errorf("without portmap: name %q version %q, want %q %q", without.Name, without.CNIVersion, with.Name, with.CNIVersion)
+	}
+}
+
+func TestCreateNetNS_LoopbackUp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	path := filepath.Join(t.TempDir(), "ns")
+	if err := CreateNetNS(path); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := RemoveNetNS(path); err != nil {
+			t.Error(err)
+		}
+	}()
+	// (Not /sys/class/net: without a remount it shows the caller's namespace.)
+	out, err := exec.Command("nsenter", "--net="+path, "ip", "-o", "link", "show", "lo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("inspect lo: %v: %s", err, out)
+	}
+	got := string(out)
+	_, flags, _ := strings.Cut(got, "<")
+	flags, _, _ = strings.Cut(flags, ">")
+	if !slices.Contains(strings.Split(flags, ","), "UP") {
+		t.Errorf("lo in the new namespace is not up: %s", got)
 	}
 }
