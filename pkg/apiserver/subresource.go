@@ -1,16 +1,13 @@
 package apiserver
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/kstack/kstack/pkg/storage"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -199,98 +196,6 @@ func setPodCondition(pod *corev1.Pod, c corev1.PodCondition) {
 		}
 	}
 	pod.Status.Conditions = append(pod.Status.Conditions, c)
-}
-
-// serveEviction is pods/eviction: delete the pod unless a
-// PodDisruptionBudget forbids it (429, as upstream), spending one allowed
-// disruption.
-func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, pods *resourceStore, info *RequestInfo) {
-	ctx := r.Context()
-	choice, err := negotiateOutput(r, false)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	ev := &policyv1.Eviction{}
-	if err := decodeRequest(r, ev); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if ev.Name != "" && ev.Name != info.Name {
-		writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Eviction object")))
-		return
-	}
-	pod := &corev1.Pod{}
-	if err := pods.storage.Get(ctx, pods.key(info.Namespace, info.Name), storage.GetOptions{}, pod); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	opts := ev.DeleteOptions
-	if opts == nil {
-		opts = &metav1.DeleteOptions{}
-	}
-	if err := s.admitNode(ctx, nil, pod); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || pod.DeletionTimestamp != nil
-	if !terminal {
-		if err := s.spendDisruption(ctx, pod); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	if _, _, err := s.deleteObject(ctx, pods, info.Namespace, info.Name, opts); err != nil && !apierrors.IsNotFound(err) {
-		writeError(w, r, err)
-		return
-	}
-	writeEncoded(w, choice, http.StatusCreated, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
-}
-
-// spendDisruption finds the pod's PodDisruptionBudget and takes one of its
-// allowed disruptions, or says why the eviction must wait.
-func (s *Server) spendDisruption(ctx context.Context, pod *corev1.Pod) error {
-	pdbs, _ := s.lookup("policy", "v1", "poddisruptionbudgets")
-	list := &policyv1.PodDisruptionBudgetList{}
-	if err := pdbs.storage.GetList(ctx, pdbs.cfg.ListKey(pod.Namespace), storage.ListOptions{}, list); err != nil {
-		return err
-	}
-	var match []policyv1.PodDisruptionBudget
-	for _, pdb := range list.Items {
-		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() {
-			continue
-		}
-		if sel.Matches(labels.Set(pod.Labels)) {
-			match = append(match, pdb)
-		}
-	}
-	switch len(match) {
-	case 0:
-		return nil
-	case 1:
-	default:
-		return apierrors.NewInternalError(fmt.Errorf("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
-	}
-	tooMany := func(msg string) error {
-		// No Retry-After, as upstream: client-go would otherwise retry the
-		// 429 itself (kubectl drain has its own retry loop).
-		err := apierrors.NewTooManyRequests(msg, 0)
-		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: "DisruptionBudget", Message: fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", match[0].Name, match[0].Status.DesiredHealthy, match[0].Status.CurrentHealthy)})
-		return err
-	}
-	return pdbs.storage.GuaranteedUpdate(ctx, pdbs.key(pod.Namespace, match[0].Name), &policyv1.PodDisruptionBudget{}, false, nil, func(existing runtime.Object) (runtime.Object, error) {
-		pdb := existing.(*policyv1.PodDisruptionBudget)
-		if pdb.Status.ObservedGeneration < pdb.Generation || pdb.Status.DisruptionsAllowed <= 0 {
-			return nil, tooMany("Cannot evict pod as it would violate the pod's disruption budget.")
-		}
-		pdb.Status.DisruptionsAllowed--
-		if pdb.Status.DisruptedPods == nil {
-			pdb.Status.DisruptedPods = map[string]metav1.Time{}
-		}
-		pdb.Status.DisruptedPods[pod.Name] = metav1.NewTime(time.Now())
-		return pdb, nil
-	})
 }
 
 // serveScale is the scale subresource (autoscaling/v1 Scale) of

@@ -230,7 +230,15 @@ func TestSubresources_EvictionHonoursPodDisruptionBudget(t *testing.T) {
 		t.Fatalf("evicted pod still there: %v", err)
 	}
 
-	if _, err := pods.Create(ctx, newPod("guarded", map[string]string{"app": "web"}), metav1.CreateOptions{}); err != nil {
+	guarded, err := pods.Create(ctx, newPod("guarded", map[string]string{"app": "web"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Pending pod is evicted whatever its budget says (as upstream): the
+	// budget guards running, ready pods.
+	guarded.Status.Phase = corev1.PodRunning
+	guarded.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	if _, err := pods.UpdateStatus(ctx, guarded, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pdbs := s.Client.PolicyV1().PodDisruptionBudgets(ns)

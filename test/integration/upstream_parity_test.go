@@ -12,6 +12,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -260,6 +262,76 @@ func TestUpstreamParity(t *testing.T) {
 		}
 		if stars != 1 {
 			t.Errorf("resource rule *.* listed %d times, want once", stars)
+		}
+	})
+
+	t.Run("eviction of pods a budget does not guard", func(t *testing.T) {
+		pods := c.CoreV1().Pods(ns)
+		pdbs := c.PolicyV1().PodDisruptionBudgets(ns)
+		policy := policyv1.AlwaysAllow
+		pdb, err := pdbs.Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "ev"}, Spec: policyv1.PodDisruptionBudgetSpec{
+			MinAvailable: ptr(intstr.FromInt32(1)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "ev"}},
+			UnhealthyPodEvictionPolicy: &policy}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 2}
+		if _, err = pdbs.UpdateStatus(ctx, pdb, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		evict := func(name string) error {
+			return pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
+		}
+		setStatus := func(name string, phase corev1.PodPhase, ready corev1.ConditionStatus) {
+			t.Helper()
+			p, err := pods.Create(ctx, newPod(name, map[string]string{"app": "ev"}), metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Status.Phase = phase
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
+			if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gone := func(name string) {
+			t.Helper()
+			if _, err := pods.Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("evicted pod %s still there: %v", name, err)
+			}
+		}
+		// Pending: evicted although the budget allows no disruption.
+		if _, err := pods.Create(ctx, newPod("pending", map[string]string{"app": "ev"}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := evict("pending"); err != nil {
+			t.Fatalf("evict a Pending pod: %v", err)
+		}
+		gone("pending")
+		// Finished: likewise.
+		setStatus("done", corev1.PodSucceeded, corev1.ConditionFalse)
+		if err := evict("done"); err != nil {
+			t.Fatalf("evict a Succeeded pod: %v", err)
+		}
+		gone("done")
+		// Running but unready, budget policy AlwaysAllow: evicted.
+		setStatus("unready", corev1.PodRunning, corev1.ConditionFalse)
+		if err := evict("unready"); err != nil {
+			t.Fatalf("evict an unready pod under AlwaysAllow: %v", err)
+		}
+		gone("unready")
+		// Running and ready: the budget refuses, saying why.
+		setStatus("ready", corev1.PodRunning, corev1.ConditionTrue)
+		se := wantStatus(t, evict("ready"), 429)
+		if causes := se.ErrStatus.Details.Causes; len(causes) != 1 || causes[0].Message != "The disruption budget ev needs 1 healthy pods and has 1 currently" {
+			t.Errorf("causes = %+v", causes)
+		}
+		if _, err := pods.Get(ctx, "ready", metav1.GetOptions{}); err != nil {
+			t.Errorf("refused eviction deleted the pod: %v", err)
+		}
+		after, err := pdbs.Get(ctx, "ev", metav1.GetOptions{})
+		if err != nil || after.Status.DisruptionsAllowed != 0 || len(after.Status.DisruptedPods) != 0 {
+			t.Errorf("budget spent by evictions it did not guard: %v %+v", err, after.Status)
 		}
 	})
 
