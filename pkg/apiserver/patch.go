@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 )
@@ -82,7 +83,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, rs *resourceStore
 		case types.JSONPatchType:
 			patched, err = jp.Apply(original)
 			if err != nil {
-				return nil, newStatusError(http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, err.Error())
+				// Upstream's generic 422: the patch error itself (a
+				// missing key, a failed test) is not passed on.
+				return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
 			}
 		case types.MergePatchType:
 			patched, err = jsonpatch.MergePatch(original, body)

@@ -15,6 +15,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -332,6 +333,21 @@ func TestUpstreamParity(t *testing.T) {
 		after, err := pdbs.Get(ctx, "ev", metav1.GetOptions{})
 		if err != nil || after.Status.DisruptionsAllowed != 0 || len(after.Status.DisruptedPods) != 0 {
 			t.Errorf("budget spent by evictions it did not guard: %v %+v", err, after.Status)
+		}
+	})
+
+	t.Run("json patch on a missing key is upstream's generic 422", func(t *testing.T) {
+		if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "jp"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, "jp", types.JSONPatchType, []byte(`[{"op":"remove","path":"/data/nope"}]`), metav1.PatchOptions{})
+		se := wantStatus(t, err, 422)
+		st := se.ErrStatus
+		if st.Reason != metav1.StatusReasonInvalid || st.Message != "the server rejected our request due to an error in our request" {
+			t.Errorf("status = %+v", st)
+		}
+		if st.Details == nil || st.Details.Name != "" || st.Details.Kind != "" || len(st.Details.Causes) != 0 {
+			t.Errorf("details = %+v, want empty", st.Details)
 		}
 	})
 
