@@ -122,6 +122,8 @@ type Kubelet struct {
 	// without being run.
 	hollow bool
 	pods   corelisters.PodLister
+	// podsSynced says the pod cache has synced; mirror pods wait for it.
+	podsSynced func() bool
 	// shared, when set, is the pod informer this kubelet shares with the
 	// other hollow kubelets of the process.
 	shared *sharedPods
@@ -149,9 +151,11 @@ type Kubelet struct {
 	// (evict.go).
 	memoryPressure, diskPressure bool
 	evictions                    map[types.UID]string
-	nodeAlloc  v1.ResourceList
+	nodeAlloc                    v1.ResourceList
 	// volumes sets up pods' volumes (volumeManager makes it).
 	volumes *volume.Manager
+	// cgroupMu serializes pod cgroup changes (cgroups.go).
+	cgroupMu sync.Mutex
 }
 
 // Run starts the kubelet (or, with HollowNodes set, that many hollow
@@ -254,37 +258,70 @@ func (k *Kubelet) Ready() <-chan struct{} { return k.ready }
 func (k *Kubelet) Run(ctx context.Context) error {
 	defer k.node.Close()
 	k.static = newStaticPods(k.cfg.StaticPodPath, k.cfg.NodeName)
-	if err := k.registerNode(ctx); err != nil {
-		return err
-	}
-	handler := k.podHandler(ctx)
-	if k.shared != nil {
-		k.pods = k.shared.lister
-		if err := k.shared.add(ctx, k.cfg.NodeName, handler); err != nil {
-			return err
-		}
-	} else {
-		factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0,
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
-			}))
-		podInformer := factory.Core().V1().Pods()
-		k.pods = podInformer.Lister()
-		if _, err := podInformer.Informer().AddEventHandler(handler); err != nil {
-			return fmt.Errorf("pod informer: %w", err)
-		}
-		factory.Start(ctx.Done())
-		defer factory.Shutdown()
-		if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
-			return ctx.Err()
-		}
-	}
-
 	var wg sync.WaitGroup
 	run := func(f func(context.Context)) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
+	// On return (ctx ended): the loops first, then the pod workers.
+	defer k.waitWorkers()
+	defer wg.Wait()
+	handler := k.podHandler(ctx)
+	var factory informers.SharedInformerFactory
+	var podInformer cache.SharedIndexInformer
+	if k.shared != nil {
+		k.pods = k.shared.lister
+	} else {
+		factory = informers.NewSharedInformerFactoryWithOptions(k.client, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
+			}))
+		podInformer = factory.Core().V1().Pods().Informer()
+		k.pods = factory.Core().V1().Pods().Lister()
+		k.podsSynced = podInformer.HasSynced
+		if _, err := podInformer.AddEventHandler(handler); err != nil {
+			return fmt.Errorf("pod informer: %w", err)
+		}
+		defer factory.Shutdown()
+	}
+	run(func(ctx context.Context) { k.node.WatchExits(ctx, k.containerExited) })
+	if k.cfg.StaticPodPath != "" {
+		// Static pods run whether or not the apiserver answers, as
+		// upstream's (a control plane's own pods come from these files):
+		// they start before the Node registers, and their mirror pods
+		// follow once the API is there (static.go). Before housekeeping,
+		// which would take their containers for those of deleted pods.
+		if factory != nil {
+			factory.Start(ctx.Done())
+		}
+		if k.cfg.PodCIDR != "" {
+			if err := k.network.SetPodCIDR(k.cfg.PodCIDR); err != nil {
+				slog.Warn("configure pod network", "podCIDR", k.cfg.PodCIDR, "err", err)
+			}
+		}
+		k.loadStaticPods(ctx)
+		run(k.staticPodLoop)
+	}
+	if err := k.registerNode(ctx); err != nil {
+		return err
+	}
+	if k.shared != nil {
+		if err := k.shared.add(ctx, k.cfg.NodeName, handler); err != nil {
+			return err
+		}
+	} else {
+		factory.Start(ctx.Done())
+		if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
+			return ctx.Err()
+		}
+	}
+	if k.static.kick != nil {
+		select { // the mirror pods, now that the cache shows them
+		case k.static.kick <- struct{}{}:
+		default:
+		}
+	}
+
 	if k.cfg.Port != 0 && k.rt != nil {
 		srv := daemon.NewServer(false)
 		daemon.RegisterClientCertExpiry(srv.Registry, k.restCfg)
@@ -312,20 +349,17 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	run(k.heartbeatLoop)
 	run(k.statusLoop)
-	run(func(ctx context.Context) { k.node.WatchExits(ctx, k.containerExited) })
-	if k.cfg.StaticPodPath != "" {
-		// Before housekeeping, which would take their containers for
-		// those of deleted pods.
-		k.loadStaticPods(ctx)
-		run(k.staticPodLoop)
-	}
 	k.housekeeping(ctx)
 	run(k.housekeepingLoop)
 	run(k.orphanGCLoop)
 	close(k.ready)
 	slog.Info("kubelet running", "node", k.cfg.NodeName, "containerdNamespace", k.cfg.ContainerdNamespace)
 	<-ctx.Done()
-	wg.Wait()
+	return nil
+}
+
+// waitWorkers waits for the pod workers to finish (ctx ended).
+func (k *Kubelet) waitWorkers() {
 	k.mu.Lock()
 	workers := make([]*podWorker, 0, len(k.workers))
 	for _, w := range k.workers {
@@ -335,7 +369,6 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	for _, w := range workers {
 		<-w.done
 	}
-	return nil
 }
 
 // podHandler wakes the pod's worker on every change the kubelet acts on.

@@ -349,6 +349,9 @@ func (k *Kubelet) staticPodLoop(ctx context.Context) {
 // deleted or of another version of their static pod and deletes the ones
 // without a static pod, as upstream's mirror client does.
 func (k *Kubelet) syncMirrorPods(ctx context.Context) {
+	if k.podsSynced != nil && !k.podsSynced() {
+		return // the apiserver has not answered yet: mirrors would be guesses
+	}
 	statics := k.static.list()
 	want := map[string]*v1.Pod{}
 	for _, p := range statics {
