@@ -62,7 +62,8 @@ type commandGroup struct {
 	commands []func(*util.Factory) *cobra.Command
 }
 
-// commandGroups lists every verb, grouped as upstream's help groups them.
+// commandGroups lists the verbs under the headings of `kubectl --help`, as
+// upstream groups them; otherCommands are the rest.
 func commandGroups() []commandGroup {
 	type cmds = []func(*util.Factory) *cobra.Command
 	return []commandGroup{
@@ -79,9 +80,9 @@ func commandGroups() []commandGroup {
 			kdelete.New,
 		}},
 		{title: "Deploy Commands:", commands: cmds{
+			rollout.New,
 			scale.New,
 			autoscale.New,
-			rollout.New,
 		}},
 		{title: "Cluster Management Commands:", commands: cmds{
 			clusterinfo.New,
@@ -90,7 +91,6 @@ func commandGroups() []commandGroup {
 			cordon.NewUncordon,
 			drain.New,
 			taint.New,
-			auth.New,
 		}},
 		{title: "Troubleshooting and Debugging Commands:", commands: cmds{
 			describe.New,
@@ -99,6 +99,7 @@ func commandGroups() []commandGroup {
 			kexec.New,
 			portforward.New,
 			cp.New,
+			auth.New,
 			events.New,
 		}},
 		{title: "Advanced Commands:", commands: cmds{
@@ -111,14 +112,18 @@ func commandGroups() []commandGroup {
 		{title: "Settings Commands:", commands: cmds{
 			label.New,
 			annotate.New,
-		}},
-		{title: "Other Commands:", commands: cmds{
-			apiresources.New,
-			apiresources.NewVersions,
 			completion.New,
-			config.New,
-			version.New,
 		}},
+	}
+}
+
+// otherCommands are listed under "Other Commands:", by name.
+func otherCommands() []func(*util.Factory) *cobra.Command {
+	return []func(*util.Factory) *cobra.Command{
+		apiresources.New,
+		apiresources.NewVersions,
+		config.New,
+		version.New,
 	}
 }
 
@@ -163,8 +168,10 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			cmd.Help()
 		},
 	}
+	// No SetOut: cobra prints flag deprecation notices on the command's
+	// output, which upstream leaves at stderr; help goes to streams.Out
+	// through helpLayout.
 	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetGlobalNormalizationFunc(wordSepNormalize)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -182,11 +189,21 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	addKlogFlags(flags)
 
 	f := util.NewFactory(configFlags, streams)
+	help := &helpLayout{root: root, out: streams.Out, hidden: map[string]bool{"options": true}}
 	for _, g := range commandGroups() {
+		hg := helpGroup{title: g.title}
 		for _, newCmd := range g.commands {
-			root.AddCommand(newCmd(f))
+			cmd := newCmd(f)
+			root.AddCommand(cmd)
+			hg.commands = append(hg.commands, cmd)
 		}
+		help.groups = append(help.groups, hg)
 	}
+	for _, newCmd := range otherCommands() {
+		root.AddCommand(newCmd(f))
+	}
+	root.AddCommand(newOptionsCommand(streams.Out))
+	help.install()
 	return root
 }
 

@@ -45,14 +45,23 @@ type options struct {
 func New(f *util.Factory) *cobra.Command {
 	o := &options{f: f, print: util.NewPrintFlags("autoscaled")}
 	cmd := &cobra.Command{
-		Use:                   "autoscale (-f FILENAME | TYPE NAME | TYPE/NAME) [--min=MINPODS] --max=MAXPODS [--cpu-percent=CPU]",
+		Use:                   "autoscale (-f FILENAME | TYPE NAME | TYPE/NAME) [--min=MINPODS] --max=MAXPODS [--cpu=CPU] [--memory=MEMORY]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Auto-scale a deployment, replica set, stateful set, or replication controller",
-		Long: `Creates an autoscaler that automatically chooses and sets the number of pods that run in a Kubernetes cluster.
+		Long: `Creates an autoscaler that automatically chooses and sets the number of pods that run in a Kubernetes cluster. The command will attempt to use the autoscaling/v2 API first, in case of an error, it will fall back to autoscaling/v1 API.
 
  Looks up a deployment, replica set, stateful set, or replication controller by name and creates an autoscaler that uses the given resource as a reference. An autoscaler can automatically increase or decrease number of pods deployed within the system as needed.`,
 		Example: `  # Auto scale a deployment "foo", with the number of pods between 2 and 10, no target CPU utilization specified so a default autoscaling policy will be used
-  kubectl autoscale deployment foo --min=2 --max=10`,
+  kubectl autoscale deployment foo --min=2 --max=10
+
+  # Auto scale a replication controller "foo", with the number of pods between 1 and 5, target CPU utilization at 80%
+  kubectl autoscale rc foo --max=5 --cpu=80%
+
+  # Auto scale a deployment "bar", with the number of pods between 3 and 6, target average CPU of 500m and memory of 200Mi
+  kubectl autoscale deployment bar --min=3 --max=6 --cpu=500m --memory=200Mi
+
+  # Auto scale a deployment "bar", with the number of pods between 2 and 8, target CPU utilization 60% and memory utilization 70%
+  kubectl autoscale deployment bar --min=2 --max=8 --cpu=60% --memory=70%`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	o.print.AddFlags(cmd)
@@ -61,9 +70,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.Int32Var(&o.max, "max", -1, "The upper limit for the number of pods that can be set by the autoscaler. Required.")
 	cmd.MarkFlagRequired("max")
 	flags.Int32Var(&o.cpuPercent, "cpu-percent", -1, "The target average CPU utilization (represented as a percent of requested CPU) over all the pods. If it's not specified or negative, a default autoscaling policy will be used.")
-	// Deprecated as upstream; the notice is printed by run on stderr
-	// (cobra would print it on the command's stdout).
-	flags.Lookup("cpu-percent").Hidden = true
+	flags.MarkDeprecated("cpu-percent", cpuPercentDeprecation)
 	flags.StringVar(&o.cpu, "cpu", "", `Target CPU utilization over all the pods. When specified as a percentage (e.g."70%" for 70% of requested CPU) it will target average utilization. When specified as quantity (e.g."500m" for 500 milliCPU) it will target average value. Value without units is treated as a quantity with miliCPU being the unit (e.g."500" is "500m").`)
 	flags.StringVar(&o.memory, "memory", "", `Target memory utilization over all the pods. When specified  as a percentage (e.g."60%" for 60% of requested memory) it will target average utilization. When specified as quantity (e.g."200Mi" for 200 MiB, "1Gi" for 1 GiB) it will target average value. Value without units is treated as a quantity with mebibytes being the unit (e.g."200" is "200Mi").`)
 	flags.StringVar(&o.name, "name", "", "The name for the newly created object. If not specified, the name of the input resource will be used.")
@@ -79,9 +86,6 @@ func New(f *util.Factory) *cobra.Command {
 const cpuPercentDeprecation = "Use --cpu with percentage or resource quantity format (e.g., '70%' for utilization or '500m' for milliCPU)."
 
 func (o *options) run(cmd *cobra.Command, args []string) error {
-	if cmd.Flags().Changed("cpu-percent") {
-		fmt.Fprintf(o.f.ErrOut, "Flag --cpu-percent has been deprecated, %s\n", cpuPercentDeprecation)
-	}
 	var err error
 	if o.dryRun, err = util.GetDryRun(cmd); err != nil {
 		return err

@@ -89,7 +89,7 @@ Use "kubectl api-resources" for a complete list of supported resources.`,
 	fl.StringVarP(&o.selector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.")
 	fl.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
 	fl.BoolVar(&o.settings.showEvents, "show-events", true, "If true, display events related to the described object. Defaults to true for a single object, false for multiple objects and prefix matching.")
-	fl.Int64Var(&o.settings.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable. This flag is beta and may change in the future.")
+	fl.Int64Var(&o.settings.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 	return cmd
 }
 

@@ -111,7 +111,7 @@ func New(f *util.Factory) *cobra.Command {
 	fl.StringVar(&o.PodSelector, "pod-selector", "", "Label selector to filter pods on the node")
 	fl.BoolVar(&o.DisableEviction, "disable-eviction", false, "Force drain to use delete, even if eviction is supported. This will bypass checking PodDisruptionBudgets, use with caution.")
 	fl.IntVar(&o.SkipWaitForDeleteS, "skip-wait-for-delete-timeout", 0, "If pod DeletionTimestamp older than N seconds, skip waiting for the pod.  Seconds must be greater than 0 to skip.")
-	fl.Int64Var(&o.ChunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable. This flag is beta and may change in the future.")
+	fl.Int64Var(&o.ChunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 	cordon.AddFlags(cmd, o.cordon)
 	return cmd
 }

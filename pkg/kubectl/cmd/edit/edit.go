@@ -87,7 +87,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.Bool("windows-line-endings", false, "Defaults to the line ending native to your platform.")
 	flags.Bool("save-config", false, "If true, the configuration of current object will be saved in its annotation. Otherwise, the annotation will be unchanged. This flag is useful when you want to perform kubectl apply on this object in the future.")
 	util.AddFieldManagerFlag(cmd, &o.fieldManager, "kubectl-edit")
-	flags.StringVar(&o.subresource, "subresource", "", "If specified, edit will operate on the subresource of the requested object. Must be one of [status]. This flag is beta and may change in the future.")
+	flags.StringVar(&o.subresource, "subresource", "", "If specified, edit will operate on the subresource of the requested object.")
 	return cmd
 }
 

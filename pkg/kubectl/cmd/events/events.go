@@ -74,7 +74,7 @@ func New(f *util.Factory) *cobra.Command {
 	fl.StringVar(&o.forObject, "for", "", "Filter events to only those pertaining to the specified resource.")
 	fl.StringSliceVar(&o.types, "types", nil, "Output only events of given types.")
 	fl.BoolVar(&o.noHeaders, "no-headers", false, "When using the default output format, don't print headers.")
-	fl.Int64Var(&o.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable. This flag is beta and may change in the future.")
+	fl.Int64Var(&o.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 	o.printFlags.AddFlags(cmd)
 	return cmd
 }

@@ -187,7 +187,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.StringVarP(&filenames.Kustomize, "kustomize", "k", "", "Process the kustomization directory. This flag can't be used together with -f or -R.")
 	flags.BoolVarP(&filenames.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively. Useful when you want to manage related manifests organized within the same directory.")
 	flags.BoolVar(&local, "local", false, "If true, patch will operate on the content of the file, not the server-side resource.")
-	flags.StringVar(&subresource, "subresource", "", "If specified, patch will operate on the subresource of the requested object. Must be one of [status scale]. This flag is beta and may change in the future.")
+	flags.StringVar(&subresource, "subresource", "", "If specified, patch will operate on the subresource of the requested object.")
 	util.AddDryRunFlag(cmd)
 	util.AddFieldManagerFlag(cmd, &fieldManager, "kubectl-patch")
 	return cmd

@@ -102,7 +102,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.Int("grace-period", -1, "Period of time in seconds given to the resource to terminate gracefully. Ignored if negative. Set to 1 for immediate shutdown. Can only be set to 0 when --force is true (force deletion).")
 	flags.Duration("timeout", 0, "The length of time to wait before giving up on a delete, zero means determine a timeout from the size of the object")
 	flags.Bool("wait", false, "If true, wait for resources to be gone before returning. This waits for finalizers.")
-	flags.String("subresource", "", "If specified, replace will operate on the subresource of the requested object. Must be one of [status scale]. This flag is beta and may change in the future.")
+	flags.String("subresource", "", "If specified, replace will operate on the subresource of the requested object.")
 	flags.String("raw", "", "Raw URI to PUT to the server.  Uses the transport specified by the kubeconfig file.")
 	flags.BoolVar(&saveConfig, "save-config", false, "If true, the configuration of current object will be saved in its annotation. Otherwise, the annotation will be unchanged. This flag is useful when you want to perform kubectl apply on this object in the future.")
 	util.AddValidateFlag(cmd)

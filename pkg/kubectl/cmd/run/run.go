@@ -132,6 +132,10 @@ func New(f *util.Factory) *cobra.Command {
 		},
 	}
 	flags := cmd.Flags()
+	// Accepted and ignored, as upstream's (its delete flags' leftover).
+	flags.StringSliceP("filename", "f", nil, "to use to replace the resource.")
+	flags.MarkDeprecated("filename", "it is ignored by kubectl run and will be removed in a future release")
+	flags.MarkShorthandDeprecated("filename", "it is ignored by kubectl run and will be removed in a future release")
 	print.AddFlags(cmd)
 	flags.StringVar(&image, "image", "", "The image for the container to run.")
 	flags.StringVar(&pullPolicy, "image-pull-policy", "", "The image pull policy for the container.  If left empty, this value will not be specified by the client and defaulted by the server.")
