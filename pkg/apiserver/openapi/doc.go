@@ -24,10 +24,14 @@
 //	     service.go: ServeV2, ServeV3Index, ServeV3GroupVersion with ETag,
 //	     If-None-Match, ?hash= (immutable) and protobuf via gnostic-models.
 //
-// Required fields: upstream's required lists are the fields without
-// omitempty and without the +optional comment marker, which reflection
-// cannot see. We treat a field as required when its json tag has neither
-// omitempty nor omitzero and it is not a pointer, minus a short list of
-// known +optional exceptions (notRequired in schemas.go). Enum values
-// (+enum) and defaults (+default) are not reproduced.
+// Required fields: upstream's required lists come from k8s.io/api's
+// +optional/+required comment markers, which reflection cannot see. We take
+// a field as required when its json tag has neither omitempty nor omitzero
+// and it is not a pointer, corrected by two lists read off the markers
+// (notRequired and alsoRequired in schemas.go); the result matches
+// upstream v1.37's required lists for every definition we serve. Enum
+// values (+enum, upstream's "Possible enum values:" descriptions) and
+// defaults (+default) are not reproduced: no module we build with carries
+// them as data (only upstream's generated openapi package, in
+// k8s.io/kubernetes, has them).
 package openapi

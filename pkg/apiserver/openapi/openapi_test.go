@@ -434,14 +434,19 @@ func TestSchemas_RequiredAndExtensions(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	rbacRaw, _, _ := s.V3("apis/rbac.authorization.k8s.io/v1")
-	var rbac spec3.OpenAPI
-	if err := json.Unmarshal(rbacRaw, &rbac); err != nil {
-		t.Fatal(err)
-	}
 	schemas := doc.Components.Schemas
-	for k, v := range rbac.Components.Schemas {
-		schemas[k] = v
+	for _, gv := range []string{"apis/rbac.authorization.k8s.io/v1", "apis/apps/v1", "apis/events.k8s.io/v1"} {
+		raw, _, err := s.V3(gv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var more spec3.OpenAPI
+		if err := json.Unmarshal(raw, &more); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range more.Components.Schemas {
+			schemas[k] = v
+		}
 	}
 	tests := []struct {
 		model        string
@@ -455,6 +460,12 @@ func TestSchemas_RequiredAndExtensions(t *testing.T) {
 		{"io.k8s.api.core.v1.ContainerPort", []string{"containerPort"}},
 		{"io.k8s.api.rbac.v1.Role", nil},
 		{"io.k8s.api.rbac.v1.PolicyRule", []string{"verbs"}},
+		// k8s.io/api's markers beyond what the json tags say.
+		{"io.k8s.api.apps.v1.DeploymentSpec", []string{"selector", "template"}},
+		{"io.k8s.api.apps.v1.Deployment", []string{"spec"}},
+		{"io.k8s.api.apps.v1.DeploymentCondition", nil},
+		{"io.k8s.api.apps.v1.StatefulSetSpec", []string{"selector", "template"}},
+		{"io.k8s.api.events.v1.Event", []string{"eventTime"}},
 	}
 	for _, tt := range tests {
 		m, ok := schemas[tt.model]

@@ -31,12 +31,84 @@ var (
 	fieldsV1Type     = reflect.TypeOf(metav1.FieldsV1{})
 )
 
-// notRequired lists fields that upstream marks +optional although their
-// json tag has no omitempty (reflection cannot see the +optional marker).
+// Reflection cannot see k8s.io/api's +optional and +required comment
+// markers, which decide upstream's required lists. We take a field as
+// required when its json tag has neither omitempty nor omitzero and it is
+// not a pointer, and correct that guess with two lists read off the
+// markers of k8s.io/api v0.37: notRequired are fields marked +optional
+// whose tag has no omitempty (conditions' type and status, for one);
+// alsoRequired are fields without the +optional marker that the guess
+// misses: pointers without omitempty (DeploymentSpec.selector) and fields
+// marked +required despite omitempty (Deployment.spec).
 var notRequired = map[string]map[string]bool{
-	"io.k8s.api.rbac.v1.Role":                  {"rules": true},
-	"io.k8s.api.rbac.v1.ClusterRole":           {"rules": true},
-	"io.k8s.api.core.v1.ProjectedVolumeSource": {"sources": true},
+	"io.k8s.api.rbac.v1.Role":                                    {"rules": true},
+	"io.k8s.api.rbac.v1.ClusterRole":                             {"rules": true},
+	"io.k8s.api.core.v1.ProjectedVolumeSource":                   {"sources": true},
+	"io.k8s.api.apps.v1.ControllerRevision":                      {"revision": true},
+	"io.k8s.api.apps.v1.DaemonSetCondition":                      {"status": true, "type": true},
+	"io.k8s.api.apps.v1.DeploymentCondition":                     {"status": true, "type": true},
+	"io.k8s.api.apps.v1.ReplicaSetCondition":                     {"status": true, "type": true},
+	"io.k8s.api.apps.v1.StatefulSetCondition":                    {"status": true, "type": true},
+	"io.k8s.api.apps.v1.StatefulSetOrdinals":                     {"start": true},
+	"io.k8s.api.apps.v1.StatefulSetSpec":                         {"serviceName": true},
+	"io.k8s.api.apps.v1.StatefulSetStatus":                       {"availableReplicas": true},
+	"io.k8s.api.authentication.v1.TokenRequest":                  {"spec": true},
+	"io.k8s.api.authentication.v1.TokenRequestSpec":              {"audiences": true},
+	"io.k8s.api.authentication.v1.TokenRequestStatus":            {"expirationTimestamp": true, "token": true},
+	"io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus":    {"currentMetrics": true},
+	"io.k8s.api.batch.v1.PodFailurePolicyOnPodConditionsPattern": {"status": true},
+	"io.k8s.api.core.v1.ContainerImage":                          {"names": true},
+	"io.k8s.api.core.v1.Event":                                   {"reportingComponent": true, "reportingInstance": true},
+	"io.k8s.api.core.v1.NodeRuntimeHandler":                      {"name": true},
+	"io.k8s.api.discovery.v1.EndpointSlice":                      {"endpoints": true, "ports": true},
+	"io.k8s.api.events.v1.Event":                                 {"metadata": true},
+	"io.k8s.api.networking.v1.NetworkPolicySpec":                 {"podSelector": true},
+	"io.k8s.api.policy.v1.PodDisruptionBudgetStatus":             {"currentHealthy": true, "desiredHealthy": true, "disruptionsAllowed": true, "expectedPods": true},
+	"io.k8s.api.rbac.v1.RoleRef":                                 {"apiGroup": true},
+	"io.k8s.api.resource.v1.AllocatedDeviceStatus":               {"conditions": true},
+	"io.k8s.api.resource.v1.DeviceClaim":                         {"requests": true},
+	"io.k8s.api.resource.v1.DeviceClass":                         {"spec": true},
+	"io.k8s.api.resource.v1.ResourceClaim":                       {"spec": true},
+	"io.k8s.api.resource.v1.ResourceClaimSpec":                   {"devices": true},
+	"io.k8s.api.resource.v1.ResourceClaimTemplate":               {"spec": true},
+	"io.k8s.api.resource.v1.ResourceClaimTemplateSpec":           {"spec": true},
+	"io.k8s.api.scheduling.v1.PriorityClass":                     {"value": true},
+	"io.k8s.api.storage.v1.CSINodeDriver":                        {"topologyKeys": true},
+}
+
+var alsoRequired = map[string]map[string]bool{
+	"io.k8s.api.admissionregistration.v1.MutatingWebhook":                      {"sideEffects": true},
+	"io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding":     {"spec": true},
+	"io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec": {"policyName": true, "validationActions": true},
+	"io.k8s.api.admissionregistration.v1.ValidatingWebhook":                    {"sideEffects": true},
+	"io.k8s.api.apps.v1.DaemonSet":                                             {"spec": true},
+	"io.k8s.api.apps.v1.DaemonSetSpec":                                         {"selector": true},
+	"io.k8s.api.apps.v1.Deployment":                                            {"spec": true},
+	"io.k8s.api.apps.v1.DeploymentSpec":                                        {"selector": true},
+	"io.k8s.api.apps.v1.ReplicaSet":                                            {"spec": true},
+	"io.k8s.api.apps.v1.ReplicaSetSpec":                                        {"selector": true},
+	"io.k8s.api.apps.v1.StatefulSet":                                           {"spec": true},
+	"io.k8s.api.apps.v1.StatefulSetSpec":                                       {"selector": true},
+	"io.k8s.api.authentication.v1.TokenReviewSpec":                             {"token": true},
+	"io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler":                        {"spec": true},
+	"io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler":                        {"spec": true},
+	"io.k8s.api.batch.v1.CronJob":                                              {"spec": true},
+	"io.k8s.api.core.v1.ContainerRestartRule":                                  {"action": true},
+	"io.k8s.api.core.v1.ContainerRestartRuleOnExitCodes":                       {"operator": true},
+	"io.k8s.api.core.v1.EvictionResponder":                                     {"priority": true},
+	"io.k8s.api.core.v1.ImageVolumeStatus":                                     {"imageRef": true},
+	"io.k8s.api.core.v1.NodeAllocatableMappedResources":                        {"quantity": true},
+	"io.k8s.api.core.v1.PodCertificateProjection":                              {"keyType": true, "signerName": true},
+	"io.k8s.api.core.v1.ScaleIOPersistentVolumeSource":                         {"secretRef": true},
+	"io.k8s.api.core.v1.ScaleIOVolumeSource":                                   {"secretRef": true},
+	"io.k8s.api.networking.v1.HTTPIngressPath":                                 {"pathType": true},
+	"io.k8s.api.networking.v1.IPAddress":                                       {"spec": true},
+	"io.k8s.api.networking.v1.IPAddressSpec":                                   {"parentRef": true},
+	"io.k8s.api.networking.v1.ParentReference":                                 {"name": true, "resource": true},
+	"io.k8s.api.resource.v1.CapacityRequestPolicyRange":                        {"min": true},
+	"io.k8s.api.resource.v1.CounterSet":                                        {"counters": true},
+	"io.k8s.api.resource.v1.DeviceCounterConsumption":                          {"counters": true},
+	"io.k8s.api.resource.v1.DeviceTaintRuleSpec":                               {"taint": true},
 }
 
 // definitions builds OpenAPI schemas for Go types by reflection, in the
@@ -190,7 +262,7 @@ func (d *definitions) addFields(s *spec.Schema, t reflect.Type, model string, do
 		s.Properties[jsonName] = *fs
 		optional := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") ||
 			f.Type.Kind() == reflect.Pointer || notRequired[model][jsonName]
-		if !optional {
+		if !optional || alsoRequired[model][jsonName] {
 			s.Required = append(s.Required, jsonName)
 		}
 	}
