@@ -58,7 +58,7 @@ func main() {
 	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", 5, "Log files kept per container (at least 2).")
 	fs.StringVar(&cfg.StaticPodPath, "pod-manifest-path", "", "Directory (or file) of static pod manifests: the kubelet runs them itself and mirrors them into the apiserver.")
 	fs.DurationVar(&cfg.FileCheckFrequency, "file-check-frequency", 20*time.Second, "How often --pod-manifest-path is rescanned.")
-	fs.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "Root cgroup of the pods (accepted, not applied yet).")
+	fs.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "Root cgroup of the pods: <root>/kubepods/{burstable,besteffort}/pod<uid>; empty leaves containers in containerd's /<namespace>/<id>.")
 	evictionHard := fs.String("eviction-hard", "", "Hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default: upstream's memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%; \"\" with the flag given disables eviction).")
 	fs.DurationVar(&cfg.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", 5*time.Minute, "How long a pressure condition stays after its eviction threshold was last met.")
 	configFile := fs.String("config", "", "A KubeletConfiguration (kubelet.config.k8s.io/v1beta1) YAML file; flags given on the command line override its fields.")

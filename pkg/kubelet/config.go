@@ -50,8 +50,10 @@ type Config struct {
 	MaxPods        int             // --max-pods
 	SystemReserved v1.ResourceList // --system-reserved
 	KubeReserved   v1.ResourceList // --kube-reserved
-	// CgroupRoot (--cgroup-root) is accepted, as upstream spells it, but
-	// not acted on yet.
+	// CgroupRoot (--cgroup-root), when set, holds the pods' cgroups:
+	// <root>/kubepods[/burstable|/besteffort]/pod<uid>/<container>, as
+	// upstream's cgroupfs driver (cgroups.go). Empty: containerd's
+	// /<namespace>/<container>.
 	CgroupRoot string
 	// EvictionHard (--eviction-hard memory.available<100Mi,...) maps
 	// signal -> threshold (a quantity or a percentage); nil is upstream's

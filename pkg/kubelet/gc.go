@@ -74,6 +74,7 @@ func (k *Kubelet) orphanGCLoop(ctx context.Context) {
 func (k *Kubelet) collectOrphans(ctx context.Context) error {
 	podDirs, _ := os.ReadDir(filepath.Join(k.cfg.RootDir, "pods"))
 	logDirs, _ := os.ReadDir(k.cfg.PodLogsDir)
+	podCgroups := k.podCgroupUIDs()
 
 	k.mu.Lock()
 	live := map[string]bool{}
@@ -128,6 +129,12 @@ func (k *Kubelet) collectOrphans(ctx context.Context) error {
 			continue
 		}
 		errs = append(errs, os.RemoveAll(filepath.Join(k.cfg.PodLogsDir, e.Name())))
+	}
+	for _, uid := range podCgroups {
+		if !known[uid] {
+			slog.Info("removing the cgroup of a gone pod", "uid", uid)
+			errs = append(errs, k.removePodCgroup(uid))
+		}
 	}
 	return errors.Join(errs...)
 }

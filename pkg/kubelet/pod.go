@@ -260,6 +260,9 @@ func (k *Kubelet) removePodDirs(ref network.PodRef) {
 	}
 	_ = os.RemoveAll(k.podDir(ref.UID))
 	_ = os.RemoveAll(k.podLogDir(ref))
+	if err := k.removePodCgroup(types.UID(ref.UID)); err != nil {
+		slog.Warn("remove pod cgroup", "pod", klog.KRef(ref.Namespace, ref.Name), "err", err)
+	}
 }
 
 // podSync is one sync of a live pod.
@@ -491,11 +494,17 @@ func (s *podSync) runSandbox(ctx context.Context, id string, attempt int) (runti
 		undo()
 		return runtime.Container{}, err
 	}
+	cgroup, err := s.k.ensurePodCgroup(s.pod)
+	if err != nil {
+		undo()
+		return runtime.Container{}, err
+	}
 	labels := podLabels(s.pod)
 	labels[runtime.LabelPodIP] = ip
 	labels[runtime.LabelAttempt] = strconv.Itoa(attempt)
 	sb, err := s.k.runtime.RunSandbox(ctx, runtime.SandboxConfig{
 		ID: id, Labels: labels, Image: s.k.cfg.PodInfraContainerImage, Hostname: hostname, NetNSPath: netns,
+		CgroupParent: cgroup,
 	})
 	if err != nil {
 		undo()
@@ -589,6 +598,8 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		MemoryLimit: mem,
 		Security:    sec,
 		StopSignal:  stopSignal(ctx, c, img),
+		// The sandbox made the pod's cgroup (runSandbox).
+		CgroupParent: s.k.podCgroup(s.pod),
 	})
 	if err != nil {
 		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,6 +31,10 @@ type SandboxConfig struct {
 	Image     string            // the pause image
 	Hostname  string
 	NetNSPath string // /run/netns/<id>, already configured by CNI; empty: the node's network and UTS namespaces (hostNetwork)
+	// CgroupParent, when set, is the pod's cgroup (/kubepods/burstable/pod<uid>):
+	// the sandbox's cgroup is <CgroupParent>/<id>. Empty: containerd's
+	// default, /<namespace>/<id>.
+	CgroupParent string
 }
 
 // ContainerConfig describes an app or init container.
@@ -44,6 +49,8 @@ type ContainerConfig struct {
 	WorkingDir    string
 	Mounts        []specs.Mount
 	LogPath       string // CRI-format log file
+	// CgroupParent is the pod's cgroup, as for the sandbox.
+	CgroupParent string
 
 	CPUShares   uint64
 	CPUQuota    int64 // microseconds per CPUPeriod; 0: unlimited
@@ -166,6 +173,7 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 	} else {
 		specOpts = append(specOpts, oci.WithHostname(cfg.Hostname))
 	}
+	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
 	return r.createAndStart(ctx, id, img, labels, specOpts, "")
 }
 
@@ -217,7 +225,24 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 		specOpts = append(specOpts, oci.WithMemoryLimit(uint64(cfg.MemoryLimit)))
 	}
 	specOpts = append(specOpts, cfg.Security.specOpts()...)
-	return r.createAndStart(ctx, NewID(), cfg.Image, labels, specOpts, cfg.LogPath)
+	id := NewID()
+	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
+	return r.createAndStart(ctx, id, cfg.Image, labels, specOpts, cfg.LogPath)
+}
+
+// LabelCgroupsPath is a container's cgroup path (relative to each
+// hierarchy's mount) when the kubelet chose it (a pod cgroup).
+const LabelCgroupsPath = "kstack.io/cgroups-path"
+
+// withCgroupParent places container id in the cgroup parent/id (and
+// records it in labels); nothing when parent is empty.
+func withCgroupParent(labels map[string]string, parent, id string) []oci.SpecOpts {
+	if parent == "" {
+		return nil
+	}
+	p := path.Join(parent, id)
+	labels[LabelCgroupsPath] = p
+	return []oci.SpecOpts{oci.WithCgroup(p)}
 }
 
 // AnnotationShimGroup, in a container's OCI spec, makes the runc v2 shim

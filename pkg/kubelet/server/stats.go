@@ -199,7 +199,11 @@ func (p *statsProvider) collect(r *http.Request) (*summary, error) {
 			if c.State != runtime.StateRunning {
 				continue
 			}
-			cpu, mem := p.stats(c.ID, "/"+p.s.cfg.ContainerdNamespace+"/"+c.ID, now)
+			cg := "/" + p.s.cfg.ContainerdNamespace + "/" + c.ID
+			if l := c.Labels[runtime.LabelCgroupsPath]; l != "" { // in its pod's cgroup (--cgroup-root)
+				cg = l
+			}
+			cpu, mem := p.stats(c.ID, cg, now)
 			if cpu == nil {
 				continue
 			}
