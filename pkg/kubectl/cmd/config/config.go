@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -382,89 +381,6 @@ func newSetCluster(f *util.Factory, access func() *clientcmd.PathOptions) *cobra
 	cmd.Flags().StringVar(&ca, "certificate-authority", "", "Path to certificate-authority file for the cluster entry in kubeconfig")
 	cmd.Flags().BoolVar(&embed, "embed-certs", false, "embed-certs for the cluster entry in kubeconfig")
 	cmd.Flags().StringVar(&proxyURL, "proxy-url", "", "proxy-url for the cluster entry in kubeconfig")
-	return cmd
-}
-
-func newSetCredentials(f *util.Factory, access func() *clientcmd.PathOptions) *cobra.Command {
-	var cert, key, token, username, password string
-	var embed bool
-	cmd := &cobra.Command{
-		Use:                   "set-credentials NAME [--client-certificate=path/to/certfile] [--client-key=path/to/keyfile] [--token=bearer_token] [--username=basic_user] [--password=basic_password]",
-		DisableFlagsInUseLine: true,
-		Short:                 "Set a user entry in kubeconfig",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return helpError(cmd, "Unexpected args: %v", args)
-			}
-			name := args[0]
-			changed := cmd.Flags().Changed
-			methods := []string{}
-			if changed("token") && token != "" {
-				methods = append(methods, "--token")
-			}
-			if (changed("username") && username != "") || (changed("password") && password != "") {
-				methods = append(methods, "--username/--password")
-			}
-			if len(methods) > 1 {
-				return fmt.Errorf("you cannot specify more than one authentication method at the same time: %v", strings.Join(methods, ", "))
-			}
-			po := access()
-			cfg, err := po.GetStartingConfig()
-			if err != nil {
-				return err
-			}
-			ai, ok := cfg.AuthInfos[name]
-			if !ok {
-				ai = clientcmdapi.NewAuthInfo()
-			}
-			a := *ai
-			if changed("client-certificate") {
-				if embed {
-					data, err := os.ReadFile(cert)
-					if err != nil {
-						return fmt.Errorf("error reading client-certificate data from %s: %v", cert, err)
-					}
-					a.ClientCertificateData, a.ClientCertificate = data, ""
-				} else {
-					abs, _ := filepath.Abs(cert)
-					a.ClientCertificate, a.ClientCertificateData = abs, nil
-				}
-			}
-			if changed("client-key") {
-				if embed {
-					data, err := os.ReadFile(key)
-					if err != nil {
-						return fmt.Errorf("error reading client-key data from %s: %v", key, err)
-					}
-					a.ClientKeyData, a.ClientKey = data, ""
-				} else {
-					abs, _ := filepath.Abs(key)
-					a.ClientKey, a.ClientKeyData = abs, nil
-				}
-			}
-			if changed("token") {
-				a.Token, a.TokenFile = token, ""
-			}
-			if changed("username") {
-				a.Username = username
-			}
-			if changed("password") {
-				a.Password = password
-			}
-			cfg.AuthInfos[name] = &a
-			if err := clientcmd.ModifyConfig(po, *cfg, true); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.Out, "User %q set.\n", name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&cert, "client-certificate", "", "Path to client-certificate file for the user entry in kubeconfig")
-	cmd.Flags().StringVar(&key, "client-key", "", "Path to client-key file for the user entry in kubeconfig")
-	cmd.Flags().StringVar(&token, "token", "", "token for the user entry in kubeconfig")
-	cmd.Flags().StringVar(&username, "username", "", "username for the user entry in kubeconfig")
-	cmd.Flags().StringVar(&password, "password", "", "password for the user entry in kubeconfig")
-	cmd.Flags().BoolVar(&embed, "embed-certs", false, "Embed client cert/key for the user entry in kubeconfig")
 	return cmd
 }
 
