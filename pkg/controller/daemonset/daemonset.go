@@ -409,7 +409,7 @@ func (c *Controller) act(ctx context.Context, key string, ds *appsv1.DaemonSet, 
 			}
 			tmpl.Labels[appsv1.ControllerRevisionHashLabelKey] = hash
 			tmpl.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] = hash
-			tmpl.Labels[templateGenerationKey] = strconv.FormatInt(ds.Generation, 10)
+			tmpl.Labels[templateGenerationKey] = templateGeneration(ds)
 			pod := controller.PodFromTemplate(tmpl, ds, controller.NewControllerRef(ds, controllerKind))
 			out, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
@@ -492,4 +492,15 @@ func (c *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, sta
 		return fmt.Errorf("update status of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
 	return nil
+}
+
+// templateGeneration is the pod-template-generation label value: the
+// apiserver's deprecated.daemonset.template.generation annotation (bumped
+// only when the template changes), as upstream; the object's generation
+// when a server does not set it.
+func templateGeneration(ds *appsv1.DaemonSet) string {
+	if g, ok := ds.Annotations[appsv1.DeprecatedTemplateGeneration]; ok && g != "" {
+		return g
+	}
+	return strconv.FormatInt(ds.Generation, 10)
 }

@@ -1,6 +1,7 @@
 package daemonset
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,5 +58,17 @@ func TestPinToNode(t *testing.T) {
 	}
 	if len(spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields) != 1 {
 		t.Fatalf("duplicate name terms: %+v", spec.Affinity)
+	}
+}
+
+func TestTemplateGeneration_FromTheAnnotationElseGeneration(t *testing.T) {
+	ds := &appsv1.DaemonSet{}
+	ds.Generation = 7
+	if got := templateGeneration(ds); got != "7" {
+		t.Errorf("without the annotation: %q, want 7", got)
+	}
+	ds.Annotations = map[string]string{appsv1.DeprecatedTemplateGeneration: "3"}
+	if got := templateGeneration(ds); got != "3" {
+		t.Errorf("with the annotation: %q, want 3", got)
 	}
 }
