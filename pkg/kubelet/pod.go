@@ -600,6 +600,9 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 		StopSignal:  stopSignal(ctx, c, img),
 		// The sandbox made the pod's cgroup (runSandbox).
 		CgroupParent: s.k.podCgroup(s.pod),
+		Stdin:        c.Stdin,
+		StdinOnce:    c.StdinOnce,
+		TTY:          c.TTY,
 	})
 	if err != nil {
 		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}

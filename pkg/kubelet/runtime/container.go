@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -51,6 +52,11 @@ type ContainerConfig struct {
 	LogPath       string // CRI-format log file
 	// CgroupParent is the pod's cgroup, as for the sandbox.
 	CgroupParent string
+	// Stdin keeps a pipe to the container's stdin, written by attach
+	// (kubectl attach -i); StdinOnce closes it after the first attach
+	// session ends; TTY gives the container a terminal (its output is
+	// then one stream, logged as stdout).
+	Stdin, StdinOnce, TTY bool
 
 	CPUShares   uint64
 	CPUQuota    int64 // microseconds per CPUPeriod; 0: unlimited
@@ -199,6 +205,15 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	if cfg.StopSignal != "" {
 		labels[LabelStopSignal] = cfg.StopSignal
 	}
+	if cfg.Stdin {
+		labels[LabelStdin] = "true"
+		if cfg.StdinOnce {
+			labels[LabelStdin] = "once"
+		}
+	}
+	if cfg.TTY {
+		labels[LabelTTY] = "true"
+	}
 	proc := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", cfg.Sandbox.Pid, t) }
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(cfg.Image.img),
@@ -214,6 +229,9 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	}
 	if cfg.WorkingDir != "" {
 		specOpts = append(specOpts, oci.WithProcessCwd(cfg.WorkingDir))
+	}
+	if cfg.TTY {
+		specOpts = append(specOpts, oci.WithTTY)
 	}
 	if cfg.CPUShares > 0 {
 		specOpts = append(specOpts, oci.WithCPUShares(cfg.CPUShares))
@@ -285,7 +303,7 @@ func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labe
 	creator := cio.NullIO
 	if logPath != "" {
 		creator = func(string) (cio.IO, error) {
-			fifos, err := r.newFIFOs(id)
+			fifos, err := r.newFIFOs(id, labels[LabelStdin] != "", labels[LabelTTY] == "true")
 			if err != nil {
 				return nil, err
 			}
@@ -309,15 +327,72 @@ func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labe
 
 // newFIFOs makes a container's stdout and stderr FIFO paths under its own
 // directory, removed when the IO is closed.
-func (r *Runtime) newFIFOs(id string) (*cio.FIFOSet, error) {
+func (r *Runtime) newFIFOs(id string, stdin, tty bool) (*cio.FIFOSet, error) {
 	dir := r.fifoDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return cio.NewFIFOSet(cio.Config{
-		Stdout: filepath.Join(dir, "stdout"),
-		Stderr: filepath.Join(dir, "stderr"),
-	}, func() error { return os.RemoveAll(dir) }), nil
+	cfg := cio.Config{Stdout: filepath.Join(dir, "stdout"), Terminal: tty}
+	if !tty {
+		cfg.Stderr = filepath.Join(dir, "stderr")
+	}
+	if stdin {
+		cfg.Stdin = filepath.Join(dir, "stdin")
+	}
+	return cio.NewFIFOSet(cfg, func() error { return os.RemoveAll(dir) }), nil
+}
+
+// Labels of containers with a stdin ("true", or "once" for stdinOnce) and
+// a terminal ("true").
+const (
+	LabelStdin = "kstack.io/stdin"
+	LabelTTY   = "kstack.io/tty"
+)
+
+// Stdin is the pipe to running container id's stdin (a container started
+// with Stdin). Writers share it; closing it ends the container's input.
+func (r *Runtime) Stdin(id string) (io.WriteCloser, error) {
+	r.mu.Lock()
+	dio := r.ios[id]
+	r.mu.Unlock()
+	if dio == nil || dio.Stdin == nil {
+		return nil, fmt.Errorf("container %s has no stdin", id)
+	}
+	return dio.Stdin, nil
+}
+
+// CloseStdin ends running container id's input: the shim keeps its own
+// writer of the stdin pipe (so a restarted kubelet does not end it), so
+// the container sees EOF only when the shim closes it (CloseIO).
+func (r *Runtime) CloseStdin(ctx context.Context, id string) error {
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("task of %s: %w", id, err)
+	}
+	r.mu.Lock()
+	dio := r.ios[id]
+	r.mu.Unlock()
+	if dio != nil && dio.Stdin != nil {
+		_ = dio.Stdin.Close()
+	}
+	return task.CloseIO(ctx, client.WithStdinCloser)
+}
+
+// ResizeTTY sets the size of running container id's terminal.
+func (r *Runtime) ResizeTTY(ctx context.Context, id string, sz TermSize) error {
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("task of %s: %w", id, err)
+	}
+	return task.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
 }
 
 // Reattach resumes copying a running container's output to its log, after

@@ -117,7 +117,9 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveAttach is /attach/{ns}/{pod}/{container}: the container's output
-// from now on (stdin is not offered: containers run without one).
+// from now on and, for a container with stdin: true, the client's input
+// to its stdin (closed when the session ends with stdinOnce, as
+// upstream); with tty, terminal resizes.
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	pod, container, ok := s.podAndContainer(w, r, true)
 	if !ok {
@@ -154,7 +156,36 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 	clientGone := make(chan struct{})
 	if st.stdin != nil {
-		go func() { _, _ = io.Copy(io.Discard, st.stdin); close(clientGone) }()
+		var in io.WriteCloser = nopWriteCloser{io.Discard}
+		if inst.Labels[runtime.LabelStdin] != "" {
+			if in, err = s.cfg.Runtime.Stdin(inst.ID); err != nil {
+				_ = st.writeStatus(err)
+				return
+			}
+		}
+		once := inst.Labels[runtime.LabelStdin] == "once"
+		go func() {
+			_, _ = io.Copy(in, st.stdin)
+			if once {
+				// The container sees the end of its input; the session
+				// lasts until its output ends, so the client gets what it
+				// answered.
+				if err := s.cfg.Runtime.CloseStdin(context.WithoutCancel(r.Context()), inst.ID); err != nil {
+					slog.Warn("attach: close stdin", "container", inst.ID, "err", err)
+				}
+				return
+			}
+			close(clientGone)
+		}()
+	}
+	if st.resize != nil && inst.Labels[runtime.LabelTTY] == "true" {
+		go func() {
+			for sz := range st.resize {
+				if err := s.cfg.Runtime.ResizeTTY(context.WithoutCancel(r.Context()), inst.ID, sz); err != nil {
+					slog.Debug("attach: resize", "container", inst.ID, "err", err)
+				}
+			}
+		}()
 	}
 	select {
 	case <-li.Done:
@@ -377,3 +408,7 @@ func decodeResizes(r io.Reader, out chan runtime.TermSize) {
 		}
 	}
 }
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }

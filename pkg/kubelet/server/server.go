@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -30,6 +31,10 @@ type ContainerRuntime interface {
 	List(ctx context.Context, podUID string) ([]runtime.Container, error)
 	ExecStream(ctx context.Context, id string, cmd []string, streams runtime.ExecIO) (int, error)
 	AttachOutput(id string, li *runtime.OutputListener) (func(), error)
+	// Stdin is the pipe to a container's stdin (started with stdin: true).
+	Stdin(id string) (io.WriteCloser, error)
+	CloseStdin(ctx context.Context, id string) error
+	ResizeTTY(ctx context.Context, id string, sz runtime.TermSize) error
 }
 
 // Config configures the kubelet's server (upstream's flag names).
