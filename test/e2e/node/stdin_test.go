@@ -22,7 +22,7 @@ func TestPod_StdinAttachAndTTY(t *testing.T) {
 	ctx := context.Background()
 	n.createPod(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cat"}, Spec: v1.PodSpec{
 		RestartPolicy: v1.RestartPolicyNever,
-		Containers: []v1.Container{{Name: "cat", Image: busyboxImage, Command: []string{"cat"}, Stdin: true, StdinOnce: true}},
+		Containers:    []v1.Container{{Name: "cat", Image: busyboxImage, Command: []string{"cat"}, Stdin: true, StdinOnce: true}},
 	}})
 	n.createPod(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "tty"}, Spec: v1.PodSpec{
 		Containers: []v1.Container{{Name: "tty", Image: busyboxImage, TTY: true,
