@@ -12,6 +12,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kstack/kstack/pkg/controller"
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +49,7 @@ type Controller struct {
 	queue       controller.Queue
 	maxPerSlice int
 	tracker     *tracker
+	triggers    *triggerTimes
 }
 
 // New returns an EndpointSlice controller.
@@ -58,6 +60,7 @@ func New(client kubernetes.Interface, svcs coreinformers.ServiceInformer, pods c
 		queue:       controller.NewQueue(Name),
 		maxPerSlice: MaxEndpointsPerSlice,
 		tracker:     newTracker(),
+		triggers:    newTriggerTimes(),
 	}
 	enqueue := func(obj any) { controller.Enqueue(c.queue, obj) }
 	_, _ = svcs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue})
@@ -138,6 +141,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	svc, err := c.svcLister.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.tracker.forget(key)
+		c.triggers.forget(key)
 		return nil // the slices' owner reference lets the garbage collector remove them
 	}
 	if err != nil {
@@ -157,7 +161,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	groups := c.desired(svc, pods)
-	return c.reconcile(ctx, key, svc, groups, existing)
+	return c.reconcile(ctx, key, svc, groups, existing, c.triggers.compute(key, svc, pods))
 }
 
 // addressTypes are the Service's address families.
@@ -271,7 +275,8 @@ func (c *Controller) endpoint(svc *corev1.Service, pod *corev1.Pod, ip string) d
 
 // reconcile makes the managed slices hold groups, reusing existing slices
 // of the same address type and ports, at most maxPerSlice endpoints each.
-func (c *Controller) reconcile(ctx context.Context, key string, svc *corev1.Service, groups []*group, existing []*discoveryv1.EndpointSlice) error {
+// The slices it creates or updates carry trigger (see triggerTimes).
+func (c *Controller) reconcile(ctx context.Context, key string, svc *corev1.Service, groups []*group, existing []*discoveryv1.EndpointSlice, trigger time.Time) error {
 	if len(groups) == 0 {
 		// A placeholder keeps the Service visible as having no endpoints.
 		groups = []*group{{addressType: addressTypes(svc)[0]}}
@@ -302,6 +307,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, svc *corev1.Serv
 				}
 				upd := cur.DeepCopy()
 				upd.Endpoints, upd.Labels, upd.OwnerReferences = desired.Endpoints, desired.Labels, desired.OwnerReferences
+				setTriggerTime(upd, trigger)
 				out, err := c.client.DiscoveryV1().EndpointSlices(svc.Namespace).Update(ctx, upd, metav1.UpdateOptions{})
 				if err != nil {
 					errs = append(errs, fmt.Sprintf("update %s: %v", cur.Name, err))
@@ -310,6 +316,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, svc *corev1.Serv
 				c.tracker.wrote(key, out)
 				continue
 			}
+			setTriggerTime(desired, trigger)
 			out, err := c.client.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 			if err != nil {
 				if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {

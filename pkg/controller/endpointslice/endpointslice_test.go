@@ -3,6 +3,7 @@ package endpointslice
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -74,7 +75,7 @@ func TestReconcile_ChunksAt100(t *testing.T) {
 	for i := 0; i < 250; i++ {
 		g.endpoints = append(g.endpoints, discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.0.%d.%d", i/200, i%200)}})
 	}
-	if err := c.reconcile(t.Context(), "ns/web", svc, []*group{g}, nil); err != nil {
+	if err := c.reconcile(t.Context(), "ns/web", svc, []*group{g}, nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	sizes := []int{}
