@@ -48,6 +48,10 @@ func WithBookmarkInterval(d time.Duration) CacherOption {
 	return func(c *Cacher) { c.bookmarkEvery = d }
 }
 
+// withExpiryInterval sets how often expired events leave the window
+// (tests).
+func withExpiryInterval(d time.Duration) CacherOption { return func(c *Cacher) { c.expireEvery = d } }
+
 // WithWatcherBuffer sets how many events a watcher may fall behind before
 // it is closed.
 func WithWatcherBuffer(n int) CacherOption { return func(c *Cacher) { c.bufSize = max(n, 1) } }
@@ -64,6 +68,7 @@ type Cacher struct {
 	cfg           Config
 	windowSize    int
 	bookmarkEvery time.Duration
+	expireEvery   time.Duration
 	bufSize       int
 	attrs         AttrFunc
 	gauge         prometheus.Gauge
@@ -101,7 +106,7 @@ func NewCacher(store *Store, cfg Config, opts ...CacherOption) (*Cacher, error) 
 	}
 	c := &Cacher{
 		store: store, cfg: cfg,
-		windowSize: DefaultEventWindow, bookmarkEvery: DefaultBookmarkInterval, bufSize: DefaultWatcherBuffer,
+		windowSize: DefaultEventWindow, bookmarkEvery: DefaultBookmarkInterval, bufSize: DefaultWatcherBuffer, expireEvery: EventWindowTTL / 8,
 		attrs:    cfg.attrFunc(&Predicate{}),
 		gauge:    storageObjects.WithLabelValues(cfg.GroupResource.String()),
 		objects:  map[string]*CachedObject{},
@@ -244,6 +249,8 @@ func (c *Cacher) relist(ctx context.Context) error {
 func (c *Cacher) watch(ctx context.Context) {
 	tick := time.NewTicker(c.bookmarkEvery)
 	defer tick.Stop()
+	expire := time.NewTicker(c.expireEvery)
+	defer expire.Stop()
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		c.mu.Lock()
@@ -252,7 +259,7 @@ func (c *Cacher) watch(ctx context.Context) {
 		c.mu.Unlock()
 		wch := c.store.client.Watch(wctx, c.cfg.Prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(from),
 			clientv3.WithPrevKV(), clientv3.WithProgressNotify())
-		compacted := c.follow(ctx, wch, tick.C)
+		compacted := c.follow(ctx, wch, tick.C, expire.C)
 		cancel()
 		if compacted {
 			return
@@ -265,11 +272,18 @@ func (c *Cacher) watch(ctx context.Context) {
 }
 
 // follow applies one etcd watch's responses; true means compacted.
-func (c *Cacher) follow(ctx context.Context, wch clientv3.WatchChan, tick <-chan time.Time) bool {
+// Expired events leave the window on expire's ticks (and whenever an event
+// is added): after a mass deletion, nothing pins the deleted objects much
+// past EventWindowTTL, even when no write follows.
+func (c *Cacher) follow(ctx context.Context, wch clientv3.WatchChan, tick, expire <-chan time.Time) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			return false
+		case <-expire:
+			c.mu.Lock()
+			c.expireLocked(time.Now())
+			c.mu.Unlock()
 		case <-tick:
 			c.mu.Lock()
 			c.expireLocked(time.Now())

@@ -407,3 +407,48 @@ func TestCacher_WindowGrowsOnDemandAndKeepsOrder(t *testing.T) {
 		t.Fatalf("window holds room for %d events after 40 writes, want between 40 and 100", grown)
 	}
 }
+
+// TestCacher_ExpiredEventsLeaveWithoutNewWrites: after a burst of writes
+// (a mass deletion) and no write since, the window still lets its expired
+// events go, so it no longer pins the objects they carry.
+func TestCacher_ExpiredEventsLeaveWithoutNewWrites(t *testing.T) {
+	c := newCacher(t, withExpiryInterval(10*time.Millisecond))
+	p := mustCreate(t, c, pod("ns", "gone"))
+	if err := c.Delete(t.Context(), c.cfg.ObjectKey("ns", "gone"), &corev1.Pod{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for both events to reach the window, then age them.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.mu.Lock()
+		n := c.wlen
+		if n == 2 {
+			for i := 0; i < c.wlen; i++ {
+				c.window[(c.wstart+i)%len(c.window)].at = time.Now().Add(-2 * EventWindowTTL)
+			}
+		}
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("window holds %d events, want the create and the delete", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for {
+		c.mu.RLock()
+		n, oldest := c.wlen, c.oldest
+		c.mu.RUnlock()
+		if n == 0 {
+			if oldest <= rvOf(t, p) {
+				t.Fatalf("oldest resumable rv %d, want past the expired events (> %d)", oldest, rvOf(t, p))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("window still holds %d expired events with no new write", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
