@@ -11,6 +11,7 @@ import (
 	discovery "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 )
 
 // defaultStickySeconds is upstream's default ClientIP affinity timeout.
@@ -23,6 +24,9 @@ const defaultStickySeconds = 10800
 type Tracker struct {
 	nodeName string
 	onChange func()
+	// start: trigger times before it are a previous life's (the
+	// informers' initial list) and are not recorded, as upstream.
+	start time.Time
 
 	mu       sync.Mutex
 	services map[types.NamespacedName]*v1.Service
@@ -38,12 +42,19 @@ type Tracker struct {
 	snapEndpoints map[ServicePortName][]Endpoint
 }
 
+// TrackerOption changes a Tracker's seams.
+type TrackerOption func(*Tracker)
+
+// TrackerClock sets the clock whose now is the tracker's start (tests).
+func TrackerClock(c clock.PassiveClock) TrackerOption { return func(t *Tracker) { t.start = c.Now() } }
+
 // NewTracker returns a tracker for the node nodeName; onChange (may be
 // nil) is called after every change, without the lock held.
-func NewTracker(nodeName string, onChange func()) *Tracker {
-	return &Tracker{
+func NewTracker(nodeName string, onChange func(), opts ...TrackerOption) *Tracker {
+	t := &Tracker{
 		nodeName: nodeName,
 		onChange: onChange,
+		start:    time.Now(),
 		services: map[types.NamespacedName]*v1.Service{},
 		slices:   map[types.NamespacedName]map[string]*discovery.EndpointSlice{},
 		changed:  map[types.NamespacedName]bool{},
@@ -53,6 +64,10 @@ func NewTracker(nodeName string, onChange func()) *Tracker {
 		snapServices:  map[ServicePortName]*ServicePort{},
 		snapEndpoints: map[ServicePortName][]Endpoint{},
 	}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // Register adds the tracker's handlers to Service and EndpointSlice
@@ -173,7 +188,7 @@ func (t *Tracker) addTrigger(s *discovery.EndpointSlice) {
 	if !ok {
 		return
 	}
-	if ts, err := time.Parse(time.RFC3339Nano, v); err == nil {
+	if ts, err := time.Parse(time.RFC3339Nano, v); err == nil && ts.After(t.start) {
 		t.triggers = append(t.triggers, ts.UnixNano())
 	}
 }
