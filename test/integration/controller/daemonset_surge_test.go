@@ -33,7 +33,9 @@ func TestDaemonSet_NodeEligibility(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	taint := func(key string, effect corev1.TaintEffect) corev1.Taint { return corev1.Taint{Key: key, Effect: effect} }
+	taint := func(key string, effect corev1.TaintEffect) corev1.Taint {
+		return corev1.Taint{Key: key, Effect: effect}
+	}
 	mkNode("plain", ssd)
 	mkNode("hdd", map[string]string{"disk": "hdd"})
 	mkNode("notready", ssd, taint(corev1.TaintNodeNotReady, corev1.TaintEffectNoExecute))
@@ -111,7 +113,9 @@ func TestDaemonSet_NodeEligibility(t *testing.T) {
 	updateNode("plain", func(n *corev1.Node) {
 		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule})
 	})
-	updateNode("pressure", func(n *corev1.Node) { n.Spec.Taints = append(n.Spec.Taints, taint("drain", corev1.TaintEffectNoExecute)) })
+	updateNode("pressure", func(n *corev1.Node) {
+		n.Spec.Taints = append(n.Spec.Taints, taint("drain", corev1.TaintEffectNoExecute))
+	})
 	// hdd becomes ssd: a daemon arrives.
 	updateNode("hdd", func(n *corev1.Node) { n.Labels["disk"] = "ssd" })
 	eventually(t, 20*time.Second, "evicted from the NoExecute node, kept on the NoSchedule one, added to the relabelled one",
