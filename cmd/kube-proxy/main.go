@@ -44,17 +44,26 @@ func flags(cfg *app.Config, o *options) *pflag.FlagSet {
 	return fs
 }
 
-func main() {
+// load builds the configuration from the command line: --config's file,
+// then the flags given over it.
+func load(args []string) (app.Config, options, error) {
 	cfg := app.Defaults()
 	var o options
-	_ = flags(&cfg, &o).Parse(os.Args[1:])
+	_ = flags(&cfg, &o).Parse(args)
 	if o.config != "" {
-		// The file, then the flags given on the command line over it.
 		cfg = app.Defaults()
 		if err := app.LoadFile(o.config, &cfg); err != nil {
-			fail(err)
+			return cfg, o, err
 		}
-		_ = flags(&cfg, &o).Parse(os.Args[1:])
+		_ = flags(&cfg, &o).Parse(args)
+	}
+	return cfg, o, nil
+}
+
+func main() {
+	cfg, o, err := load(os.Args[1:])
+	if err != nil {
+		fail(err)
 	}
 	daemon.SetupLogging(o.logFormat, o.verbosity)
 	if o.cleanup {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/kstack/kstack/pkg/daemon"
@@ -75,16 +77,20 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// fileConfig is the subset of upstream's KubeProxyConfiguration
-// (kubeproxy.config.k8s.io/v1alpha1) that kstack reads.
+// fileConfig is upstream's KubeProxyConfiguration
+// (kubeproxy.config.k8s.io/v1alpha1): the fields kstack uses, and the
+// others by name only (typed any: accepted and ignored), so that a file
+// written for upstream's kube-proxy (kubeadm's, with every field) loads,
+// while a misspelt field is still an error as upstream's strict decoding.
 type fileConfig struct {
 	APIVersion       string `json:"apiVersion"`
 	Kind             string `json:"kind"`
 	ClientConnection struct {
-		Kubeconfig  string  `json:"kubeconfig"`
-		QPS         float32 `json:"qps"`
-		Burst       int     `json:"burst"`
-		ContentType string  `json:"contentType"`
+		Kubeconfig         string  `json:"kubeconfig"`
+		QPS                float32 `json:"qps"`
+		Burst              int     `json:"burst"`
+		ContentType        string  `json:"contentType"`
+		AcceptContentTypes string  `json:"acceptContentTypes"`
 	} `json:"clientConnection"`
 	HostnameOverride   string   `json:"hostnameOverride"`
 	ClusterCIDR        string   `json:"clusterCIDR"`
@@ -93,15 +99,36 @@ type fileConfig struct {
 	Mode               string   `json:"mode"`
 	NodePortAddresses  []string `json:"nodePortAddresses"`
 	IPTables           struct {
-		MasqueradeAll *bool            `json:"masqueradeAll"`
-		MasqueradeBit *int             `json:"masqueradeBit"`
-		MinSyncPeriod *metav1.Duration `json:"minSyncPeriod"`
-		SyncPeriod    *metav1.Duration `json:"syncPeriod"`
+		MasqueradeAll      *bool            `json:"masqueradeAll"`
+		MasqueradeBit      *int             `json:"masqueradeBit"`
+		MinSyncPeriod      *metav1.Duration `json:"minSyncPeriod"`
+		SyncPeriod         *metav1.Duration `json:"syncPeriod"`
+		LocalhostNodePorts any              `json:"localhostNodePorts"`
 	} `json:"iptables"`
+
+	// Upstream's fields kstack does not use.
+	FeatureGates                any `json:"featureGates"`
+	Logging                     any `json:"logging"`
+	BindAddress                 any `json:"bindAddress"`
+	BindAddressHardFail         any `json:"bindAddressHardFail"`
+	EnableProfiling             any `json:"enableProfiling"`
+	ShowHiddenMetricsForVersion any `json:"showHiddenMetricsForVersion"`
+	IPVS                        any `json:"ipvs"`
+	NFTables                    any `json:"nftables"`
+	Winkernel                   any `json:"winkernel"`
+	DetectLocalMode             any `json:"detectLocalMode"`
+	DetectLocal                 any `json:"detectLocal"`
+	OOMScoreAdj                 any `json:"oomScoreAdj"`
+	Conntrack                   any `json:"conntrack"`
+	ConfigSyncPeriod            any `json:"configSyncPeriod"`
+	PortRange                   any `json:"portRange"`
+	WindowsRunAsService         any `json:"windowsRunAsService"`
 }
 
 // LoadFile reads a KubeProxyConfiguration YAML file over c; fields the
-// file leaves out keep their values.
+// file leaves out, or sets to their zero value (which upstream's
+// defaulting replaces: "0s" sync periods, "" addresses, qps 0), keep
+// their values. A bind address without a port gets upstream's port.
 func LoadFile(path string, c *Config) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -109,6 +136,15 @@ func LoadFile(path string, c *Config) error {
 	}
 	var f fileConfig
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	// encoding/json matches names regardless of case; upstream's strict
+	// decoding does not.
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	if err := exactNames(raw, reflect.TypeOf(f), ""); err != nil {
 		return fmt.Errorf("parse config %s: %w", path, err)
 	}
 	if f.Kind != "" && f.Kind != "KubeProxyConfiguration" {
@@ -129,8 +165,8 @@ func LoadFile(path string, c *Config) error {
 	}
 	setS(&c.HostnameOverride, f.HostnameOverride)
 	setS(&c.ClusterCIDR, f.ClusterCIDR)
-	setS(&c.HealthzBindAddress, f.HealthzBindAddress)
-	setS(&c.MetricsBindAddress, f.MetricsBindAddress)
+	setS(&c.HealthzBindAddress, appendPort(f.HealthzBindAddress, "10256"))
+	setS(&c.MetricsBindAddress, appendPort(f.MetricsBindAddress, "10249"))
 	setS(&c.ProxyMode, f.Mode)
 	if f.NodePortAddresses != nil {
 		c.NodePortAddresses = f.NodePortAddresses
@@ -141,11 +177,48 @@ func LoadFile(path string, c *Config) error {
 	if f.IPTables.MasqueradeBit != nil {
 		c.MasqueradeBit = *f.IPTables.MasqueradeBit
 	}
-	if f.IPTables.MinSyncPeriod != nil {
+	if f.IPTables.MinSyncPeriod != nil && f.IPTables.MinSyncPeriod.Duration != 0 {
 		c.MinSyncPeriod = f.IPTables.MinSyncPeriod.Duration
 	}
-	if f.IPTables.SyncPeriod != nil {
+	if f.IPTables.SyncPeriod != nil && f.IPTables.SyncPeriod.Duration != 0 {
 		c.SyncPeriod = f.IPTables.SyncPeriod.Duration
 	}
 	return nil
+}
+
+// exactNames checks that every key of m is spelt as a json tag of the
+// struct type t (recursively into struct-typed fields).
+func exactNames(m map[string]any, t reflect.Type, prefix string) error {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		fields[name] = t.Field(i).Type
+	}
+	for k, v := range m {
+		ft, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("unknown field %q", prefix+k)
+		}
+		if sub, ok := v.(map[string]any); ok && ft.Kind() == reflect.Struct && ft != reflect.TypeOf(metav1.Duration{}) {
+			if err := exactNames(sub, ft, prefix+k+"."); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// appendPort adds port to a bind address that has none, as upstream's
+// defaulting of healthzBindAddress and metricsBindAddress.
+func appendPort(addr, port string) string {
+	if addr == "" {
+		return ""
+	}
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	if ip := net.ParseIP(addr); ip != nil {
+		return net.JoinHostPort(addr, port)
+	}
+	return addr
 }
