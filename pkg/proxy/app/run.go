@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/kstack/kstack/pkg/daemon"
 	"github.com/kstack/kstack/pkg/proxy"
@@ -84,6 +85,10 @@ func Run(ctx context.Context, cfg Config) error {
 	var tracker *proxy.Tracker
 	var nodesChanged atomic.Bool
 	nodesChanged.Store(true)
+	// lastRoutes: when the pod routes were last synced; every sync period
+	// they are synced whether Nodes changed or not, which repairs drift
+	// (a route someone deleted) as the periodic full iptables sync does.
+	var lastRoutes time.Time
 	// sync is the one function with side effects on the node.
 	sync := func() error {
 		snap := tracker.Snapshot()
@@ -94,7 +99,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// Not a rules failure: logged, retried on the next sync.
 			slog.Error("health check node ports", "err", err)
 		}
-		if podRoutes != nil && nodesChanged.Swap(false) {
+		if podRoutes != nil && (nodesChanged.Swap(false) || time.Since(lastRoutes) >= cfg.SyncPeriod) {
 			nodes, err := nodeLister.List(labels.Everything())
 			if err == nil {
 				err = podRoutes.Sync(nodes)
@@ -103,6 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 				nodesChanged.Store(true)
 				return fmt.Errorf("pod routes: %w", err)
 			}
+			lastRoutes = time.Now()
 		}
 		health.Synced()
 		return nil
