@@ -29,6 +29,9 @@ type goldenCase struct {
 	// binaries (say why at the case): each match becomes its group 1
 	// followed by <masked>.
 	maskLines *regexp.Regexp
+	// dropLines removes what only one binary prints (say why at the
+	// case), from both outputs.
+	dropLines *regexp.Regexp
 }
 
 // clientVersionLines are the lines where the binaries name themselves.

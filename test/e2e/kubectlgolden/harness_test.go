@@ -247,6 +247,9 @@ func caseName(args []string) string {
 func compare(t *testing.T, c goldenCase, ours, theirs result) {
 	t.Helper()
 	norm := func(s string) string {
+		if c.dropLines != nil {
+			s = c.dropLines.ReplaceAllString(s, "")
+		}
 		if c.maskLines != nil {
 			s = c.maskLines.ReplaceAllString(s, "${1}<masked>")
 		}

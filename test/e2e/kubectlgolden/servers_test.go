@@ -49,6 +49,7 @@ var goldenTests = []struct {
 	{"TestGolden_OpsVerbs", TestGolden_OpsVerbs},
 	{"TestGolden_ServerWarnings", TestGolden_ServerWarnings},
 	{"TestKubectl_SetExposeEditDiffTokenAct", TestKubectl_SetExposeEditDiffTokenAct},
+	{"TestGolden_HelpErrorsAndWatches", TestGolden_HelpErrorsAndWatches},
 }
 
 // TestGoldenUpstreamAPI runs every golden test function against upstream

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/klog/v2"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 
@@ -31,17 +32,20 @@ import (
 )
 
 type options struct {
-	f              *util.Factory
-	print          *genericclioptions.PrintFlags
-	filenames      resource.FilenameOptions
-	selector       string
-	serverSide     bool
-	forceConflicts bool
-	fieldManager   string
-	prune          bool
-	pruneAll       bool
-	allowlist      []string
-	overwrite      bool
+	// pruneCascade and pruneGracePeriod come from the delete flags.
+	pruneCascade     metav1.DeletionPropagation
+	pruneGracePeriod int
+	f                *util.Factory
+	print            *genericclioptions.PrintFlags
+	filenames        resource.FilenameOptions
+	selector         string
+	serverSide       bool
+	forceConflicts   bool
+	fieldManager     string
+	prune            bool
+	pruneAll         bool
+	allowlist        []string
+	overwrite        bool
 
 	dryRun     util.DryRun
 	validation string
@@ -93,6 +97,8 @@ func New(f *util.Factory) *cobra.Command {
 	flags.BoolVar(&o.forceConflicts, "force-conflicts", false, "If true, server-side apply will force the changes against conflicts.")
 	util.AddFieldManagerFlag(cmd, &o.fieldManager, defaultCSAManager)
 	flags.String("applyset", "", "[alpha] The name of the ApplySet that tracks which resources are being managed, for the purposes of determining what to prune. Live resources that are part of the ApplySet but have been removed from the provided configs will be deleted. Format: [RESOURCE][.GROUP]/NAME. A Secret will be used if no resource or group is specified.")
+	// Upstream shows it only with KUBECTL_APPLYSET=true.
+	flags.MarkHidden("applyset")
 	util.AddValidateFlag(cmd)
 	util.AddDryRunFlag(cmd)
 	return cmd
@@ -106,6 +112,14 @@ func (o *options) complete(cmd *cobra.Command, args []string) error {
 	if o.validation, err = util.GetValidation(cmd); err != nil {
 		return err
 	}
+	// The delete flags shape the deletions of --prune, as upstream's.
+	fl := cmd.Flags()
+	cascade, _ := fl.GetString("cascade")
+	if o.pruneCascade, err = parseCascade(cascade); err != nil {
+		return err
+	}
+	o.pruneGracePeriod, _ = fl.GetInt("grace-period")
+	force, _ := fl.GetBool("force")
 	if o.serverSide && !cmd.Flags().Changed("field-manager") {
 		o.fieldManager = "kubectl"
 	}
@@ -115,6 +129,12 @@ func (o *options) complete(cmd *cobra.Command, args []string) error {
 	if o.dryRun == util.DryRunClient && o.serverSide {
 		return fmt.Errorf("--dry-run=client doesn't work with --server-side (did you mean --dry-run=server instead?)")
 	}
+	if o.serverSide && force {
+		return fmt.Errorf("--force cannot be used with --server-side")
+	}
+	if o.dryRun == util.DryRunServer && force {
+		return fmt.Errorf("--dry-run=server cannot be used with --force")
+	}
 	if len(o.filenames.Filenames) == 0 && o.filenames.Kustomize == "" {
 		return util.UsageError(cmd, "error: must specify one of -f and -k")
 	}
@@ -123,6 +143,9 @@ func (o *options) complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.pruneAll && o.selector != "" {
 		return fmt.Errorf("cannot set --all and --selector at the same time")
+	}
+	if o.prune && force {
+		return fmt.Errorf("--force cannot be used with --prune")
 	}
 	if o.prune && !o.pruneAll && o.selector == "" {
 		return fmt.Errorf("all resources selected for prune without explicitly passing --all. To prune all resources, pass the --all flag. If you did not mean to prune all resources, specify a label selector")
@@ -456,8 +479,12 @@ func (o *options) runPrune() error {
 				continue
 			}
 			if o.dryRun != util.DryRunClient {
-				policy := metav1.DeletePropagationBackground
-				opts := metav1.DeleteOptions{PropagationPolicy: &policy}
+				opts := metav1.DeleteOptions{}
+				if o.pruneGracePeriod >= 0 {
+					opts = *metav1.NewDeleteOptions(int64(o.pruneGracePeriod))
+				}
+				policy := o.pruneCascade
+				opts.PropagationPolicy = &policy
 				if o.dryRun == util.DryRunServer {
 					opts.DryRun = []string{metav1.DryRunAll}
 				}
@@ -488,4 +515,23 @@ func (o *options) runPrune() error {
 		}
 	}
 	return nil
+}
+
+// parseCascade reads --cascade as upstream's delete flags do.
+func parseCascade(v string) (metav1.DeletionPropagation, error) {
+	switch v {
+	case "background":
+		return metav1.DeletePropagationBackground, nil
+	case "foreground":
+		return metav1.DeletePropagationForeground, nil
+	case "orphan":
+		return metav1.DeletePropagationOrphan, nil
+	case "true":
+		klog.Warning("--cascade=true is deprecated (boolean value) and can be replaced with --cascade=background.")
+		return metav1.DeletePropagationBackground, nil
+	case "false":
+		klog.Warning("--cascade=false is deprecated (boolean value) and can be replaced with --cascade=orphan.")
+		return metav1.DeletePropagationOrphan, nil
+	}
+	return "", fmt.Errorf(`invalid cascade value (%v). Must be "background", "foreground", or "orphan"`, v)
 }

@@ -6,12 +6,14 @@ package delete
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -36,6 +38,7 @@ type options struct {
 	timeout        time.Duration
 	output         string
 	interactive    bool
+	confirmed      map[location]bool
 	raw            string
 
 	dryRun      util.DryRun
@@ -130,18 +133,21 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 	if o.dryRun, err = util.GetDryRun(cmd); err != nil {
 		return err
 	}
-	r := o.f.NewBuilder().
-		Unstructured().
-		ContinueOnError().
-		NamespaceParam(ns).DefaultNamespace().
-		FilenameParam(enforce, &o.filenames).
-		LabelSelectorParam(o.selector).
-		FieldSelectorParam(o.fieldSelector).
-		SelectAllParam(o.all).
-		AllNamespaces(o.allNamespaces).
-		ResourceTypeOrNameArgs(false, args...).RequireObject(false).
-		Flatten().
-		Do()
+	build := func() *resource.Result {
+		return o.f.NewBuilder().
+			Unstructured().
+			ContinueOnError().
+			NamespaceParam(ns).DefaultNamespace().
+			FilenameParam(enforce, &o.filenames).
+			LabelSelectorParam(o.selector).
+			FieldSelectorParam(o.fieldSelector).
+			SelectAllParam(o.all).
+			AllNamespaces(o.allNamespaces).
+			ResourceTypeOrNameArgs(false, args...).RequireObject(false).
+			Flatten().
+			Do()
+	}
+	r := build()
 	if err := r.Err(); err != nil {
 		return err
 	}
@@ -160,7 +166,62 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 	case o.gracePeriod > 0 && o.force:
 		return fmt.Errorf("--force and --grace-period greater than 0 cannot be specified together")
 	}
+	if o.interactive {
+		confirmed, err := o.confirm(build())
+		if err != nil || !confirmed {
+			return err
+		}
+	}
 	return o.deleteResult(r)
+}
+
+// location names one object for -i: only what the user confirmed is
+// deleted, even if the second read finds more.
+type location struct {
+	gr       schema.GroupResource
+	ns, name string
+}
+
+// confirm lists what preview would delete and asks, as upstream's -i; it
+// reports whether the user answered y (a cancelled or empty deletion has
+// already been reported).
+func (o *options) confirm(preview *resource.Result) (bool, error) {
+	if o.ignoreNotFound {
+		preview = preview.IgnoreErrors(apierrors.IsNotFound)
+	}
+	var infos []*resource.Info
+	o.confirmed = map[location]bool{}
+	err := preview.Visit(func(info *resource.Info, err error) error {
+		if err != nil {
+			return err
+		}
+		infos = append(infos, info)
+		o.confirmed[location{info.Mapping.Resource.GroupResource(), info.Namespace, info.Name}] = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(infos) == 0 {
+		fmt.Fprintf(o.f.Out, "No resources found\n")
+		return false, nil
+	}
+	fmt.Fprintf(o.f.Out, "You are about to delete the following %d resource(s):\n", len(infos))
+	for _, info := range infos {
+		gvk := info.Mapping.GroupVersionKind
+		kind := strings.ToLower(gvk.Kind)
+		if gvk.Group != "" {
+			kind += "." + gvk.Group
+		}
+		fmt.Fprintf(o.f.Out, "%s/%s\n", kind, info.Name)
+	}
+	fmt.Fprint(o.f.Out, "Do you want to continue? (y/N): ")
+	var answer string
+	if _, err := fmt.Fscanln(o.f.In, &answer); err != nil || !strings.EqualFold(answer, "y") {
+		fmt.Fprintf(o.f.Out, "deletion is cancelled\n")
+		return false, nil
+	}
+	return true, nil
 }
 
 type deleted struct {
@@ -178,6 +239,9 @@ func (o *options) deleteResult(r *resource.Result) error {
 	err := r.Visit(func(info *resource.Info, err error) error {
 		if err != nil {
 			return err
+		}
+		if o.interactive && !o.confirmed[location{info.Mapping.Resource.GroupResource(), info.Namespace, info.Name}] {
+			return nil
 		}
 		found++
 		opts := &metav1.DeleteOptions{}

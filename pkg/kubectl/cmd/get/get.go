@@ -27,6 +27,7 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/rest"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/klog/v2"
 
 	"github.com/kstack/kstack/pkg/kubectl/util"
 )
@@ -268,13 +269,38 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 		errs = append(errs, err)
 	}
 	withKind := multipleKinds(infos)
+	if sortField != "" && len(infos) > 1 {
+		// Several responses: upstream sorts the responses themselves (the
+		// Tables) by the field before sorting each one's rows, so a field
+		// that no Table has fails the command.
+		raw := make([]runtime.Object, len(infos))
+		pos := map[runtime.Object]*resource.Info{}
+		for i, info := range infos {
+			raw[i] = info.Object
+			pos[info.Object] = info
+		}
+		sorted, err := sortObjects(raw, sortField)
+		if err != nil {
+			return err
+		}
+		reordered := make([]*resource.Info, len(sorted))
+		for i, obj := range sorted {
+			reordered[i] = pos[obj]
+		}
+		infos = reordered
+	}
 	objs := make([]runtime.Object, len(infos))
+	// unsortable are tables whose rows could not be sorted: upstream's
+	// sorting printer fails on them and its caller ignores the error, so
+	// they print nothing (and "No resources found" may follow).
+	unsortable := map[int]bool{}
 	for i, info := range infos {
 		objs[i] = asTable(info.Object)
 		if sortField != "" {
-			if t, ok := objs[i].(*metav1.Table); ok {
+			if t, ok := objs[i].(*metav1.Table); ok && len(t.Rows) > 1 {
 				if err := sortTable(t, sortField); err != nil {
-					return err
+					klog.V(2).InfoS("Table not printed: its rows cannot be sorted", "err", err)
+					unsortable[i] = true
 				}
 			}
 		}
@@ -313,7 +339,9 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 			}
 			last = mapping
 		}
-		p.PrintObj(objs[i], w)
+		if !unsortable[i] {
+			p.PrintObj(objs[i], w)
+		}
 	}
 	w.Flush()
 	if tracking.n == 0 && !o.ignoreNotFound && len(errs) == 0 {
