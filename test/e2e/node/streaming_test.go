@@ -81,7 +81,7 @@ func (k *kubectl) mustRun(stdin string, args ...string) string {
 func TestKubectl_LogsExecAndPortForwardThroughTheAPIServer(t *testing.T) {
 	n := startNode(t)
 	k := newKubectl(t, n)
-	script := `echo first; echo err-line >&2; while true; do if [ -f /tmp/go ]; then echo "new-line"; rm /tmp/go; fi; sleep 0.2; done`
+	script := `echo first; sleep 0.3; echo err-line >&2; while true; do if [ -f /tmp/go ]; then echo "new-line"; rm /tmp/go; fi; sleep 0.2; done`
 	n.createPod(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "streams"}, Spec: v1.PodSpec{Containers: []v1.Container{{
 		Name: "main", Image: busyboxImage, ImagePullPolicy: v1.PullIfNotPresent, Command: []string{"sh", "-c", script},
 	}}}})
