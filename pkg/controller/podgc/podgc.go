@@ -1,11 +1,14 @@
 // Package podgc deletes pods nobody else will: finished pods beyond
 // --terminated-pod-gc-threshold (oldest first), pods bound to nodes that no
 // longer exist, and unscheduled pods stuck terminating, as upstream's pod
-// garbage collector, every 20 seconds.
+// garbage collector, every 20 seconds. A collected pod that had not
+// finished is first marked Failed (an orphan with a DisruptionTarget
+// condition, reason DeletionByPodGC).
 package podgc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -15,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -92,11 +96,10 @@ func (c *Controller) collect(ctx context.Context) error {
 	}
 	// Pods on nodes that are gone (checked live after the quarantine).
 	now := c.clock.Now()
-	zero := int64(0)
 	for _, p := range pods {
 		if p.Spec.NodeName == "" {
 			if p.DeletionTimestamp != nil {
-				errs = append(errs, c.delete(ctx, p, &zero)) // unscheduled and terminating
+				errs = append(errs, c.markFailedAndDelete(ctx, p, nil)) // unscheduled and terminating
 			}
 			continue
 		}
@@ -115,7 +118,8 @@ func (c *Controller) collect(ctx context.Context) error {
 		if _, err := c.client.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			continue
 		}
-		errs = append(errs, c.delete(ctx, p, &zero))
+		errs = append(errs, c.markFailedAndDelete(ctx, p, &corev1.PodCondition{Type: corev1.DisruptionTarget,
+			Status: corev1.ConditionTrue, Reason: "DeletionByPodGC", Message: "PodGC: node no longer exists"}))
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -123,6 +127,31 @@ func (c *Controller) collect(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// markFailedAndDelete moves a pod that has not finished to phase Failed,
+// with cond (a DisruptionTarget condition) when given, before deleting it
+// at once, as upstream: whoever watches the pod (a Job, say) sees why it
+// went.
+func (c *Controller) markFailedAndDelete(ctx context.Context, p *corev1.Pod, cond *corev1.PodCondition) error {
+	if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		status := map[string]any{"phase": corev1.PodFailed}
+		if cond != nil {
+			withTime := *cond
+			withTime.LastTransitionTime = metav1.NewTime(c.clock.Now())
+			status["conditions"] = []corev1.PodCondition{withTime}
+		}
+		patch, err := json.Marshal(map[string]any{"status": status})
+		if err != nil {
+			return err
+		}
+		_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("mark pod %s/%s failed: %w", p.Namespace, p.Name, err)
+		}
+	}
+	zero := int64(0)
+	return c.delete(ctx, p, &zero)
 }
 
 func (c *Controller) delete(ctx context.Context, p *corev1.Pod, grace *int64) error {

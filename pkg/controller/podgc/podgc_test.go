@@ -3,6 +3,7 @@ package podgc
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,25 @@ func TestCollect(t *testing.T) {
 	}
 	if got := deleted(); !contains(got, "on-gone-node") || contains(got, "running") || contains(got, "unscheduled") {
 		t.Fatalf("after quarantine deleted %v", got)
+	}
+	// Pods that had not finished were marked Failed first; the orphan
+	// with upstream's DisruptionTarget condition.
+	patched := map[string]string{}
+	for _, a := range client.Actions() {
+		if pa, ok := a.(k8stesting.PatchAction); ok && pa.GetSubresource() == "status" {
+			patched[pa.GetName()] = string(pa.GetPatch())
+		}
+	}
+	if len(patched) != 2 {
+		t.Fatalf("status patches %v, want the orphan's and the unscheduled terminating pod's", patched)
+	}
+	for _, want := range []string{`"phase":"Failed"`, `"type":"DisruptionTarget"`, `"reason":"DeletionByPodGC"`, `"message":"PodGC: node no longer exists"`} {
+		if !strings.Contains(patched["on-gone-node"], want) {
+			t.Errorf("orphan's status patch %s lacks %s", patched["on-gone-node"], want)
+		}
+	}
+	if p := patched["unscheduled-terminating"]; !strings.Contains(p, `"phase":"Failed"`) || strings.Contains(p, "DisruptionTarget") {
+		t.Errorf("unscheduled terminating pod's status patch %s, want phase Failed only", p)
 	}
 }
 
