@@ -110,7 +110,8 @@ func validateServiceSpec(spec, old *corev1.ServiceSpec, p *field.Path) field.Err
 		errs = append(errs, field.Invalid(p.Child("sessionAffinityConfig"), spec.SessionAffinityConfig,
 			fmt.Sprintf("must not be set when session affinity is %s", spec.SessionAffinity)))
 	}
-	externallyAccessible := spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer
+	externallyAccessible := spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer ||
+		(spec.Type == corev1.ServiceTypeClusterIP && len(spec.ExternalIPs) > 0)
 	if spec.ExternalTrafficPolicy != "" {
 		if !externallyAccessible && !carried(func(o *corev1.ServiceSpec) bool { return o.ExternalTrafficPolicy == spec.ExternalTrafficPolicy }) {
 			errs = append(errs, field.Invalid(p.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))

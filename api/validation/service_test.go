@@ -54,6 +54,12 @@ func TestValidateCreate_Service(t *testing.T) {
 		}, nil},
 		{"externalTrafficPolicy on ClusterIP", func(s *corev1.Service) { s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal },
 			[]string{"spec.externalTrafficPolicy Invalid"}},
+		{"ClusterIP with externalIPs is externally accessible", func(s *corev1.Service) {
+			s.Spec.ExternalIPs = []string{"192.0.2.1"}
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+		}, nil},
+		{"ClusterIP with externalIPs needs externalTrafficPolicy", func(s *corev1.Service) { s.Spec.ExternalIPs = []string{"192.0.2.1"} },
+			[]string{"spec.externalTrafficPolicy Required"}},
 	})
 }
 

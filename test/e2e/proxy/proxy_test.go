@@ -70,8 +70,9 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config, server string) string {
 }
 
 // startKubeProxy runs the binary inside the node's netns as
-// system:kube-proxy; the returned func stops it (SIGTERM, then wait).
-func startKubeProxy(t *testing.T, s *framework.Server, n *node) func() {
+// system:kube-proxy, extra flags after the usual ones (the last of a
+// flag wins); the returned func stops it (SIGTERM, then wait).
+func startKubeProxy(t *testing.T, s *framework.Server, n *node, extra ...string) func() {
 	t.Helper()
 	// The apiserver listens on the host's loopback: relay the same
 	// address inside the node so its serving certificate still matches.
@@ -82,10 +83,11 @@ func startKubeProxy(t *testing.T, s *framework.Server, n *node) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+n.ns, "--", kubeProxyBin,
+	args := append([]string{"--net=/run/netns/" + n.ns, "--", kubeProxyBin,
 		"--kubeconfig", kubeconfig, "--hostname-override", "node-a", "--cluster-cidr", "10.244.0.0/16",
 		"--iptables-min-sync-period", "100ms", "--iptables-sync-period", "30s", "--pod-routes",
-		"--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249", "-v", "4")
+		"--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249", "-v", "4"}, extra...)
+	cmd := exec.Command("nsenter", args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start kube-proxy: %v", err)
