@@ -4,7 +4,9 @@
 // Running and Ready; scale-down removes the highest ordinal first, one at
 // a time) or all at once with Parallel; a PersistentVolumeClaim per
 // volumeClaimTemplate and ordinal (<template>-<set>-<ordinal>) created
-// before its pod and kept; RollingUpdate from the highest ordinal down to
+// before its pod, kept or deleted with the set or on scale-down as
+// persistentVolumeClaimRetentionPolicy says (owner references the garbage
+// collector acts on); RollingUpdate from the highest ordinal down to
 // the partition, one pod at a time, or OnDelete; revisions as
 // ControllerRevisions (currentRevision/updateRevision); failed pods
 // recreated.
@@ -245,6 +247,19 @@ func (c *Controller) reconcile(ctx context.Context, set *appsv1.StatefulSet, pod
 			byOrdinal[o] = p
 		} else {
 			condemned = append(condemned, p)
+		}
+	}
+	// Claims follow the retention policy, before any condemned pod goes.
+	for o, p := range byOrdinal {
+		if err := c.applyRetentionPolicy(ctx, set, p, o, false); err != nil {
+			return err
+		}
+	}
+	for _, p := range condemned {
+		if o := ordinal(set, p); o >= 0 && p.DeletionTimestamp == nil {
+			if err := c.applyRetentionPolicy(ctx, set, p, o, true); err != nil {
+				return err
+			}
 		}
 	}
 	// Create missing pods (and their claims) in ordinal order.
