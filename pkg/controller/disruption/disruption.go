@@ -154,6 +154,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	st.ExpectedPods, st.DesiredHealthy, st.CurrentHealthy = expected, desired, healthy
 	st.DisruptionsAllowed = max(healthy-desired, 0)
+	if expected <= 0 {
+		st.DisruptionsAllowed = 0 // as upstream: nothing is expected, nothing may go
+	}
 	if st.DisruptionsAllowed > 0 {
 		setCondition(&st, metav1.ConditionTrue, policyv1.SufficientPodsReason, "", now)
 	} else {
