@@ -22,7 +22,6 @@ import (
 	"github.com/kstack/kstack/test/bench/benchproc"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -126,7 +125,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		if mem.idle, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
-		logf("idle RSS %.0f MiB", mem.idle)
+		benchproc.Logf("idle RSS %.0f MiB", mem.idle)
 	}
 
 	suffix := fmt.Sprintf("%d", time.Now().Unix())
@@ -155,7 +154,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		if mem.loaded, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
-		logf("RSS with %d pods: %.0f MiB", o.pods*len(encodings), mem.loaded)
+		benchproc.Logf("RSS with %d pods: %.0f MiB", o.pods*len(encodings), mem.loaded)
 	}
 	heapProfile(ctx, o, cs, "heap-loaded.pprof")
 	for _, enc := range encodings {
@@ -164,7 +163,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 	if pid > 0 {
-		logf("deleted; waiting %v", o.settle)
+		benchproc.Logf("deleted; waiting %v", o.settle)
 		select {
 		case <-time.After(o.settle):
 		case <-ctx.Done():
@@ -173,7 +172,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		if mem.deleted, err = benchproc.RSSMiB(pid); err != nil {
 			return err
 		}
-		logf("RSS after deletion: %.0f MiB", mem.deleted)
+		benchproc.Logf("RSS after deletion: %.0f MiB", mem.deleted)
 	}
 	heapProfile(ctx, o, cs, "heap-deleted.pprof")
 	for _, enc := range encodings {
@@ -216,7 +215,7 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 			procs[i].Stop()
 		}
 		if o.keep {
-			logf("kept %s", dir)
+			benchproc.Logf("kept %s", dir)
 			return
 		}
 		_ = os.RemoveAll(dir)
@@ -229,8 +228,8 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 	bin := o.apiserverBin
 	if bin == "" {
 		bin = filepath.Join(dir, "apiserver")
-		logf("building ./cmd/apiserver")
-		if err := goBuild(ctx, bin); err != nil {
+		benchproc.Logf("building ./cmd/apiserver")
+		if err := benchproc.GoBuild(ctx, "./cmd/apiserver", bin); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -240,15 +239,15 @@ func target(ctx context.Context, o options) (cfg *rest.Config, pids map[string]i
 	}
 	procs = append(procs, etcd)
 	pids["etcd"] = etcd.Pid()
-	logf("etcd at %s (pid %d)", etcdURL, etcd.Pid())
+	benchproc.Logf("etcd at %s (pid %d)", etcdURL, etcd.Pid())
 	api, url, caFile, token, err := benchproc.StartAPIServer(ctx, bin, dir, etcdURL)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	procs = append(procs, api)
-	logf("apiserver at %s (pid %d)", url, api.Pid())
+	benchproc.Logf("apiserver at %s (pid %d)", url, api.Pid())
 	pids["apiserver"] = api.Pid()
-	cfg = tune(&rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+	cfg = benchproc.ClientConfig(url, caFile, token)
 	return cfg, pids, cleanup, nil
 }
 
@@ -260,21 +259,6 @@ func tune(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
-// goBuild builds ./cmd/apiserver of the module the benchmark runs in.
-func goBuild(ctx context.Context, out string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/apiserver")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build apiserver: %w\n%s", err, b)
-	}
-	return nil
-}
-
 // runEncoding runs the create, LIST and watch phases in a fresh namespace.
 func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc encoding, ns string, meter *benchproc.CPUMeter) (*encodingResult, error) {
 	res := &encodingResult{namespace: ns, cpu: map[string]string{}}
@@ -284,10 +268,10 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	name := strings.ToLower(enc.name)
 	phase := func(label string, ops int) {
 		res.cpu[label] = meter.End(ops)
-		logf("%s: %s: %s", enc.name, label, res.cpu[label])
+		benchproc.Logf("%s: %s: %s", enc.name, label, res.cpu[label])
 	}
 
-	logf("%s: creating %d pods from %d clients", enc.name, o.pods, o.clients)
+	benchproc.Logf("%s: creating %d pods from %d clients", enc.name, o.pods, o.clients)
 	prof := cpuProfile(ctx, o, cs, "create-"+name+".pprof", 5)
 	meter.Begin()
 	var err error
@@ -296,7 +280,7 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 	}
 	phase("create", o.pods)
 	waitProfile(prof)
-	logf("%s: %.0f creates/s, p50 %v, p99 %v", enc.name, res.create.perSecond, ms(res.create.lat.pct(50)), ms(res.create.lat.pct(99)))
+	benchproc.Logf("%s: %.0f creates/s, p50 %v, p99 %v", enc.name, res.create.perSecond, ms(res.create.lat.pct(50)), ms(res.create.lat.pct(99)))
 
 	prof = cpuProfile(ctx, o, cs, "list-"+name+".pprof", 5)
 	meter.Begin()
@@ -319,7 +303,7 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 		return nil, err
 	}
 	phase("paged list", o.pageRuns)
-	logf("%s: LIST p50 %v (rv=0 %v, raw %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), ms(res.rawRV.pct(50)), res.pages, ms(res.paged.pct(50)))
+	benchproc.Logf("%s: LIST p50 %v (rv=0 %v, raw %v), %d pages p50 %v", enc.name, ms(res.listRV.pct(50)), ms(res.listRV0.pct(50)), ms(res.rawRV.pct(50)), res.pages, ms(res.paged.pct(50)))
 
 	meter.Begin()
 	if res.watch1, err = watchDelivery(ctx, cs, ns, "watch-one", 1, o.watchUpdates); err != nil {
@@ -331,7 +315,7 @@ func runEncoding(ctx context.Context, o options, cs kubernetes.Interface, enc en
 		return nil, fmt.Errorf("watch fan-out: %w", err)
 	}
 	phase("fan-out", 0)
-	logf("%s: watch p99 %v, fan-out to %d p99 %v", enc.name, ms(res.watch1.pct(99)), o.fanoutWatchers, ms(res.fanout.pct(99)))
+	benchproc.Logf("%s: watch p99 %v, fan-out to %d p99 %v", enc.name, ms(res.watch1.pct(99)), o.fanoutWatchers, ms(res.fanout.pct(99)))
 	return res, nil
 }
 
@@ -389,7 +373,7 @@ func fetchDebug(ctx context.Context, o options, cs kubernetes.Interface, path, s
 		err = os.WriteFile(filepath.Join(o.profileDir, file), data, 0o644)
 	}
 	if err != nil {
-		logf("profile %s: %v", file, err)
+		benchproc.Logf("profile %s: %v", file, err)
 	}
 }
 
@@ -400,8 +384,4 @@ func podSizes() (int, int) {
 	j, _ := json.Marshal(p)
 	b, _ := p.Marshal()
 	return len(j), len(b)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }

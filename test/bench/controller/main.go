@@ -21,12 +21,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,7 +36,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
 type options struct {
@@ -75,37 +72,15 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-// goBuild builds a command of the module the benchmark runs in.
-func goBuild(ctx context.Context, pkg, out string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %w\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 func run(ctx context.Context, o options, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "cm-bench-")
+	dir, removeDir, err := benchproc.TempDir("cm-bench-", o.keep)
 	if err != nil {
 		return err
 	}
-	if !o.keep {
-		defer os.RemoveAll(dir)
-	} else {
-		logf("temp dir %s", dir)
-	}
+	defer removeDir()
 	apiBin, cmBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "controller-manager")
 	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/controller-manager": cmBin} {
-		if err := goBuild(ctx, pkg, bin); err != nil {
+		if err := benchproc.GoBuild(ctx, pkg, bin); err != nil {
 			return err
 		}
 	}
@@ -119,17 +94,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer api.Stop()
-	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile},
-		QPS: -1, UserAgent: "kstack-bench"}
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf"
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token)))
 	if err != nil {
 		return err
 	}
 	kubeconfig := filepath.Join(dir, "controller-manager.kubeconfig")
-	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority: %s\nusers:\n- name: u\n  user:\n    token: %s\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n", url, caFile, token)
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
 		return err
 	}
 	for i := 0; i < o.nodes; i++ {
@@ -213,14 +183,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			mu.Unlock()
 		}
 	}()
-	if err := parallel(ctx, o.clients, o.deployments, func(i int) error {
+	if err := benchproc.Parallel(ctx, o.clients, o.deployments, func(i int) error {
 		_, err := cs.AppsV1().Deployments(ns).Create(ctx, benchDeployment(fmt.Sprintf("d-%05d", i), int32(o.replicas)), metav1.CreateOptions{})
 		return err
 	}); err != nil {
 		return fmt.Errorf("create deployments: %w", err)
 	}
 	created := time.Since(t0)
-	logf("created %d deployments in %v", o.deployments, created.Round(time.Millisecond))
+	benchproc.Logf("created %d deployments in %v", o.deployments, created.Round(time.Millisecond))
 	var peakRSS float64
 	for {
 		mu.Lock()
@@ -310,42 +280,6 @@ func kubelet(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, node
 			return err
 		}
 	}
-}
-
-// parallel runs f(0..n-1) on workers goroutines, stopping at the first error.
-func parallel(ctx context.Context, workers, n int, f func(i int) error) error {
-	var mu sync.Mutex
-	var first error
-	next := 0
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := first != nil || i >= n || ctx.Err() != nil
-				mu.Unlock()
-				if stop {
-					return
-				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
 }
 
 func fakeNode(i int) *corev1.Node {

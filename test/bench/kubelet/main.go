@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -41,7 +40,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
@@ -93,36 +91,15 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-func goBuild(ctx context.Context, pkg, out string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %w\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 func runHollow(ctx context.Context, o options, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "kubelet-bench-")
+	dir, removeDir, err := benchproc.TempDir("kubelet-bench-", o.keep)
 	if err != nil {
 		return err
 	}
-	if !o.keep {
-		defer os.RemoveAll(dir)
-	} else {
-		logf("temp dir %s", dir)
-	}
+	defer removeDir()
 	apiBin, kubeletBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "kubelet")
 	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/kubelet": kubeletBin} {
-		if err := goBuild(ctx, pkg, bin); err != nil {
+		if err := benchproc.GoBuild(ctx, pkg, bin); err != nil {
 			return err
 		}
 	}
@@ -136,14 +113,12 @@ func runHollow(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer api.Stop()
-	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}, QPS: -1, UserAgent: "kstack-bench"}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(benchproc.ClientConfig(url, caFile, token))
 	if err != nil {
 		return err
 	}
 	kubeconfig := filepath.Join(dir, "kubelet.kubeconfig")
-	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority: %s\nusers:\n- name: u\n  user:\n    token: %s\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n", url, caFile, token)
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -189,7 +164,7 @@ func runHollow(ctx context.Context, o options, out io.Writer) error {
 	readyIn := time.Since(start)
 	time.Sleep(2 * time.Second)
 	idleRSS, _ := benchproc.RSSMiB(kl.Pid())
-	logf("%d hollow nodes Ready in %v; kubelet RSS %.0f MiB", o.nodes, readyIn.Round(time.Millisecond), idleRSS)
+	benchproc.Logf("%d hollow nodes Ready in %v; kubelet RSS %.0f MiB", o.nodes, readyIn.Round(time.Millisecond), idleRSS)
 
 	ns := "kubelet-bench"
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -412,7 +387,7 @@ func realBatch(ctx context.Context, cs kubernetes.Interface, o options, kubeletP
 		r.cpu = (nodeCPU(kubeletPID, o.containerdPID, o.containerdAddress) - cpu0) / float64(n)
 	}
 	r.rss, _ = benchproc.RSSMiB(kubeletPID)
-	logf("batch of %d: all Running in %v; deleting", n, total.Round(10*time.Millisecond))
+	benchproc.Logf("batch of %d: all Running in %v; deleting", n, total.Round(10*time.Millisecond))
 	cleanup(cs, ns)
 	if err != nil {
 		return realRow{}, err

@@ -47,7 +47,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -90,10 +89,6 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench proxy:", err)
 	os.Exit(1)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
 const namespace = "bench"
@@ -230,7 +225,7 @@ func run(o options, n int) error {
 			return err
 		}
 		defer stop()
-		logf("creating %d Services and EndpointSlices", n)
+		benchproc.Logf("creating %d Services and EndpointSlices", n)
 		rvs, err := create(ctx, cs, n)
 		if err != nil {
 			return err
@@ -262,7 +257,7 @@ func run(o options, n int) error {
 		setSlice = func(i, gen int) error { b.tr.UpdateSlice(slice(i, gen)); return nil }
 	}
 
-	logf("first sync of %d Services", n)
+	benchproc.Logf("first sync of %d Services", n)
 	start := time.Now()
 	done := make(chan struct{})
 	go func() { b.runner.Loop(ctx); close(done) }()
@@ -331,10 +326,10 @@ func startAPI(ctx context.Context, o options) (kubernetes.Interface, func(), err
 	bin := o.apiBin
 	if bin == "" {
 		bin = filepath.Join(dir, "apiserver")
-		logf("building the apiserver")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/kstack/kstack/cmd/apiserver").CombinedOutput(); err != nil {
+		benchproc.Logf("building the apiserver")
+		if err := benchproc.GoBuild(ctx, "./cmd/apiserver", bin); err != nil {
 			stop()
-			return nil, nil, fmt.Errorf("build apiserver: %w\n%s", err, out)
+			return nil, nil, err
 		}
 	}
 	etcd, etcdURL, err := benchproc.StartEtcd(ctx, o.etcdBin, dir)
@@ -349,9 +344,8 @@ func startAPI(ctx context.Context, o options) (kubernetes.Interface, func(), err
 		return nil, nil, err
 	}
 	stops = append(stops, api.Stop)
-	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile},
-		QPS: -1, UserAgent: "kstack-proxy-bench",
-		ContentConfig: rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf", AcceptContentTypes: "application/vnd.kubernetes.protobuf"}}
+	cfg := benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token))
+	cfg.UserAgent = "kstack-proxy-bench"
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		stop()
@@ -367,44 +361,17 @@ func create(ctx context.Context, cs kubernetes.Interface, n int) ([]string, erro
 		return nil, err
 	}
 	rvs := make([]string, n)
-	work := make(chan int)
-	errs := make(chan error, 16)
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				if _, err := cs.CoreV1().Services(namespace).Create(ctx, service(i), metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("create service %d: %w", i, err)
-					return
-				}
-				es, err := cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice(i, 0), metav1.CreateOptions{})
-				if err != nil {
-					errs <- fmt.Errorf("create slice %d: %w", i, err)
-					return
-				}
-				rvs[i] = es.ResourceVersion
-			}
-		}()
-	}
-	var err error
-feed:
-	for i := 0; i < n; i++ {
-		select {
-		case work <- i:
-		case err = <-errs:
-			break feed
+	err := benchproc.Parallel(ctx, 16, n, func(i int) error {
+		if _, err := cs.CoreV1().Services(namespace).Create(ctx, service(i), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create service %d: %w", i, err)
 		}
-	}
-	close(work)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errs:
-		default:
+		es, err := cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice(i, 0), metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create slice %d: %w", i, err)
 		}
-	}
+		rvs[i] = es.ResourceVersion
+		return nil
+	})
 	return rvs, err
 }
 

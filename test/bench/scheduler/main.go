@@ -22,7 +22,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -38,7 +37,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
 type options struct {
@@ -80,41 +78,19 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-// goBuild builds a command of the module the benchmark runs in.
-func goBuild(ctx context.Context, pkg, out string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %w\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 func run(ctx context.Context, o options, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "sched-bench-")
+	dir, removeDir, err := benchproc.TempDir("sched-bench-", o.keep)
 	if err != nil {
 		return err
 	}
-	if !o.keep {
-		defer os.RemoveAll(dir)
-	} else {
-		logf("temp dir %s", dir)
-	}
+	defer removeDir()
 	apiBin, schedBin := o.apiBin, o.schedBin
 	for pkg, bin := range map[string]*string{"./cmd/apiserver": &apiBin, "./cmd/scheduler": &schedBin} {
 		if *bin != "" {
 			continue
 		}
 		*bin = filepath.Join(dir, filepath.Base(pkg))
-		if err := goBuild(ctx, pkg, *bin); err != nil {
+		if err := benchproc.GoBuild(ctx, pkg, *bin); err != nil {
 			return err
 		}
 	}
@@ -128,17 +104,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer api.Stop()
-	cfg := &rest.Config{Host: url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: caFile},
-		QPS: -1, UserAgent: "kstack-bench"}
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf"
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token)))
 	if err != nil {
 		return err
 	}
 	kubeconfig := filepath.Join(dir, "scheduler.kubeconfig")
-	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority: %s\nusers:\n- name: u\n  user:\n    token: %s\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n", url, caFile, token)
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
 		return err
 	}
 
@@ -147,13 +118,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	if err := parallel(ctx, o.clients, o.nodes, func(i int) error {
+	if err := benchproc.Parallel(ctx, o.clients, o.nodes, func(i int) error {
 		_, err := cs.CoreV1().Nodes().Create(ctx, fakeNode(i), metav1.CreateOptions{})
 		return err
 	}); err != nil {
 		return fmt.Errorf("create nodes: %w", err)
 	}
-	logf("created %d nodes in %v", o.nodes, time.Since(t0).Round(time.Millisecond))
+	benchproc.Logf("created %d nodes in %v", o.nodes, time.Since(t0).Round(time.Millisecond))
 
 	rec := newRecorder(o.pods + o.live)
 	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
@@ -170,13 +141,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	go rec.watchEvents(ew)
 
 	t0 = time.Now()
-	if err := parallel(ctx, o.clients, o.pods, func(i int) error {
+	if err := benchproc.Parallel(ctx, o.clients, o.pods, func(i int) error {
 		_, err := cs.CoreV1().Pods(ns).Create(ctx, benchPod(fmt.Sprintf("pre-%d", i)), metav1.CreateOptions{})
 		return err
 	}); err != nil {
 		return fmt.Errorf("create pods: %w", err)
 	}
-	logf("created %d pending pods in %v", o.pods, time.Since(t0).Round(time.Millisecond))
+	benchproc.Logf("created %d pending pods in %v", o.pods, time.Since(t0).Round(time.Millisecond))
 
 	port, err := benchproc.FreePort()
 	if err != nil {
@@ -208,7 +179,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// Live pods: created while the scheduler works through the backlog.
 	liveDone := make(chan error, 1)
 	go func() {
-		liveDone <- parallel(ctx, o.clients/5+1, o.live, func(i int) error {
+		liveDone <- benchproc.Parallel(ctx, o.clients/5+1, o.live, func(i int) error {
 			name := fmt.Sprintf("live-%d", i)
 			rec.created(name, time.Now())
 			_, err := cs.CoreV1().Pods(ns).Create(ctx, benchPod(name), metav1.CreateOptions{})
@@ -245,14 +216,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		return strings.Join(cpu, ", ")
 	}
-	logf("CPU per pod (scheduler start to last binding): %s", cpuPerPod())
+	benchproc.Logf("CPU per pod (scheduler start to last binding): %s", cpuPerPod())
 	// The Scheduled events trail the bindings (their writes have fewer
 	// slots): wait for them so the CPU per pod counts all the work.
 	lastBound := time.Now()
 	for rec.scheduledEvents() < total && time.Since(lastBound) < time.Minute && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
-	logf("%d Scheduled events, all in %v after the last binding; CPU per pod including them: %s",
+	benchproc.Logf("%d Scheduled events, all in %v after the last binding; CPU per pod including them: %s",
 		rec.scheduledEvents(), time.Since(lastBound).Round(10*time.Millisecond), cpuPerPod())
 	rss, _ := benchproc.RSSMiB(sched.Pid())
 	peakRSS = math.Max(peakRSS, rss)
@@ -264,42 +235,6 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "| %d | %d + %d | %.0f | %v | %v / %v | %s | %.0f / %.0f MiB |\n", o.nodes, o.pods, o.live, r.podsPerSec,
 		r.firstAfterStart.Round(time.Millisecond), r.liveP50.Round(time.Millisecond), r.liveP99.Round(time.Millisecond), attemptP99, rss, peakRSS)
 	return nil
-}
-
-// parallel runs f(0..n-1) on workers goroutines, stopping at the first error.
-func parallel(ctx context.Context, workers, n int, f func(i int) error) error {
-	var mu sync.Mutex
-	var first error
-	next := 0
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := first != nil || i >= n || ctx.Err() != nil
-				mu.Unlock()
-				if stop {
-					return
-				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
 }
 
 func fakeNode(i int) *corev1.Node {
@@ -472,7 +407,7 @@ func scrapeQuantile(ctx context.Context, port int, token, name string, q float64
 // synced), and writes them to dir as scheduler.pprof and apiserver.pprof.
 func profile(ctx context.Context, dir, schedURL, apiURL, token string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		logf("profile: %v", err)
+		benchproc.Logf("profile: %v", err)
 		return
 	}
 	select {
@@ -490,21 +425,21 @@ func profile(ctx context.Context, dir, schedURL, apiURL, token string) {
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := hc.Do(req)
 			if err != nil {
-				logf("profile %s: %v", name, err)
+				benchproc.Logf("profile %s: %v", name, err)
 				return
 			}
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
 			if err != nil || resp.StatusCode != http.StatusOK {
-				logf("profile %s: %s %v %.200s", name, resp.Status, err, body)
+				benchproc.Logf("profile %s: %s %v %.200s", name, resp.Status, err, body)
 				return
 			}
 			path := filepath.Join(dir, name+".pprof")
 			if err := os.WriteFile(path, body, 0o644); err != nil {
-				logf("profile %s: %v", name, err)
+				benchproc.Logf("profile %s: %v", name, err)
 				return
 			}
-			logf("wrote %s", path)
+			benchproc.Logf("wrote %s", path)
 		}()
 	}
 	wg.Wait()
