@@ -1,19 +1,17 @@
 package kubelet
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kstack/kstack/pkg/kubelet/cgroupstat"
 	"github.com/kstack/kstack/pkg/kubelet/eviction"
 	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
@@ -252,38 +250,15 @@ func workingSet(root, rel string) int64 {
 		{filepath.Join(root, rel, "memory.current"), filepath.Join(root, rel, "memory.stat"), "inactive_file"},
 		{filepath.Join(root, "unified", rel, "memory.current"), filepath.Join(root, "unified", rel, "memory.stat"), "inactive_file"},
 	} {
-		usage, ok := readInt(c.usage)
+		usage, ok := cgroupstat.ReadUint(c.usage)
 		if !ok {
 			continue
 		}
-		inactive, _ := statValue(c.stat, c.key)
-		return max(usage-inactive, 0)
+		inactive, _ := cgroupstat.KeyedUint(c.stat, c.key)
+		if inactive > usage {
+			return 0
+		}
+		return int64(usage - inactive)
 	}
 	return 0
-}
-
-func readInt(path string) (int64, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	return n, err == nil
-}
-
-// statValue is the value of "<key> <n>" in a flat keyed file.
-func statValue(path, key string) (int64, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), " "); ok && k == key {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }

@@ -14,6 +14,7 @@ import (
 
 	"encoding/json"
 
+	"github.com/kstack/kstack/pkg/kubelet/cgroupstat"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -89,20 +90,20 @@ func (p *statsProvider) cgroupUsage(rel string) (cpu uint64, mem, ws uint64, ok 
 	root := p.s.cfg.CgroupRoot
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
 		dir := filepath.Join(root, rel)
-		usec, ok1 := statField(filepath.Join(dir, "cpu.stat"), "usage_usec")
-		m, ok2 := readUint(filepath.Join(dir, "memory.current"))
+		usec, ok1 := cgroupstat.KeyedUint(filepath.Join(dir, "cpu.stat"), "usage_usec")
+		m, ok2 := cgroupstat.ReadUint(filepath.Join(dir, "memory.current"))
 		if rel == "" || rel == "/" {
 			ok2 = false
 		}
-		inactive, _ := statField(filepath.Join(dir, "memory.stat"), "inactive_file")
+		inactive, _ := cgroupstat.KeyedUint(filepath.Join(dir, "memory.stat"), "inactive_file")
 		return usec * 1000, m, sub(m, inactive), ok1 || ok2
 	}
-	c, ok1 := readUint(filepath.Join(root, "cpu,cpuacct", rel, "cpuacct.usage"))
+	c, ok1 := cgroupstat.ReadUint(filepath.Join(root, "cpu,cpuacct", rel, "cpuacct.usage"))
 	if !ok1 {
-		c, ok1 = readUint(filepath.Join(root, "cpuacct", rel, "cpuacct.usage"))
+		c, ok1 = cgroupstat.ReadUint(filepath.Join(root, "cpuacct", rel, "cpuacct.usage"))
 	}
-	m, ok2 := readUint(filepath.Join(root, "memory", rel, "memory.usage_in_bytes"))
-	inactive, _ := statField(filepath.Join(root, "memory", rel, "memory.stat"), "total_inactive_file")
+	m, ok2 := cgroupstat.ReadUint(filepath.Join(root, "memory", rel, "memory.usage_in_bytes"))
+	inactive, _ := cgroupstat.KeyedUint(filepath.Join(root, "memory", rel, "memory.stat"), "total_inactive_file")
 	return c, m, sub(m, inactive), ok1 || ok2
 }
 
@@ -111,33 +112,6 @@ func sub(a, b uint64) uint64 {
 		return 0
 	}
 	return a - b
-}
-
-func readUint(path string) (uint64, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return n, err == nil
-}
-
-// statField is the value of "<key> <n>" in a flat keyed file.
-func statField(path, key string) (uint64, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == key {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 func (p *statsProvider) sample(key string, usage uint64, now time.Time) *uint64 {
