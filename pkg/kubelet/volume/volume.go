@@ -143,47 +143,43 @@ func (m *Manager) setUpOne(ctx context.Context, pod *v1.Pod, podDir string, vol 
 		if err != nil {
 			return "", err
 		}
-		dir := Path(podDir, "configmap", vol.Name)
-		_, err = writeAtomic(dir, files, gid)
-		return dir, err
+		return writeFiles(Path(podDir, "configmap", vol.Name), files, gid, false)
 	case vol.Secret != nil:
 		files, err := m.secretFiles(ctx, pod.Namespace, vol.Secret.SecretName, vol.Secret.Items, vol.Secret.Optional, mode(vol.Secret.DefaultMode))
 		if err != nil {
 			return "", err
 		}
-		dir := Path(podDir, "secret", vol.Name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		if err := ensureTmpfs(dir, nil); err != nil {
-			return "", err
-		}
-		_, err = writeAtomic(dir, files, gid)
-		return dir, err
+		return writeFiles(Path(podDir, "secret", vol.Name), files, gid, true)
 	case vol.DownwardAPI != nil:
 		files, err := downwardFiles(pod, vol.DownwardAPI.Items, mode(vol.DownwardAPI.DefaultMode), fields)
 		if err != nil {
 			return "", err
 		}
-		dir := Path(podDir, "downward-api", vol.Name)
-		_, err = writeAtomic(dir, files, gid)
-		return dir, err
+		return writeFiles(Path(podDir, "downward-api", vol.Name), files, gid, false)
 	case vol.Projected != nil:
 		files, err := m.projectedFiles(ctx, pod, vol.Projected, fields)
 		if err != nil {
 			return "", err
 		}
-		dir := Path(podDir, "projected", vol.Name)
+		return writeFiles(Path(podDir, "projected", vol.Name), files, gid, true)
+	}
+	return "", fmt.Errorf("volume type not supported by this kubelet")
+}
+
+// writeFiles writes a volume's files into dir, atomically (writeAtomic),
+// and returns dir. With tmpfs (secret and projected volumes, which hold
+// credentials) dir is a tmpfs mount first, so they never reach the disk.
+func writeFiles(dir string, files map[string]File, gid int64, tmpfs bool) (string, error) {
+	if tmpfs {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
 		if err := ensureTmpfs(dir, nil); err != nil {
 			return "", err
 		}
-		_, err = writeAtomic(dir, files, gid)
-		return dir, err
 	}
-	return "", fmt.Errorf("volume type not supported by this kubelet")
+	_, err := writeAtomic(dir, files, gid)
+	return dir, err
 }
 
 func mode(m *int32) os.FileMode {
