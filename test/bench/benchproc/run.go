@@ -105,3 +105,31 @@ func Protobuf(cfg *rest.Config) *rest.Config {
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf"
 	return cfg
 }
+
+// ControlPlane is etcd and the apiserver StartControlPlane started.
+type ControlPlane struct {
+	Etcd, APIServer    *Process
+	URL, CAFile, Token string
+}
+
+// StartControlPlane starts etcd (etcdBin) and the apiserver (apiBin, with
+// extraArgs) against it, their files in dir. On an error nothing it
+// started is left running.
+func StartControlPlane(ctx context.Context, etcdBin, apiBin, dir string, extraArgs ...string) (*ControlPlane, error) {
+	etcd, etcdURL, err := StartEtcd(ctx, etcdBin, dir)
+	if err != nil {
+		return nil, err
+	}
+	api, url, caFile, token, err := StartAPIServer(ctx, apiBin, dir, etcdURL, extraArgs...)
+	if err != nil {
+		etcd.Stop()
+		return nil, err
+	}
+	return &ControlPlane{Etcd: etcd, APIServer: api, URL: url, CAFile: caFile, Token: token}, nil
+}
+
+// Stop stops the apiserver, then etcd.
+func (c *ControlPlane) Stop() {
+	c.APIServer.Stop()
+	c.Etcd.Stop()
+}

@@ -94,16 +94,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	etcd, etcdURL, err := benchproc.StartEtcd(ctx, o.etcdBin, dir)
+	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir)
 	if err != nil {
 		return err
 	}
-	defer etcd.Stop()
-	api, url, caFile, token, err := benchproc.StartAPIServer(ctx, apiBin, dir, etcdURL)
-	if err != nil {
-		return err
-	}
-	defer api.Stop()
+	defer cp.Stop()
+	api, etcd, url, caFile, token := cp.APIServer, cp.Etcd, cp.URL, cp.CAFile, cp.Token
 	cs, err := kubernetes.NewForConfig(benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token)))
 	if err != nil {
 		return err
