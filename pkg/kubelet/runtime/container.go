@@ -18,9 +18,11 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/image-spec/identity"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -81,11 +83,12 @@ type Security struct {
 	NoNewPrivileges bool
 }
 
-// specOpts are the OCI settings that make s.
-func (s Security) specOpts() []oci.SpecOpts {
+// specOpts are the OCI settings that make s; inImage wraps the options
+// that read the image's user files.
+func (s Security) specOpts(inImage func(oci.SpecOpts) oci.SpecOpts) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	if s.UID != nil {
-		opts = append(opts, oci.WithUserID(*s.UID))
+		opts = append(opts, inImage(oci.WithUserID(*s.UID)))
 	}
 	if s.GID != nil || len(s.AdditionalGIDs) > 0 {
 		opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
@@ -168,7 +171,7 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 		id = NewID()
 	}
 	specOpts := []oci.SpecOpts{
-		oci.WithImageConfig(img.img),
+		r.withImageRoot(img, oci.WithImageConfig(img.img)),
 		netNamespace(cfg.NetNSPath),
 		oci.WithAnnotations(map[string]string{AnnotationShimGroup: id}),
 	}
@@ -216,7 +219,7 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	}
 	proc := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", cfg.Sandbox.Pid, t) }
 	specOpts := []oci.SpecOpts{
-		oci.WithImageConfig(cfg.Image.img),
+		r.withImageRoot(cfg.Image, oci.WithImageConfig(cfg.Image.img)),
 		oci.WithProcessArgs(args...),
 		netNamespace(cfg.NetNSPath),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: proc("ipc")}),
@@ -242,7 +245,7 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	if cfg.MemoryLimit > 0 {
 		specOpts = append(specOpts, oci.WithMemoryLimit(uint64(cfg.MemoryLimit)))
 	}
-	specOpts = append(specOpts, cfg.Security.specOpts()...)
+	specOpts = append(specOpts, cfg.Security.specOpts(func(o oci.SpecOpts) oci.SpecOpts { return r.withImageRoot(cfg.Image, o) })...)
 	id := NewID()
 	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
 	return r.createAndStart(ctx, id, cfg.Image, labels, specOpts, cfg.LogPath)
@@ -285,7 +288,7 @@ func netNamespace(path string) oci.SpecOpts {
 func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labels map[string]string, specOpts []oci.SpecOpts, logPath string) (_ Container, retErr error) {
 	c, err := r.client.NewContainer(ctx, id,
 		client.WithImage(img.img),
-		client.WithNewSnapshot(id, img.img),
+		r.withNewSnapshot(id, img),
 		client.WithContainerLabels(labels),
 		client.WithNewSpec(specOpts...),
 	)
@@ -318,11 +321,32 @@ func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labe
 		return Container{}, fmt.Errorf("start task: %w", err)
 	}
 	started := time.Now()
-	labels[LabelStartedAt] = started.UTC().Format(time.RFC3339Nano)
-	if _, err := c.SetLabels(ctx, map[string]string{LabelStartedAt: labels[LabelStartedAt]}); err != nil {
+	if err := r.recordStarted(id, started); err != nil {
 		return Container{}, fmt.Errorf("record start time: %w", err)
 	}
 	return Container{ID: id, Labels: labels, Image: img.Ref, CreatedAt: started, StartedAt: started, State: StateRunning, Pid: task.Pid()}, nil
+}
+
+// withNewSnapshot prepares the container's rootfs snapshot on the image's
+// unpacked layers in the default snapshotter (the one EnsureImage unpacks
+// to). client.WithNewSnapshot would also ask containerd for the
+// namespace's default snapshotter and for the snapshotter's capabilities
+// (for user-namespace remapping, which the kubelet does not use): two
+// requests per container.
+func (r *Runtime) withNewSnapshot(id string, img Image) client.NewContainerOpts {
+	return func(ctx context.Context, cl *client.Client, c *containers.Container) error {
+		diffIDs, err := img.img.RootFS(ctx)
+		if err != nil {
+			return err
+		}
+		c.Snapshotter = defaults.DefaultSnapshotter
+		if _, err := cl.SnapshotService(c.Snapshotter).Prepare(ctx, id, identity.ChainID(diffIDs).String()); err != nil {
+			return err
+		}
+		c.SnapshotKey = id
+		c.Image = img.img.Name()
+		return nil
+	}
 }
 
 // newFIFOs makes a container's stdout and stderr FIFO paths under its own
@@ -509,8 +533,13 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 
 // Remove kills the container's task if needed, deletes it, the container
 // and its snapshot, and closes its log. A missing container is not an error.
-func (r *Runtime) Remove(ctx context.Context, id string) error {
+func (r *Runtime) Remove(ctx context.Context, id string) (retErr error) {
 	defer r.closeIO(id)
+	defer func() {
+		if retErr == nil {
+			r.forgetStarted(id)
+		}
+	}()
 	c, err := r.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return nil

@@ -98,6 +98,9 @@ type imageMeta struct {
 	configDesc ocispec.Descriptor // with Data set: content.ReadBlob uses it as is
 	spec       ocispec.Image
 	diffIDs    []digest.Digest
+	// users is the copy of the image's /etc/passwd and /etc/group
+	// (imageusers.go).
+	users imageUsers
 }
 
 func (r *Runtime) imageMeta(ctx context.Context, img client.Image) (*imageMeta, error) {

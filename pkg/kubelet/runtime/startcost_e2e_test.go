@@ -1,0 +1,313 @@
+//go:build e2e
+
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"google.golang.org/grpc"
+)
+
+// rpcCounter counts the containerd requests a client makes, by method.
+type rpcCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *rpcCounter) add(method string) {
+	c.mu.Lock()
+	c.n[method]++
+	c.mu.Unlock()
+}
+
+func (c *rpcCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.n
+	c.n = map[string]int{}
+	return out
+}
+
+func (c *rpcCounter) dialOpts() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			c.add(method)
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			c.add(method)
+			return streamer(ctx, desc, cc, method, opts...)
+		}),
+	}
+}
+
+func formatCounts(m map[string]int) string {
+	var lines []string
+	total := 0
+	for k, v := range m {
+		lines = append(lines, fmt.Sprintf("  %3d %s", v, k))
+		total += v
+	}
+	sort.Strings(lines)
+	return fmt.Sprintf("%d requests:\n%s", total, strings.Join(lines, "\n"))
+}
+
+// TestStartCost_RequestsPerPod starts two pods' sandbox and app container
+// on a private containerd and counts the containerd requests of the
+// second (the image caches warm): the image's user files are read once
+// per image, not through each container's snapshot, and the app
+// container's user is what containerd's own options make of the image.
+func TestStartCost_RequestsPerPod(t *testing.T) {
+	images := requireRuntimeE2E(t)
+	dir, err := os.MkdirTemp("", "ksrt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ns := "ksrt-" + hex.EncodeToString(b)
+	sock := startTestContainerd(t, dir)
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
+		dirs2, _ := filepath.Glob("/sys/fs/cgroup/unified/" + ns)
+		for _, d := range append(dirs, dirs2...) {
+			_ = os.Remove(d)
+		}
+		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
+	})
+
+	ctx := context.Background()
+	counter := &rpcCounter{n: map[string]int{}}
+	r, err := New(ctx, sock, ns, filepath.Join(dir, "fifo"), client.WithExtraDialOpts(counter.dialOpts()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		usersDir := r.usersDir
+		r.Close()
+		if usersDir != "" {
+			if _, err := os.Stat(usersDir); !os.IsNotExist(err) {
+				t.Errorf("Close left %s", usersDir)
+			}
+		}
+	})
+	for _, f := range []string{"pause.tar", "busybox.tar"} {
+		if _, err := r.ImportArchive(ctx, filepath.Join(images, f)); err != nil {
+			t.Fatalf("import %s: %v", f, err)
+		}
+	}
+	var ids []string
+	t.Cleanup(func() {
+		for i := len(ids) - 1; i >= 0; i-- {
+			if err := r.Remove(ctx, ids[i]); err != nil {
+				t.Errorf("remove %s: %v", ids[i], err)
+			}
+		}
+		if left, _ := os.ReadDir(r.startedDir()); len(left) != 0 {
+			t.Errorf("start times of removed containers left: %v", left)
+		}
+	})
+	nobody := uint32(65534)
+	startPod := func(name string) (sandbox, app Container) {
+		t.Helper()
+		pause, err := r.EnsureImage(ctx, "kstack.local/pause:1.0", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busybox, err := r.EnsureImage(ctx, "kstack.local/busybox:1.0", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels := map[string]string{LabelPodUID: name, LabelPodName: name, LabelPodNamespace: "default"}
+		sandbox, err = r.RunSandbox(ctx, SandboxConfig{Labels: labels, Image: pause.Ref, Hostname: name})
+		if err != nil {
+			t.Fatalf("sandbox: %v", err)
+		}
+		ids = append(ids, sandbox.ID)
+		app, err = r.StartContainer(ctx, ContainerConfig{
+			Labels: labels, Image: busybox, Sandbox: sandbox,
+			Command:  []string{"sleep", "3600"},
+			Security: Security{UID: &nobody},
+		})
+		if err != nil {
+			t.Fatalf("app container: %v", err)
+		}
+		ids = append(ids, app.ID)
+		return sandbox, app
+	}
+
+	startPod("first")
+	first := counter.take()
+	t.Logf("first pod (cold caches): %s", formatCounts(first))
+	_, app := startPod("second")
+	second := counter.take()
+	t.Logf("second pod: %s", formatCounts(second))
+
+	const (
+		mounts       = "/containerd.services.snapshots.v1.Snapshots/Mounts"
+		taskCreate   = "/containerd.services.tasks.v1.Tasks/Create"
+		update       = "/containerd.services.containers.v1.Containers/Update"
+		plugins      = "/containerd.services.introspection.v1.Introspection/Plugins"
+		namespaceGet = "/containerd.services.namespaces.v1.Namespaces/Get"
+	)
+	// NewTask reads the rootfs mounts once per container; the image's user
+	// files cost more only the first time.
+	if first[mounts] <= first[taskCreate] {
+		t.Errorf("the first pod made %d Snapshots/Mounts requests for %d tasks: the image's user files were not read from a rootfs", first[mounts], first[taskCreate])
+	}
+	if second[taskCreate] != 2 || second[mounts] != second[taskCreate] {
+		t.Errorf("the second pod made %d Snapshots/Mounts requests for %d tasks, want one per task (the image's user files are cached)", second[mounts], second[taskCreate])
+	}
+	for _, m := range []string{update, plugins, namespaceGet} {
+		if second[m] != 0 {
+			t.Errorf("the second pod made %d %s requests, want none", second[m], m)
+		}
+	}
+
+	// The start time is the kubelet's: listed, and kept over a restart.
+	listed, err := r.List(ctx, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 2 || listed[1].ID != app.ID || !listed[1].StartedAt.Equal(app.StartedAt) || app.StartedAt.IsZero() {
+		t.Fatalf("List of the second pod = %+v, want its app container started at %v", listed, app.StartedAt)
+	}
+	r2, err := New(ctx, sock, ns, filepath.Join(dir, "fifo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relisted, err := r2.List(ctx, "")
+	r2.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range relisted {
+		if c.StartedAt.IsZero() || (c.ID == app.ID && !c.StartedAt.Equal(app.StartedAt)) {
+			t.Errorf("after a restart, container %s started at %v (want %v for the app)", c.ID, c.StartedAt, app.StartedAt)
+		}
+	}
+
+	// The user as containerd's own options resolve it from the
+	// container's rootfs (busybox's /etc/passwd: nobody's group 65534).
+	c, err := r.client.LoadContainer(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Spec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busybox, _ := r.EnsureImage(ctx, "kstack.local/busybox:1.0", false, true)
+	refID := "ref-" + app.ID[:16]
+	ref, err := r.client.NewContainer(ctx, refID,
+		client.WithNewSnapshot(refID, busybox.img),
+		client.WithNewSpec(oci.WithImageConfig(busybox.img), oci.WithUserID(nobody)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ref.Delete(ctx, client.WithSnapshotCleanup) })
+	want, err := ref.Spec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Process.User) != fmt.Sprint(want.Process.User) {
+		t.Errorf("app container user %+v, containerd's options make %+v", got.Process.User, want.Process.User)
+	}
+	if got.Process.User.GID != 65534 {
+		t.Errorf("app container GID %d, want 65534 (nobody's group in the image's /etc/passwd)", got.Process.User.GID)
+	}
+}
+
+func requireRuntimeE2E(t *testing.T) string {
+	t.Helper()
+	skip := func(format string, args ...any) {
+		if os.Getenv("KSTACK_REQUIRE_E2E") != "" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if os.Geteuid() != 0 {
+		skip("needs root")
+	}
+	for _, bin := range []string{"containerd", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skip("%s is not installed: %v", bin, err)
+		}
+	}
+	wd, _ := os.Getwd()
+	images := filepath.Join(wd, "..", "..", "..", "_output", "images")
+	for _, f := range []string{"pause.tar", "busybox.tar"} {
+		if _, err := os.Stat(filepath.Join(images, f)); err != nil {
+			skip("image archive %s missing: run hack/images.sh", f)
+		}
+	}
+	return images
+}
+
+// startTestContainerd runs a private containerd and returns its socket.
+func startTestContainerd(t *testing.T, dir string) string {
+	t.Helper()
+	sock := filepath.Join(dir, "ctrd.sock")
+	conf := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+`, filepath.Join(dir, "ctrd-root"), filepath.Join(dir, "ctrd-state"), sock, sock+".ttrpc")
+	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("containerd", "--config", filepath.Join(dir, "containerd.toml"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start containerd: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+		_ = exec.Command("umount", "-R", filepath.Join(dir, "ctrd-root")).Run()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return sock
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containerd did not come up; log in %s", logf.Name())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
