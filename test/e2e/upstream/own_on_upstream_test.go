@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -63,41 +61,15 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 	startHeartbeat(t, cs, nodes...)
 
 	started := time.Now()
-	schedPort, kcmPort := e2eutil.FreePort(t), e2eutil.FreePort(t)
-	schedProc := startProcess(t, "scheduler", sched, []string{
-		"--kubeconfig=" + s.Kubeconfig(t, "scheduler", "system:kube-scheduler"),
-		"--leader-elect=true",
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(schedPort),
-	}, filepath.Join(s.Dir, "scheduler-on-upstream.log"))
-	schedProc.healthz = "https://127.0.0.1:" + strconv.Itoa(schedPort) + "/healthz"
-	kcmProc := startProcess(t, "controller-manager", kcm, []string{
-		"--kubeconfig=" + s.Kubeconfig(t, "controller-manager", "system:kube-controller-manager"),
-		"--leader-elect=true",
-		"--use-service-account-credentials=true",
-		"--controllers=*",
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(kcmPort),
-		"--service-account-private-key-file=" + s.PKI.SAKeyFile,
-		"--root-ca-file=" + s.CAFile,
-		"--allocate-node-cidrs=true",
-		"--cluster-cidr=" + clusterCIDR,
-		"--node-cidr-mask-size=24",
-	}, filepath.Join(s.Dir, "controller-manager-on-upstream.log"))
-	kcmProc.healthz = "https://127.0.0.1:" + strconv.Itoa(kcmPort) + "/healthz"
+	schedProc := startOwnScheduler(t, sched, s.Kubeconfig(t, "scheduler", "system:kube-scheduler"),
+		filepath.Join(s.Dir, "scheduler-on-upstream.log"))
+	kcmProc := startOwnControllerManager(t, kcm, s.Kubeconfig(t, "controller-manager", "system:kube-controller-manager"),
+		s.PKI.SAKeyFile, s.CAFile, filepath.Join(s.Dir, "controller-manager-on-upstream.log"))
 	components := []*process{schedProc, kcmProc}
 	// Registered after the processes' own cleanups, this runs first: the logs
 	// are checked even when a behaviour check below failed.
 	t.Cleanup(func() {
-		for _, p := range components {
-			bad, errs := scanLog(t, p.logPath)
-			if len(errs) > 0 {
-				t.Logf("%s logged %d error lines (not failing on these alone):\n%s", p.name, len(errs), strings.Join(errs, "\n"))
-			}
-			if len(bad) > 0 {
-				t.Errorf("%s logged %d authentication/authorization errors against upstream kube-apiserver:\n%s", p.name, len(bad), strings.Join(bad, "\n"))
-			}
-		}
+		checkComponentLogs(t, components, " against upstream kube-apiserver")
 		// The server's side: no request of anyone (the components, their
 		// controllers' service accounts, the test) was refused, logged or not.
 		if denials := s.Denials(t, nil); len(denials) > 0 {
@@ -129,22 +101,8 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 			t.Fatalf("%v; log:\n%s", err, e2eutil.Tail(s.LogPath, 40))
 		}
 	}
-	waitFor := func(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-		t.Helper()
-		var last error
-		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, stepTimeout, true, func(ctx context.Context) (bool, error) {
-			alive(t)
-			ok, err := cond(ctx)
-			if err != nil {
-				last = err
-				return false, nil
-			}
-			return ok, nil
-		})
-		if err != nil {
-			t.Fatalf("%s: not within %v (last error: %v)", what, stepTimeout, last)
-		}
-	}
+	steps := stepper{ctx: ctx, alive: alive}
+	waitFor := steps.waitFor
 
 	// Both elect themselves leader through a Lease in kube-system.
 	leases := map[string]metav1.MicroTime{}
@@ -197,20 +155,7 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create deployment: %v", err)
 	}
-	var rs *appsv1.ReplicaSet
-	waitFor(t, "a ReplicaSet controlled by deployment web", func(ctx context.Context) (bool, error) {
-		list, err := cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for i := range list.Items {
-			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.UID == deploy.UID {
-				rs = &list.Items[i]
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	rs := steps.controlledReplicaSet(t, cs, ns, "web", deploy.UID)
 	var pods []corev1.Pod
 	waitFor(t, "3 pods of the ReplicaSet bound to the fake nodes", func(ctx context.Context) (bool, error) {
 		list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
@@ -329,15 +274,7 @@ func TestOwnControlPlane_AgainstUpstreamAPIServer(t *testing.T) {
 	})
 
 	// Run out the minute, then: still alive, still leaders, still renewing.
-	for time.Since(started) < runFor {
-		alive(t)
-		select {
-		case <-ctx.Done():
-			t.Fatalf("test context done: %v", ctx.Err())
-		case <-time.After(time.Second):
-		}
-	}
-	alive(t)
+	steps.runOut(t, started)
 	for name, first := range leases {
 		l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

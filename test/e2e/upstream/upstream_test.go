@@ -23,7 +23,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
@@ -72,33 +71,10 @@ func TestOwnControlPlane_RunsWithoutAuthorizationErrors(t *testing.T) {
 	sched, kcm := own("scheduler"), own("controller-manager")
 	runControlPlane(t, c,
 		func(t *testing.T) *process {
-			port := e2eutil.FreePort(t)
-			p := startProcess(t, "scheduler", sched, []string{
-				"--kubeconfig=" + c.kubeconfig("scheduler"),
-				"--leader-elect=true",
-				"--bind-address=127.0.0.1",
-				"--secure-port=" + strconv.Itoa(port),
-			}, c.path("scheduler.log"))
-			p.healthz = "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
-			return p
+			return startOwnScheduler(t, sched, c.kubeconfig("scheduler"), c.path("scheduler.log"))
 		},
 		func(t *testing.T) *process {
-			port := e2eutil.FreePort(t)
-			p := startProcess(t, "controller-manager", kcm, []string{
-				"--kubeconfig=" + c.kubeconfig("controller-manager"),
-				"--leader-elect=true",
-				"--use-service-account-credentials=true",
-				"--controllers=*",
-				"--bind-address=127.0.0.1",
-				"--secure-port=" + strconv.Itoa(port),
-				"--service-account-private-key-file=" + c.path("sa.key"),
-				"--root-ca-file=" + c.path("ca.crt"),
-				"--allocate-node-cidrs=true",
-				"--cluster-cidr=" + clusterCIDR,
-				"--node-cidr-mask-size=24",
-			}, c.path("controller-manager.log"))
-			p.healthz = "https://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
-			return p
+			return startOwnControllerManager(t, kcm, c.kubeconfig("controller-manager"), c.path("sa.key"), c.path("ca.crt"), c.path("controller-manager.log"))
 		})
 }
 
@@ -135,15 +111,7 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 	// Registered after the processes' own cleanups, this runs first: the logs are
 	// checked for authorization errors even when a behaviour check below failed.
 	t.Cleanup(func() {
-		for _, p := range components {
-			bad, errs := scanLog(t, p.logPath)
-			if len(errs) > 0 {
-				t.Logf("%s logged %d error lines (not failing on these alone):\n%s", p.name, len(errs), strings.Join(errs, "\n"))
-			}
-			if len(bad) > 0 {
-				t.Errorf("%s logged %d authentication/authorization errors:\n%s", p.name, len(bad), strings.Join(bad, "\n"))
-			}
-		}
+		checkComponentLogs(t, components, "")
 	})
 	alive := func(t *testing.T) {
 		t.Helper()
@@ -153,22 +121,8 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 			}
 		}
 	}
-	waitFor := func(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-		t.Helper()
-		var last error
-		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, stepTimeout, true, func(ctx context.Context) (bool, error) {
-			alive(t)
-			ok, err := cond(ctx)
-			if err != nil {
-				last = err
-				return false, nil
-			}
-			return ok, nil
-		})
-		if err != nil {
-			t.Fatalf("%s: not within %v (last error: %v)", what, stepTimeout, last)
-		}
-	}
+	steps := stepper{ctx: ctx, alive: alive}
+	waitFor := steps.waitFor
 
 	// Both components elect themselves leader through a Lease in kube-system.
 	for _, name := range []string{"kube-scheduler", "kube-controller-manager"} {
@@ -221,20 +175,7 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 	if err != nil {
 		t.Fatalf("create deployment: %v", err)
 	}
-	var rs *appsv1.ReplicaSet
-	waitFor(t, "a ReplicaSet controlled by deployment web", func(ctx context.Context) (bool, error) {
-		list, err := cs.AppsV1().ReplicaSets(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for i := range list.Items {
-			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.UID == deploy.UID {
-				rs = &list.Items[i]
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	rs := steps.controlledReplicaSet(t, cs, namespace, "web", deploy.UID)
 	waitFor(t, "2 pods of the ReplicaSet bound to "+nodeName, func(ctx context.Context) (bool, error) {
 		pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
@@ -292,15 +233,7 @@ func runControlPlane(t *testing.T, c *cluster, startScheduler, startControllerMa
 	})
 
 	// Run out the minute, watching for exits.
-	for time.Since(started) < runFor {
-		alive(t)
-		select {
-		case <-ctx.Done():
-			t.Fatalf("test context done: %v", ctx.Err())
-		case <-time.After(time.Second):
-		}
-	}
-	alive(t)
+	steps.runOut(t, started)
 	for _, p := range components {
 		checkHealthz(t, p)
 	}
