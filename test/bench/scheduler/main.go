@@ -94,7 +94,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir)
+	// The fake nodes have no node lifecycle controller to lift the
+	// not-ready:NoSchedule taint TaintNodesByCondition puts on new nodes;
+	// upstream's scheduler_perf runs without that plugin too.
+	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir, "--disable-admission-plugins=TaintNodesByCondition")
 	if err != nil {
 		return err
 	}
