@@ -66,6 +66,9 @@ func helpCorpus() []goldenCase {
 		// deprecation notices go to stderr.
 		c("autoscale", "deployment/web", "--max=3", "--cpu-percent=50", "--dry-run=client", "-o", "name"),
 		c("run", "x", "--image=kstack.local/busybox:1.0", "-f", "ignored.yaml", "--dry-run=client", "-o", "name"),
+		// a client dry run still maps the kind through discovery.
+		c("run", "x", "--image=kstack.local/busybox:1.0", "--dry-run=client", "-o", "name", "-s", "http://127.0.0.1:1"),
+		c("run", "--help"),
 		// connection and TLS failures: which server, and why.
 		c("get", "pods", "--server", "https://127.0.0.1:1"),
 		c("get", "pods", "-s", "http://127.0.0.1:1"),

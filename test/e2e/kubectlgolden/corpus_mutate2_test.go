@@ -286,6 +286,32 @@ func mutateScenarios2() []scenario {
 			},
 			objects: []string{cms, deps},
 		},
+		{
+			// run's flags short of a running pod (no kubelet here): the
+			// attach path up to --pod-running-timeout, then --rm's cleanup.
+			name: "run-flags",
+			steps: []step{
+				s("run", "e1", "--image=kstack.local/busybox:1.0", "--expose", "--port=80"),
+				s("run", "e2", "--image=kstack.local/busybox:1.0", "--expose"),
+				s("run", "e3", "--image=kstack.local/busybox:1.0", "--expose", "--port=8080", "--labels=app=e3", "--dry-run=client", "-o", "yaml"),
+				s("run", "e4", "--image=kstack.local/busybox:1.0", "--overrides={\"spec\":{\"hostname\":\"h\"}}", "--dry-run=client", "-o", "yaml"),
+				s("run", "e5", "--image=kstack.local/busybox:1.0", "--overrides={\"apiVersion\":\"v1\",\"metadata\":{\"labels\":{\"x\":\"y\"}}}", "-o", "name"),
+				s("run", "e5b", "--image=kstack.local/busybox:1.0", "--override-type=json", "--overrides=[{\"op\":\"add\",\"path\":\"/spec/hostname\",\"value\":\"j\"}]", "--dry-run=client", "-o", "yaml"),
+				s("run", "e6", "--image=kstack.local/busybox:1.0", "--rm"),
+				s("run", "e7", "--image=kstack.local/busybox:1.0", "-t"),
+				s("run", "e8", "--image=kstack.local/busybox:1.0", "-i", "--dry-run=client"),
+				s("run", "e9", "--image=Bad:Image::"),
+				s("run", "e10", "--image=kstack.local/busybox:1.0", "--env=1BAD=x"),
+				s("run", "e11", "--image=kstack.local/busybox:1.0", "-i", "--restart=Never", "--pod-running-timeout=1s", "--rm"),
+				s("run", "e12", "--image=kstack.local/busybox:1.0", "--pod-running-timeout=0s"),
+				s("run", "e13", "--image=kstack.local/busybox:1.0", "-i", "--attach=false", "--leave-stdin-open", "--dry-run=client", "-o", "yaml"),
+				s("run", "e14", "--image=kstack.local/busybox:1.0", "--save-config", "--restart=OnFailure", "-o", "name"),
+				s("run", "e15", "--image=kstack.local/busybox:1.0", "--annotations=bad", "--annotations==x"),
+				s("run", "e16", "--image=kstack.local/busybox:1.0", "--attach", "--pod-running-timeout=1s", "--quiet", "--rm"),
+				s("run", "--", "e17", "--image=kstack.local/busybox:1.0"),
+			},
+			objects: []string{pods, svcs},
+		},
 	}
 }
 

@@ -44,66 +44,7 @@ func New(f *util.Factory) *cobra.Command {
 			if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 				return fmt.Errorf("cannot attach a container in a completed pod; current phase is %s", pod.Status.Phase)
 			}
-			name, err := util.DefaultContainer(pod, o.Container, o.Quiet, f.ErrOut)
-			if err != nil {
-				return fmt.Errorf("cannot attach to the container: %v", err)
-			}
-			container := containerSpec(pod, name)
-			if o.TTY && !container.TTY {
-				o.TTY = false
-				if !o.Quiet {
-					fmt.Fprintf(f.ErrOut, "error: Unable to use a TTY - container %s did not allocate one\n", name)
-				}
-			} else if !o.TTY && container.TTY {
-				// A container started with a terminal only speaks through one.
-				o.TTY = true
-			}
-			restore, sizes := util.TerminalSetup(f.In, f.ErrOut, o)
-			defer restore()
-			util.RedrawFirst(sizes)
-			if !o.Quiet {
-				fmt.Fprintln(f.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
-				fmt.Fprintln(f.ErrOut, "If you don't see a command prompt, try pressing enter.")
-			}
-			cs, err := f.Clientset()
-			if err != nil {
-				return err
-			}
-			config, err := f.RESTConfig()
-			if err != nil {
-				return err
-			}
-			req := cs.CoreV1().RESTClient().Post().Resource("pods").Name(pod.Name).Namespace(pod.Namespace).SubResource("attach")
-			req.VersionedParams(&corev1.PodAttachOptions{
-				Container: name, Stdin: o.Stdin, Stdout: true, Stderr: !o.TTY, TTY: o.TTY,
-			}, scheme.ParameterCodec)
-			exec, err := util.Executor(config, req.URL())
-			if err != nil {
-				return err
-			}
-			streams := remotecommand.StreamOptions{Stdout: f.Out, Tty: o.TTY, TerminalSizeQueue: sizes}
-			if o.Stdin {
-				streams.Stdin = f.In
-			}
-			if !o.TTY {
-				streams.Stderr = f.ErrOut
-			}
-			err = exec.StreamWithContext(ctx, streams)
-			if err != nil && errors.Is(err, context.Canceled) {
-				return nil
-			}
-			if err != nil {
-				return util.StreamError(err, f.ErrOut)
-			}
-			if !o.Quiet && o.Stdin && o.TTY {
-				ns := pod.Namespace
-				if ephemeral(pod, name) {
-					fmt.Fprintf(f.Out, "Session ended, the ephemeral container will not be restarted but may be reattached using '%s %s -c %s -n %s -i -t' if it is still running\n", cmd.CommandPath(), pod.Name, name, ns)
-				} else {
-					fmt.Fprintf(f.Out, "Session ended, resume using '%s %s -c %s -n %s -i -t' command\n", cmd.CommandPath(), pod.Name, name, ns)
-				}
-			}
-			return nil
+			return Run(ctx, f, pod, o, cmd.CommandPath())
 		},
 	}
 	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container name. If omitted, use the kubectl.kubernetes.io/default-container annotation for selecting the container to be attached or the first container in the pod will be chosen")
@@ -142,4 +83,71 @@ func ephemeral(pod *corev1.Pod, name string) bool {
 		}
 	}
 	return false
+}
+
+// Run attaches to pod's container (o.Container, or the default one) with
+// o's streams, as `kubectl attach` does once it has the pod; run uses it
+// too. commandPath is the attach command's path for the "Session ended"
+// hint.
+func Run(ctx context.Context, f *util.Factory, pod *corev1.Pod, o *util.StreamOptions, commandPath string) error {
+	name, err := util.DefaultContainer(pod, o.Container, o.Quiet, f.ErrOut)
+	if err != nil {
+		return fmt.Errorf("cannot attach to the container: %v", err)
+	}
+	container := containerSpec(pod, name)
+	if o.TTY && !container.TTY {
+		o.TTY = false
+		if !o.Quiet {
+			fmt.Fprintf(f.ErrOut, "error: Unable to use a TTY - container %s did not allocate one\n", name)
+		}
+	} else if !o.TTY && container.TTY {
+		// A container started with a terminal only speaks through one.
+		o.TTY = true
+	}
+	restore, sizes := util.TerminalSetup(f.In, f.ErrOut, o)
+	defer restore()
+	util.RedrawFirst(sizes)
+	if !o.Quiet {
+		fmt.Fprintln(f.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
+		fmt.Fprintln(f.ErrOut, "If you don't see a command prompt, try pressing enter.")
+	}
+	cs, err := f.Clientset()
+	if err != nil {
+		return err
+	}
+	config, err := f.RESTConfig()
+	if err != nil {
+		return err
+	}
+	req := cs.CoreV1().RESTClient().Post().Resource("pods").Name(pod.Name).Namespace(pod.Namespace).SubResource("attach")
+	req.VersionedParams(&corev1.PodAttachOptions{
+		Container: name, Stdin: o.Stdin, Stdout: true, Stderr: !o.TTY, TTY: o.TTY,
+	}, scheme.ParameterCodec)
+	exec, err := util.Executor(config, req.URL())
+	if err != nil {
+		return err
+	}
+	streams := remotecommand.StreamOptions{Stdout: f.Out, Tty: o.TTY, TerminalSizeQueue: sizes}
+	if o.Stdin {
+		streams.Stdin = f.In
+	}
+	if !o.TTY {
+		streams.Stderr = f.ErrOut
+	}
+	err = exec.StreamWithContext(ctx, streams)
+	if err != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if err != nil {
+		return util.StreamError(err, f.ErrOut)
+	}
+	if !o.Quiet && o.Stdin && o.TTY {
+		ns := pod.Namespace
+		if ephemeral(pod, name) {
+			fmt.Fprintf(f.Out, "Session ended, the ephemeral container will not be restarted but may be reattached using '%s %s -c %s -n %s -i -t' if it is still running\n", commandPath, pod.Name, name, ns)
+		} else {
+			fmt.Fprintf(f.Out, "Session ended, resume using '%s %s -c %s -n %s -i -t' command\n", commandPath, pod.Name, name, ns)
+		}
+	}
+	return nil
 }
