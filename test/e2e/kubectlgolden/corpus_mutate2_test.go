@@ -312,7 +312,35 @@ func mutateScenarios2() []scenario {
 			},
 			objects: []string{pods, svcs},
 		},
+		{
+			// apply --force replaces an object the patch cannot change.
+			name:  "apply-force",
+			files: map[string]string{"imm1.yaml": immutableCM("1"), "imm2.yaml": immutableCM("2")},
+			steps: []step{
+				s("apply", "-f", "imm1.yaml"),
+				s("apply", "-f", "imm2.yaml"),
+				s("apply", "-f", "imm2.yaml", "--force"),
+				s("apply", "-f", "imm2.yaml", "--force"),
+				s("apply", "-f", "imm1.yaml", "--force", "-o", "name"),
+				s("apply", "-f", "imm2.yaml", "--force", "--dry-run=server"),
+				s("apply", "-f", "imm2.yaml", "--force", "--prune", "-l", "x=y"),
+				s("apply", "-f", "imm2.yaml", "--force", "--server-side"),
+			},
+			objects: []string{cms},
+		},
 	}
+}
+
+// immutableCM is an immutable ConfigMap whose one value is v.
+func immutableCM(v string) string {
+	return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: imm
+immutable: true
+data:
+  a: "` + v + `"
+`
 }
 
 // clusterIPRE masks allocated cluster IPs.

@@ -5,9 +5,11 @@
 package apply
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/klog/v2"
@@ -35,17 +38,22 @@ type options struct {
 	// pruneCascade and pruneGracePeriod come from the delete flags.
 	pruneCascade     metav1.DeletionPropagation
 	pruneGracePeriod int
-	f                *util.Factory
-	print            *genericclioptions.PrintFlags
-	filenames        resource.FilenameOptions
-	selector         string
-	serverSide       bool
-	forceConflicts   bool
-	fieldManager     string
-	prune            bool
-	pruneAll         bool
-	allowlist        []string
-	overwrite        bool
+	// force: when the patch fails with a conflict or as invalid (an
+	// immutable field), delete the object and create it anew; forceTimeout
+	// bounds the wait for the deletion.
+	force          bool
+	forceTimeout   time.Duration
+	f              *util.Factory
+	print          *genericclioptions.PrintFlags
+	filenames      resource.FilenameOptions
+	selector       string
+	serverSide     bool
+	forceConflicts bool
+	fieldManager   string
+	prune          bool
+	pruneAll       bool
+	allowlist      []string
+	overwrite      bool
 
 	dryRun     util.DryRun
 	validation string
@@ -120,6 +128,8 @@ func (o *options) complete(cmd *cobra.Command, args []string) error {
 	}
 	o.pruneGracePeriod, _ = fl.GetInt("grace-period")
 	force, _ := fl.GetBool("force")
+	o.force = force
+	o.forceTimeout, _ = fl.GetDuration("timeout")
 	if o.serverSide && !cmd.Flags().Changed("field-manager") {
 		o.fieldManager = "kubectl"
 	}
@@ -370,6 +380,9 @@ func (o *options) patch(info *resource.Info, helper *resource.Helper, modified [
 			return patch, patchedObj, err
 		}
 		patched, err := helper.Patch(info.Namespace, info.Name, patchType, patch, nil)
+		if err != nil && o.force && (apierrors.IsInvalid(err) || (apierrors.IsConflict(err) && attempt >= 4)) {
+			return o.deleteAndCreate(info, helper, obj, modified)
+		}
 		if err == nil || !apierrors.IsConflict(err) || attempt >= 4 {
 			return patch, patched, err
 		}
@@ -377,6 +390,46 @@ func (o *options) patch(info *resource.Info, helper *resource.Helper, modified [
 			return nil, nil, err
 		}
 	}
+}
+
+// deleteAndCreate is --force: delete the live object, wait until it is
+// gone (one look when --timeout is 0, as upstream), and create the new
+// configuration; when that fails, put the old object back.
+func (o *options) deleteAndCreate(info *resource.Info, helper *resource.Helper, current runtime.Object, modified []byte) ([]byte, runtime.Object, error) {
+	opts := &metav1.DeleteOptions{}
+	if o.pruneGracePeriod >= 0 {
+		opts = metav1.NewDeleteOptions(int64(o.pruneGracePeriod))
+	}
+	opts.PropagationPolicy = &o.pruneCascade
+	if _, err := helper.DeleteWithOptions(info.Namespace, info.Name, opts); err != nil {
+		return modified, nil, err
+	}
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, o.forceTimeout, true, func(ctx context.Context) (bool, error) {
+		if _, err := helper.Get(info.Namespace, info.Name); !apierrors.IsNotFound(err) {
+			return false, err
+		}
+		return true, nil
+	})
+	if err != nil {
+		return modified, nil, err
+	}
+	obj, _, err := unstructured.UnstructuredJSONScheme.Decode(modified, nil, nil)
+	if err != nil {
+		return modified, nil, err
+	}
+	created, err := helper.Create(info.Namespace, true, obj)
+	if err != nil {
+		if a, aerr := meta.Accessor(current); aerr == nil {
+			a.SetResourceVersion("")
+		}
+		restored, rerr := helper.Create(info.Namespace, true, current)
+		if rerr != nil {
+			err = fmt.Errorf("An error occurred force-replacing the existing object with the newly provided one:\n\n%v.\n\nAdditionally, an error occurred attempting to restore the original object:\n\n%v", err, rerr)
+		} else {
+			created = restored
+		}
+	}
+	return modified, created, err
 }
 
 func pruneNulls(m map[string]any) {
