@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,16 @@ type etcdWatcher struct {
 func (s *Store) Watch(ctx context.Context, key string, opts ListOptions) (watch.Interface, error) {
 	if _, err := ParseResourceVersion(opts.ResourceVersion); err != nil {
 		return nil, err
+	}
+	// A watch "from now" starts at the revision current when Watch is
+	// called, not when its goroutine gets to it: a change made right
+	// after Watch returns must be seen.
+	if rv, _ := ParseResourceVersion(opts.ResourceVersion); rv == 0 && !wantsInitialEvents(opts) {
+		cur, err := s.CurrentRevision(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts.ResourceVersion = strconv.FormatInt(cur, 10)
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	w := &etcdWatcher{
