@@ -203,6 +203,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		root.AddCommand(newCmd(f))
 	}
 	root.AddCommand(newOptionsCommand(streams.Out))
+	applyUpstreamHelp(root)
 	help.install()
 	return root
 }

@@ -50,14 +50,32 @@ func (o *MetadataMapEdit) AddFlags(cmd *cobra.Command, manager string) {
 	flags.BoolVar(&o.Overwrite, "overwrite", false, fmt.Sprintf("If true, allow %ss to be overwritten, otherwise reject %s updates that overwrite existing %ss.", noun, noun, noun))
 	flags.BoolVar(&o.List, "list", false, fmt.Sprintf("If true, display the %ss for a given resource.", noun))
 	flags.BoolVar(&o.Local, "local", false, fmt.Sprintf("If true, %s will NOT contact api-server but run locally.", noun))
-	flags.StringVarP(&o.Selector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.")
+	selector := "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints."
+	all := "Select all resources, in the namespace of the specified resource types"
+	allNamespaces := "If true, check the specified action in all namespaces."
+	resourceVersion := fmt.Sprintf("If non-empty, the %s update will only succeed if this is the current resource-version for the object. Only valid when specifying a single resource.", noun)
+	filename := "Filename, directory, or URL to files identifying the resource to update the labels"
+	kustomize := "Process the kustomization directory. This flag can't be used together with -f or -R."
+	recursive := false
+	if !o.Labels {
+		// annotate's flags read differently upstream (and -R is on).
+		selector = "Selector (label query) to filter on, supports '=', '==', and '!='.(e.g. -l key1=value1,key2=value2)"
+		all = "Select all resources in the namespace of the specified resource types"
+		allNamespaces = "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace."
+		filename = "identifying the resource."
+		kustomize = "Process a kustomization directory. This flag can't be used together with -f or -R."
+		recursive = true
+	} else {
+		resourceVersion = "If non-empty, the labels update will only succeed if this is the current resource-version for the object. Only valid when specifying a single resource."
+	}
+	flags.StringVarP(&o.Selector, "selector", "l", "", selector)
 	flags.StringVar(&o.FieldSelector, "field-selector", "", "Selector (field query) to filter on, supports '=', '==', and '!='.(e.g. --field-selector key1=value1,key2=value2). The server only supports a limited number of field queries per type.")
-	flags.BoolVar(&o.All, "all", false, "Select all resources, in the namespace of the specified resource types")
-	flags.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "If true, check the specified action in all namespaces.")
-	flags.StringVar(&o.ResourceVersion, "resource-version", "", fmt.Sprintf("If non-empty, the %s update will only succeed if this is the current resource-version for the object. Only valid when specifying a single resource.", noun))
-	flags.StringSliceVarP(&o.Filenames.Filenames, "filename", "f", nil, "Filename, directory, or URL to files identifying the resource to update")
-	flags.StringVarP(&o.Filenames.Kustomize, "kustomize", "k", "", "Process the kustomization directory. This flag can't be used together with -f or -R.")
-	flags.BoolVarP(&o.Filenames.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively. Useful when you want to manage related manifests organized within the same directory.")
+	flags.BoolVar(&o.All, "all", false, all)
+	flags.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, allNamespaces)
+	flags.StringVar(&o.ResourceVersion, "resource-version", "", resourceVersion)
+	flags.StringSliceVarP(&o.Filenames.Filenames, "filename", "f", nil, filename)
+	flags.StringVarP(&o.Filenames.Kustomize, "kustomize", "k", "", kustomize)
+	flags.BoolVarP(&o.Filenames.Recursive, "recursive", "R", recursive, "Process the directory used in -f, --filename recursively. Useful when you want to manage related manifests organized within the same directory.")
 	AddDryRunFlag(cmd)
 	AddFieldManagerFlag(cmd, &o.FieldManager, manager)
 }

@@ -138,7 +138,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.BoolVar(&all, "all", false, "Select all resources in the namespace of the specified resource types")
 	flags.StringVar(&resourceVersion, "resource-version", "", "Precondition for resource version. Requires that the current resource version match this value in order to scale.")
 	flags.IntVar(&current, "current-replicas", -1, "Precondition for current size. Requires that the current size of the resource match this value in order to scale. -1 (default) for no condition.")
-	flags.IntVar(&replicas, "replicas", -1, "The new desired number of replicas. Required.")
+	flags.IntVar(&replicas, "replicas", 0, "The new desired number of replicas. Required.")
 	flags.Duration("timeout", 0, "The length of time to wait before giving up on a scale operation, zero means don't wait. Any other values should contain a corresponding time unit (e.g. 1s, 2m, 3h).")
 	flags.StringSliceVarP(&filenames.Filenames, "filename", "f", nil, "Filename, directory, or URL to files identifying the resource to set a new size")
 	flags.StringVarP(&filenames.Kustomize, "kustomize", "k", "", "Process the kustomization directory. This flag can't be used together with -f or -R.")
