@@ -321,7 +321,8 @@ func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labe
 		return Container{}, fmt.Errorf("start task: %w", err)
 	}
 	started := time.Now()
-	if err := r.recordStarted(id, started); err != nil {
+	labels[LabelStartedAt] = started.UTC().Format(time.RFC3339Nano)
+	if _, err := c.SetLabels(ctx, map[string]string{LabelStartedAt: labels[LabelStartedAt]}); err != nil {
 		return Container{}, fmt.Errorf("record start time: %w", err)
 	}
 	return Container{ID: id, Labels: labels, Image: img.Ref, CreatedAt: started, StartedAt: started, State: StateRunning, Pid: task.Pid()}, nil
@@ -533,13 +534,8 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 
 // Remove kills the container's task if needed, deletes it, the container
 // and its snapshot, and closes its log. A missing container is not an error.
-func (r *Runtime) Remove(ctx context.Context, id string) (retErr error) {
+func (r *Runtime) Remove(ctx context.Context, id string) error {
 	defer r.closeIO(id)
-	defer func() {
-		if retErr == nil {
-			r.forgetStarted(id)
-		}
-	}()
 	c, err := r.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return nil

@@ -74,8 +74,18 @@ func (r *Runtime) imageUserRoot(ctx context.Context, cl oci.Client, c *container
 	u := &meta.users
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.root != "" || u.failed {
-		return u.root, nil
+	if u.root != "" {
+		// One stat per container: a copy removed behind the runtime's
+		// back (a new runtime on the same state directory removes
+		// stale ones) is made again, never read as an image without
+		// user files.
+		if _, err := os.Stat(filepath.Join(u.root, "etc")); err == nil {
+			return u.root, nil
+		}
+		u.root = ""
+	}
+	if u.failed {
+		return "", nil
 	}
 	base, err := r.imageUsersDir()
 	if err != nil {
@@ -153,15 +163,28 @@ func readInRoot(root *os.Root, name string) ([]byte, error) {
 	return nil, errors.New("too many links")
 }
 
+const usersDirPrefix = ".image-users-"
+
+// removeStaleUsersDirs removes the image user files of earlier runtimes
+// on stateDir (a kubelet that did not close its runtime).
+func removeStaleUsersDirs(stateDir string) {
+	old, _ := filepath.Glob(filepath.Join(stateDir, usersDirPrefix+"*"))
+	for _, d := range old {
+		_ = os.RemoveAll(d)
+	}
+}
+
 // imageUsersDir is this runtime's directory of image user files, made on
 // first use under the state directory and removed by Close.
 func (r *Runtime) imageUsersDir() (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.usersDir != "" {
-		return r.usersDir, nil
+		if _, err := os.Stat(r.usersDir); err == nil {
+			return r.usersDir, nil
+		}
 	}
-	d, err := os.MkdirTemp(r.fifoRoot, ".image-users-")
+	d, err := os.MkdirTemp(r.fifoRoot, usersDirPrefix)
 	if err != nil {
 		return "", err
 	}

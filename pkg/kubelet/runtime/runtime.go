@@ -110,10 +110,6 @@ type Runtime struct {
 	images map[digest.Digest]*imageMeta
 	// usersDir holds copies of images' user files (imageusers.go).
 	usersDir string
-	// started caches containers' start times (started.go); pruned is set
-	// once the records of vanished containers were dropped.
-	started map[string]time.Time
-	pruned  bool
 }
 
 // New connects to containerd at address (a unix socket path) and works in
@@ -129,11 +125,12 @@ func New(ctx context.Context, address, namespace, stateDir string, opts ...clien
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", address, err)
 	}
-	r := &Runtime{client: c, namespace: namespace, fifoRoot: stateDir, ios: map[string]*cio.DirectIO{}, started: map[string]time.Time{}}
-	if err := os.MkdirAll(r.startedDir(), 0o700); err != nil {
+	r := &Runtime{client: c, namespace: namespace, fifoRoot: stateDir, ios: map[string]*cio.DirectIO{}}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("runtime state dir: %w", err)
 	}
+	removeStaleUsersDirs(stateDir)
 	return r, nil
 }
 
@@ -167,7 +164,6 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 	if podUID != "" {
 		filter = fmt.Sprintf("labels.%q==%q", LabelPodUID, podUID)
 	}
-	listed := time.Now()
 	cs, err := r.client.Containers(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -186,24 +182,9 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 		ct := Container{ID: c.ID(), Labels: info.Labels, Image: info.Image, CreatedAt: info.CreatedAt, State: StateCreated}
 		if s := info.Labels[LabelStartedAt]; s != "" {
 			ct.StartedAt, _ = time.Parse(time.RFC3339Nano, s)
-		} else {
-			ct.StartedAt = r.startedAt(c.ID())
 		}
 		r.taskState(ctx, &ct)
 		out = append(out, ct)
-	}
-	if podUID == "" {
-		r.mu.Lock()
-		prune := !r.pruned
-		r.pruned = true
-		r.mu.Unlock()
-		if prune {
-			present := make(map[string]bool, len(cs))
-			for _, c := range cs {
-				present[c.ID()] = true
-			}
-			r.pruneStarted(present, listed)
-		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
