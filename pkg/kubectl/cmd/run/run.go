@@ -455,13 +455,15 @@ func waitForPod(cs kubernetes.Interface, ns, name string, timeout time.Duration,
 	lw := &cache.ListWatch{
 		ListFunc: func(options metav1.ListOptions) (runtime.Object, error) {
 			options.FieldSelector = selector
-			return pods.List(ctx, options)
+			return pods.List(context.Background(), options)
 		},
 		WatchFunc: func(options metav1.ListOptions) (watch.Interface, error) {
 			options.FieldSelector = selector
-			return pods.Watch(ctx, options)
+			return pods.Watch(context.Background(), options)
 		},
 	}
+	// The list and watch outlive ctx, as upstream's: ending them with it
+	// makes the reflector log a closed watch before the timeout is seen.
 	ev, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, done)
 	var pod *corev1.Pod
 	if ev != nil {
