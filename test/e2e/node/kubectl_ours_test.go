@@ -465,6 +465,68 @@ func TestKubectlOurs_LogsExecAttachPortForwardCpMatchUpstream(t *testing.T) {
 		pp.same("", nil, "attach", "two", "-c", "nope")
 	})
 
+	t.Run("run attached", func(t *testing.T) {
+		// Each kubectl makes its own pod (bb-upstream, bb-ours; --rm
+		// deletes it without waiting); the name is masked to compare.
+		k := 0
+		both := func(stdin string, args ...string) (got, want result) {
+			t.Helper()
+			k++
+			one := func(kc *kubectl, who string) result {
+				name := fmt.Sprintf("bb%d-%s", k, who)
+				// No scheduler runs here: --overrides binds the pod to the node.
+				full := append([]string{"run", name, `--overrides={"spec":{"nodeName":"` + n.cfg.NodeName + `","automountServiceAccountToken":false,"terminationGracePeriodSeconds":2}}`}, args...)
+				out, errOut, code := kc.run(stdin, full...)
+				re := regexp.MustCompile(regexp.QuoteMeta(name))
+				return result{re.ReplaceAllString(out, "bb"), re.ReplaceAllString(errOut, "bb"), code}
+			}
+			want, got = one(p.upstream, "upstream"), one(p.ours, "ours")
+			for _, who := range []string{"upstream", "ours"} {
+				_ = n.admin.CoreV1().Pods(testNamespace).Delete(ctx, fmt.Sprintf("bb%d-%s", k, who), metav1.DeleteOptions{})
+			}
+			return got, want
+		}
+		deleted := fmt.Sprintf("pod \"bb\" deleted from %s namespace\n", testNamespace)
+		img := "--image=" + busyboxImage
+
+		// stdin reaches the container through pods/attach.
+		got, want := both("hello\n", "-i", "--rm", img, "--restart=Never", "--image-pull-policy=IfNotPresent", "--", "sh", "-c", "read l; echo got-$l")
+		if got != want {
+			t.Errorf("run -i --rm with stdin:\nours:\n%s\nupstream:\n%s", got, want)
+		}
+		if want.code != 0 || want.stdout != "got-hello\n"+deleted {
+			t.Errorf("run -i --rm with stdin through upstream: %s", want)
+		}
+
+		// A command that does not read stdin may end before the attach
+		// (then its log is shown, and a warning whether attaching fails
+		// is a race): the output and the cleanup are what must match.
+		got, want = both("", "-i", "--rm", img, "--restart=Never", "--image-pull-policy=IfNotPresent", "--", "echo", "hi")
+		for who, r := range map[string]result{"ours": got, "upstream": want} {
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "hi\n") || !strings.HasSuffix(r.stdout, deleted) {
+				t.Errorf("run -i --rm -- echo hi through %s kubectl: %s", who, r)
+			}
+		}
+
+		// --restart=Never returns the container's exit code.
+		got, want = both("x\n", "-i", "--rm", img, "--restart=Never", "--image-pull-policy=IfNotPresent", "--", "sh", "-c", "read l; echo bye; exit 3")
+		if got != want {
+			t.Errorf("run -i --rm exit 3:\nours:\n%s\nupstream:\n%s", got, want)
+		}
+		if want.code != 3 {
+			t.Errorf("run -i --rm exit 3 through upstream: %s", want)
+		}
+
+		// --expose makes the Service too; without --rm both stay.
+		got, want = both("", img, "--port=80", "--expose", "--image-pull-policy=IfNotPresent", "--", "sleep", "1")
+		if got != want || want.stdout != "pod/bb created\nservice/bb created\n" {
+			t.Errorf("run --expose:\nours:\n%s\nupstream:\n%s", got, want)
+		}
+		for _, who := range []string{"upstream", "ours"} {
+			_ = n.admin.CoreV1().Services(testNamespace).Delete(ctx, fmt.Sprintf("bb%d-%s", k, who), metav1.DeleteOptions{})
+		}
+	})
+
 	t.Run("port-forward", func(t *testing.T) {
 		portRe := regexp.MustCompile(`Forwarding from (127\.0\.0\.1|\[::1\]):(\d+) -> (\d+)`)
 		maskPorts := regexp.MustCompile(`(127\.0\.0\.1:|\[::1\]:|connection for )\d+`)

@@ -416,7 +416,13 @@ func (o *options) attachAndWait(cmd *cobra.Command, pod *corev1.Pod, policy core
 		if t.ExitCode == 0 {
 			return unknown
 		}
-		return &util.ExitCodeError{Code: int(t.ExitCode), Err: fmt.Errorf("pod %s/%s terminated (%s)\n%s", final.Namespace, final.Name, t.Reason, t.Message)}
+		// Upstream prints this one without the "error: " prefix.
+		msg := fmt.Sprintf("pod %s/%s terminated (%s)\n%s", final.Namespace, final.Name, t.Reason, t.Message)
+		if !strings.HasSuffix(msg, "\n") {
+			msg += "\n"
+		}
+		fmt.Fprint(o.f.ErrOut, msg)
+		return &util.ExitCodeError{Code: int(t.ExitCode)}
 	}
 	return fmt.Errorf("pod %s/%s left in phase %s", final.Namespace, final.Name, final.Status.Phase)
 }
