@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/images.sh
 export KSTACK_REQUIRE_E2E=${KSTACK_REQUIRE_E2E:-1}
-go test -tags e2e -count=1 -timeout 20m "$@" ./test/e2e/node/...
+go test -tags e2e -count=1 -timeout 20m "$@" ./test/e2e/node/... ./pkg/kubelet/runtime/
