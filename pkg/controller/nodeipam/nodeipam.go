@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
 
 	"github.com/kstack/kstack/pkg/controller"
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +36,12 @@ type Controller struct {
 	queue    controller.Queue
 	cidrs    *CIDRSet
 	recorder record.EventRecorder
+
+	// assigned holds the CIDRs patched onto nodes whose update the
+	// informer has not delivered yet: a sync in that window must not
+	// allocate a second one (upstream keeps nodesInProcessing for this).
+	mu       sync.Mutex
+	assigned map[string]string
 }
 
 // New returns a controller allocating /maskSize subnets of clusterCIDR.
@@ -50,7 +58,7 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, clusterC
 		recorder = &record.FakeRecorder{}
 	}
 	c := &Controller{client: client, lister: nodes.Lister(), synced: nodes.Informer().HasSynced,
-		queue: controller.NewQueue(Name), cidrs: set, recorder: recorder}
+		queue: controller.NewQueue(Name), cidrs: set, recorder: recorder, assigned: map[string]string{}}
 	_, _ = nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { controller.Enqueue(c.queue, obj) },
 		UpdateFunc: func(_, obj any) { controller.Enqueue(c.queue, obj) },
@@ -62,6 +70,12 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, clusterC
 				for _, cidr := range podCIDRs(n) {
 					c.cidrs.Release(cidr)
 				}
+				c.mu.Lock()
+				if cidr, ok := c.assigned[n.Name]; ok {
+					delete(c.assigned, n.Name)
+					c.cidrs.Release(cidr)
+				}
+				c.mu.Unlock()
 				c.enqueueWaiting()
 			}
 		},
@@ -116,10 +130,24 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		return err
 	}
 	if have := podCIDRs(n); len(have) > 0 {
+		c.mu.Lock()
+		if cidr, ok := c.assigned[name]; ok {
+			delete(c.assigned, name)
+			if !slices.Contains(have, cidr) {
+				c.cidrs.Release(cidr) // someone else set the node's CIDR
+			}
+		}
+		c.mu.Unlock()
 		for _, cidr := range have {
 			c.cidrs.Occupy(cidr)
 		}
 		return nil
+	}
+	c.mu.Lock()
+	_, inFlight := c.assigned[name]
+	c.mu.Unlock()
+	if inFlight {
+		return nil // patched; the informer's update will follow
 	}
 	cidr, err := c.cidrs.Allocate()
 	if err != nil {
@@ -135,5 +163,8 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		c.recorder.Eventf(n, corev1.EventTypeWarning, "CIDRAssignmentFailed", "Node %s status is now: CIDRAssignmentFailed", n.Name)
 		return fmt.Errorf("set pod CIDR %s on node %s: %w", cidr, name, err)
 	}
+	c.mu.Lock()
+	c.assigned[name] = cidr
+	c.mu.Unlock()
 	return nil
 }
