@@ -4,7 +4,7 @@ package e2eutil
 
 import (
 	"fmt"
-	"net"
+	"github.com/kstack/kstack/test/integration/framework"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,15 +40,11 @@ func EnvOr(key, def string) string {
 	return def
 }
 
-// FreePort returns a loopback TCP port nobody listens on right now.
+// FreePort returns a loopback TCP port nobody listens on right now, below
+// the kernel's ephemeral range (see framework.FreePort).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return framework.FreePort(t)
 }
 
 // Tail returns the last n lines of the file at path.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/kstack/kstack/test/integration/framework"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -142,12 +142,4 @@ func TestScheduler_SecurePortGuardsMetricsAndProfiling(t *testing.T) {
 
 func prefix(s string) string { return s[:min(len(s), 8)] }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return framework.FreePort(t) }
