@@ -118,6 +118,7 @@ func TestReadLogs_FollowSeesNewLinesAcrossRotationAndStopsWithTheContainer(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.now = secondTicks()
 	w.writeLine("stdout", "F", []byte("before"))
 	var mu sync.Mutex
 	running := true
@@ -133,6 +134,7 @@ func TestReadLogs_FollowSeesNewLinesAcrossRotationAndStopsWithTheContainer(t *te
 		want := fmt.Sprintf("after-%d\n", i)
 		waitFor(t, func() bool { return strings.HasSuffix(out.String(), want) })
 	}
+	w.compactions.Wait()
 	if rotated := RotatedLogs(path); len(rotated) != 1 {
 		t.Errorf("rotated files = %v, want exactly 1 (max files 2)", rotated)
 	}
@@ -151,45 +153,6 @@ func TestReadLogs_FollowSeesNewLinesAcrossRotationAndStopsWithTheContainer(t *te
 		t.Errorf("followed output = %q, want %q", out.String(), want.String())
 	}
 	w.close()
-}
-
-func TestCRILog_RotatesAndKeepsMaxFiles(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "1.log")
-	w, err := openCRILog(path, 200, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tick := t0
-	w.now = func() time.Time { tick = tick.Add(time.Millisecond); return tick }
-	for i := range 50 {
-		w.writeLine("stdout", "F", []byte(fmt.Sprintf("line %d", i)))
-	}
-	w.close()
-	rotated := RotatedLogs(path)
-	if len(rotated) != 2 {
-		t.Fatalf("rotated = %v, want 2 (max files 3 counting the current one)", rotated)
-	}
-	for _, p := range append(rotated, path) {
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Size() > 200 {
-			t.Errorf("%s is %d bytes, above the max size", p, st.Size())
-		}
-	}
-	var out bytes.Buffer
-	if err := ReadLogs(context.Background(), path, LogOptions{TailLines: i64(1)}, &out, nil); err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != "line 49\n" {
-		t.Errorf("last line = %q", out.String())
-	}
-	RemoveLogs(path)
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Errorf("RemoveLogs left %d files", len(left))
-	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {

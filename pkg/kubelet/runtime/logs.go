@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,8 +22,14 @@ import (
 // lines are split into partial ("P") entries.
 const maxLogLine = 16 * 1024
 
-// rotatedSuffixFormat names a rotated log file: <path>.<UTC time>.
-const rotatedSuffixFormat = "20060102-150405.000000000"
+// Rotated logs are named as upstream's container log manager names them:
+// <path>.<local time in rotatedTimeFormat>, gzip-compressed to <name>.gz
+// (through <name>.tmp) once a newer rotation exists.
+const (
+	rotatedTimeFormat = "20060102-150405"
+	compressSuffix    = ".gz"
+	tmpSuffix         = ".tmp"
+)
 
 // logState is the runtime's bookkeeping of container logs.
 type logState struct {
@@ -101,6 +110,11 @@ type criLog struct {
 	now      func() time.Time
 	closed   bool
 
+	lastRotated  string // time suffix of this writer's latest rotation
+	compacting   bool   // a compactRotatedLogs goroutine runs
+	compactAgain bool   // run it once more: a rotation happened meanwhile
+	compactions  sync.WaitGroup
+
 	listeners map[*OutputListener]struct{}
 }
 
@@ -122,7 +136,18 @@ func openCRILog(path string, maxSize int64, maxFiles int) (*criLog, error) {
 		f.Close()
 		return nil, fmt.Errorf("stat log: %w", err)
 	}
-	return &criLog{path: path, f: f, w: f, size: st.Size(), maxSize: maxSize, maxFiles: maxFiles, now: time.Now}, nil
+	l := &criLog{path: path, f: f, w: f, size: st.Size(), maxSize: maxSize, maxFiles: maxFiles, now: time.Now}
+	if maxSize > 0 {
+		// A reattach after a kubelet restart: finish what a rotation
+		// interrupted by the restart left (a temporary file, an
+		// uncompressed older file).
+		if rotated, _ := filepath.Glob(globEscape(path) + ".*"); len(rotated) > 0 {
+			l.mu.Lock()
+			l.compactInBackground()
+			l.mu.Unlock()
+		}
+	}
+	return l, nil
 }
 
 // copyStream copies rd line by line until it ends.
@@ -159,7 +184,7 @@ func (l *criLog) writeLine(stream, tag string, line []byte) {
 	// Rotate before a line that would pass the max size, so the current
 	// file is never left empty after a write.
 	if l.maxSize > 0 && l.size > 0 && l.size+int64(len(buf)) > l.maxSize && l.f != nil {
-		if err := l.rotate(); err != nil {
+		if err := l.rotate(); err != nil && !errors.Is(err, errRotateTooSoon) {
 			// Keep appending to the current file rather than lose output.
 			l.maxSize = 0
 		}
@@ -180,13 +205,27 @@ func (l *criLog) writeLine(stream, tag string, line []byte) {
 	}
 }
 
-// rotate renames the current file to <path>.<time>, removes the oldest
-// rotated files beyond maxFiles and starts a new file; l.mu is held.
+// errRotateTooSoon defers a rotation: a rotated file of this second
+// already exists (names have a resolution of one second, as upstream's).
+var errRotateTooSoon = errors.New("log rotated less than a second ago")
+
+// rotate renames the current file to <path>.<time> and starts a new one,
+// as upstream's container log manager does before the runtime reopens the
+// log; l.mu is held. Compressing the older rotated files and removing
+// those beyond maxFiles happen in the background (compactRotatedLogs), off
+// the container's write path.
 func (l *criLog) rotate() error {
-	if err := l.f.Sync(); err != nil {
-		return err
+	stamp := l.now().Format(rotatedTimeFormat)
+	if stamp == l.lastRotated {
+		return errRotateTooSoon
 	}
-	rotated := l.path + "." + l.now().UTC().Format(rotatedSuffixFormat)
+	rotated := l.path + "." + stamp
+	for _, p := range []string{rotated, rotated + compressSuffix} {
+		if _, err := os.Lstat(p); err == nil {
+			l.lastRotated = stamp
+			return errRotateTooSoon
+		}
+	}
 	if err := os.Rename(l.path, rotated); err != nil {
 		return err
 	}
@@ -197,44 +236,157 @@ func (l *criLog) rotate() error {
 		return err
 	}
 	_ = l.f.Close()
-	l.f, l.w, l.size = f, f, 0
-	RemoveOldRotatedLogs(l.path, l.maxFiles)
+	l.f, l.w, l.size, l.lastRotated = f, f, 0, stamp
+	l.compactInBackground()
 	return nil
 }
 
-// RotatedLogs lists the rotated files of the log at path, oldest first.
-func RotatedLogs(path string) []string {
-	matches, _ := filepath.Glob(globEscape(path) + ".*")
-	var out []string
-	for _, m := range matches {
-		suffix := strings.TrimPrefix(m, path+".")
-		if _, err := time.Parse(rotatedSuffixFormat, suffix); err == nil {
-			out = append(out, m)
+// compactInBackground runs compactRotatedLogs in a goroutine, once more
+// if it is already running (it may have listed the files before the
+// latest rotation); l.mu is held.
+func (l *criLog) compactInBackground() {
+	if l.compacting {
+		l.compactAgain = true
+		return
+	}
+	l.compacting = true
+	l.compactions.Add(1)
+	go func() {
+		defer l.compactions.Done()
+		for {
+			_ = compactRotatedLogs(l.path, l.maxFiles)
+			l.mu.Lock()
+			again := l.compactAgain
+			l.compactAgain = false
+			l.compacting = again
+			l.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	}()
+}
+
+// compactRotatedLogs brings the rotated files of the log at path to the
+// shape upstream's container log manager leaves them in: temporary files
+// of an interrupted compression and uncompressed files whose .gz exists
+// are removed, the oldest rotated files are removed so that at most
+// maxFiles files remain counting the current one, and every rotated file
+// but the most recent is gzip-compressed to <file>.gz. Running it twice
+// changes nothing.
+func compactRotatedLogs(path string, maxFiles int) error {
+	all, err := filepath.Glob(globEscape(path) + ".*")
+	if err != nil {
+		return err
+	}
+	inUse, unused := splitUnusedLogs(all)
+	var errs []error
+	for _, p := range unused {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
-	sort.Strings(out) // the suffix sorts by time
-	return out
+	sort.Strings(inUse) // the time suffix sorts oldest first
+	keep := max(maxFiles-1, 1)
+	for len(inUse) > keep {
+		if err := os.Remove(inUse[0]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		inUse = inUse[1:]
+	}
+	for _, p := range inUse[:max(len(inUse)-1, 0)] {
+		if strings.HasSuffix(p, compressSuffix) {
+			continue
+		}
+		if err := compressLog(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// RemoveOldRotatedLogs deletes the oldest rotated files of path so that
-// at most maxFiles files remain counting the current one.
-func RemoveOldRotatedLogs(path string, maxFiles int) {
-	if maxFiles < 1 {
-		maxFiles = 1
+// splitUnusedLogs separates the rotated files still holding the log from
+// the leftovers of a compression: temporary files, and uncompressed files
+// whose compressed copy was written (the removal did not happen).
+func splitUnusedLogs(files []string) (inUse, unused []string) {
+	have := make(map[string]bool, len(files))
+	for _, f := range files {
+		have[f] = true
 	}
-	rotated := RotatedLogs(path)
-	for len(rotated)+1 > maxFiles {
-		_ = os.Remove(rotated[0])
-		rotated = rotated[1:]
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f, tmpSuffix):
+			unused = append(unused, f)
+		case strings.HasSuffix(f, compressSuffix):
+			inUse = append(inUse, f)
+		case have[f+compressSuffix]:
+			unused = append(unused, f)
+		default:
+			inUse = append(inUse, f)
+		}
 	}
+	return inUse, unused
 }
 
-// RemoveLogs deletes the log at path and its rotated files.
+// compressLog gzips the rotated log p into the temporary file p.tmp,
+// renames that to p.gz and removes p. A crash on the way leaves p (still
+// the log) and maybe p.tmp, or p next to a complete p.gz: the next
+// compaction removes the leftover and compresses p again if needed.
+func compressLog(p string) (err error) {
+	src, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	tmp := p + tmpSuffix
+	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, st.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = dst.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	zw := gzip.NewWriter(dst)
+	if _, err := io.Copy(zw, src); err != nil {
+		return fmt.Errorf("compress %s: %w", p, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress %s: %w", p, err)
+	}
+	if err := dst.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, p+compressSuffix); err != nil {
+		return err
+	}
+	return os.Remove(p)
+}
+
+// RotatedLogs lists the rotated files of the log at path, compressed
+// (.gz) or not, oldest first, leaving out a compression's leftovers, as
+// upstream's GetAllLogs without the current file.
+func RotatedLogs(path string) []string {
+	all, _ := filepath.Glob(globEscape(path) + ".*")
+	inUse, _ := splitUnusedLogs(all)
+	sort.Strings(inUse)
+	return inUse
+}
+
+// RemoveLogs deletes the log at path and all its rotated and temporary
+// files.
 func RemoveLogs(path string) {
 	if path == "" {
 		return
 	}
-	for _, p := range RotatedLogs(path) {
+	all, _ := filepath.Glob(globEscape(path) + ".*")
+	for _, p := range all {
 		_ = os.Remove(p)
 	}
 	_ = os.Remove(path)
