@@ -3,8 +3,8 @@ package kubelet
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"k8s.io/client-go/util/retry"
 	"log/slog"
 	"os"
 	goruntime "runtime"
@@ -19,6 +19,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/util/retry"
 )
 
 // KubeletVersion is reported in the Node's nodeInfo.
@@ -121,8 +123,17 @@ func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 			slog.Warn("configure pod network", "podCIDR", node.Spec.PodCIDR, "err", err)
 		}
 	}
-	version, rtErr := k.node.Version(ctx)
-	images, _ := k.node.ListImages(ctx)
+	// A runtime that does not answer must not hold up the heartbeat.
+	rtCtx, cancel := context.WithTimeout(ctx, runtimeCheckTimeout)
+	version, rtErr := k.node.Version(rtCtx)
+	var images []runtime.ImageInfo
+	if rtErr == nil {
+		images, rtErr = k.node.ListImages(rtCtx)
+	}
+	cancel()
+	if rtErr != nil {
+		slog.Warn("container runtime sanity check failed", "node", k.cfg.NodeName, "err", rtErr)
+	}
 	node.Status = k.nodeStatus(node.Status, version, rtErr, k.network.Status(), images, metav1.NewTime(k.clock.Now()))
 	k.mu.Lock()
 	k.nodeAlloc = node.Status.Allocatable
@@ -161,12 +172,17 @@ func (k *Kubelet) nodeStatus(old v1.NodeStatus, version string, rtErr, netErr er
 	for _, img := range images {
 		st.Images = append(st.Images, v1.ContainerImage{Names: img.Names, SizeBytes: img.Size})
 	}
+	if rtErr != nil {
+		// What the runtime said last stays, as upstream's setters leave
+		// the fields whose source failed.
+		st.Images = old.Images
+		if st.NodeInfo.ContainerRuntimeVersion == "" {
+			st.NodeInfo.ContainerRuntimeVersion = old.NodeInfo.ContainerRuntimeVersion
+		}
+	}
 	ready := v1.NodeCondition{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"}
-	switch {
-	case rtErr != nil:
-		ready.Status, ready.Reason, ready.Message = v1.ConditionFalse, "KubeletNotReady", "container runtime is down: "+rtErr.Error()
-	case netErr != nil:
-		ready.Status, ready.Reason, ready.Message = v1.ConditionFalse, "KubeletNotReady", "container runtime network not ready: "+netErr.Error()
+	if msg := notReadyMessage(rtErr, netErr); msg != "" {
+		ready.Status, ready.Reason, ready.Message = v1.ConditionFalse, "KubeletNotReady", msg
 	}
 	memory, disk := k.pressureConditions()
 	conds := []v1.NodeCondition{
@@ -185,6 +201,27 @@ func (k *Kubelet) nodeStatus(old v1.NodeStatus, version string, rtErr, netErr er
 		st.Conditions = append(st.Conditions, c)
 	}
 	return st
+}
+
+// runtimeCheckTimeout bounds the runtime calls of a node status round.
+const runtimeCheckTimeout = 5 * time.Second
+
+// notReadyMessage is the Ready condition's message when the runtime
+// (rtErr) or the pod network (netErr) is broken, in upstream's words
+// (the cause of a runtime failure is logged, not shown, as upstream's);
+// empty when both are healthy.
+func notReadyMessage(rtErr, netErr error) string {
+	var errs []error
+	if rtErr != nil {
+		errs = append(errs, errors.New("container runtime is down"))
+	}
+	if netErr != nil {
+		errs = append(errs, fmt.Errorf("container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: %v", netErr))
+	}
+	if agg := utilerrors.NewAggregate(errs); agg != nil {
+		return agg.Error()
+	}
+	return ""
 }
 
 // machineCapacity is the machine's CPUs, memory, root-dir filesystem and

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,6 +76,34 @@ func TestNodeStatus_ReadyReflectsRuntimeAndNetwork(t *testing.T) {
 				t.Errorf("pods capacity = %s", st.Capacity.Pods())
 			}
 		})
+	}
+}
+
+func TestNotReadyMessage_UpstreamWords(t *testing.T) {
+	netErr := errors.New("cni plugin not initialized")
+	for _, tt := range []struct {
+		name          string
+		rtErr, netErr error
+		want          string
+	}{
+		{"healthy", nil, nil, ""},
+		{"runtime down", errors.New("dial unix /run/containerd.sock: connect: connection refused"), nil, "container runtime is down"},
+		{"network", nil, netErr, "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"},
+		{"both", errors.New("x"), netErr, "[container runtime is down, container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized]"},
+	} {
+		if got := notReadyMessage(tt.rtErr, tt.netErr); got != tt.want {
+			t.Errorf("%s: message %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestNodeStatus_RuntimeDownKeepsLastImagesAndVersion(t *testing.T) {
+	k := &Kubelet{cfg: Config{NodeName: "n1", MaxPods: 10, RootDir: t.TempDir()}, hostIP: "192.168.0.9"}
+	now := metav1.NewTime(t0)
+	old := k.nodeStatus(v1.NodeStatus{}, "1.6.20", nil, nil, []runtime.ImageInfo{{Names: []string{"busybox"}, Size: 1}}, now)
+	st := k.nodeStatus(old, "", errors.New("down"), nil, nil, now)
+	if len(st.Images) != 1 || st.NodeInfo.ContainerRuntimeVersion != "containerd://1.6.20" {
+		t.Errorf("images %v, runtime version %q: want the last known ones", st.Images, st.NodeInfo.ContainerRuntimeVersion)
 	}
 }
 

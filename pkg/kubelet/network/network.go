@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	v1 "k8s.io/api/core/v1"
 )
@@ -186,12 +187,29 @@ func withoutPortmap(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, 
 	return out, nil
 }
 
-// Status is nil once the network can set up pods.
+// ErrNotInitialized is Status before the node has a podCIDR: there is no
+// network config yet (containerd's words for a CNI conf dir without one).
+var ErrNotInitialized = errors.New("cni plugin not initialized")
+
+// Status is nil once the network can set up pods: the node has a podCIDR
+// (so a conflist) and every plugin the conflist names, IPAM included, is
+// in the plugin dirs, as ADD will look for it.
 func (n *Network) Status() error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.list == nil {
-		return errors.New("network plugin not ready: the node has no podCIDR yet")
+	list := n.list
+	n.mu.Unlock()
+	if list == nil {
+		return ErrNotInitialized
+	}
+	for _, p := range list.Plugins {
+		for _, typ := range []string{p.Network.Type, p.Network.IPAM.Type} {
+			if typ == "" {
+				continue
+			}
+			if _, err := invoke.FindInPath(typ, n.cfg.PluginDirs); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -139,3 +139,36 @@ func TestCreateNetNS_LoopbackUp(t *testing.T) {
 		t.Errorf("lo in the new namespace is not up: %s", got)
 	}
 }
+
+func TestStatus_NeedsPodCIDRAndEveryPlugin(t *testing.T) {
+	bin := t.TempDir()
+	cfg := Config{PluginDirs: []string{bin}, ConfDir: t.TempDir(), CacheDir: t.TempDir(), DataDir: t.TempDir()}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Status(); err != ErrNotInitialized {
+		t.Fatalf("Status without a podCIDR = %v, want %v", err, ErrNotInitialized)
+	}
+	data, err := RenderConflist(n.cfg, "10.244.1.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.list, err = libcni.NetworkConfFromBytes(data); err != nil { // what SetPodCIDR keeps
+		t.Fatal(err)
+	}
+	for _, plugin := range []string{"bridge", "host-local", "portmap"} {
+		if err := os.WriteFile(filepath.Join(bin, plugin), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Status(); err != nil {
+		t.Fatalf("Status with every plugin = %v", err)
+	}
+	if err := os.Remove(filepath.Join(bin, "host-local")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Status(); err == nil || !strings.Contains(err.Error(), `failed to find plugin "host-local"`) {
+		t.Errorf("Status without the IPAM plugin = %v, want it named", err)
+	}
+}

@@ -50,6 +50,9 @@ type node struct {
 	cfg       kubelet.Config
 
 	stopKubelet func()
+	// containerd is the node's private containerd process, which a test
+	// may kill and start again (its stop and start).
+	containerd *containerdProcess
 }
 
 func requireE2E(t *testing.T) string {
@@ -102,6 +105,13 @@ func randHex(n int) string {
 // everything is torn down (and checked for leftovers) in t.Cleanup.
 func startNode(t *testing.T) *node {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with configure applied to the kubelet's
+// Config before the kubelet starts (the flags of a test's kubelet).
+func startNodeWith(t *testing.T, configure func(*kubelet.Config)) *node {
+	t.Helper()
 	images := requireE2E(t)
 	// A short path: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "kse2e-")
@@ -117,7 +127,8 @@ func startNode(t *testing.T) *node {
 	})
 	id := randHex(3)
 	n := &node{t: t, dir: dir, namespace: "kse2e-" + id}
-	sock := startContainerd(t, dir)
+	n.containerd = startContainerdProcess(t, dir)
+	sock := n.containerd.sock
 
 	ctx := context.Background()
 	n.ctrd, err = client.New(sock, client.WithDefaultNamespace(n.namespace))
@@ -174,6 +185,9 @@ func startNode(t *testing.T) *node {
 		AnonymousAuth:     new(bool),
 		AuthorizationMode: "Webhook",
 	}
+	if configure != nil {
+		configure(&n.cfg)
+	}
 	t.Cleanup(func() {
 		_ = exec.Command("ip", "link", "del", n.cfg.CNIBridge).Run()
 		// runc leaves the namespace's cgroup parents and state dir.
@@ -194,10 +208,20 @@ func startNode(t *testing.T) *node {
 	return n
 }
 
-// startContainerd runs a private containerd and returns its socket.
-func startContainerd(t *testing.T, dir string) string {
+// containerdProcess is a node's private containerd.
+type containerdProcess struct {
+	t    *testing.T
+	dir  string
+	sock string
+	logf *os.File
+	cmd  *exec.Cmd // nil while stopped
+}
+
+// startContainerdProcess runs a private containerd, stopped (and its
+// snapshot mounts removed) in t.Cleanup.
+func startContainerdProcess(t *testing.T, dir string) *containerdProcess {
 	t.Helper()
-	sock := filepath.Join(dir, "ctrd.sock")
+	p := &containerdProcess{t: t, dir: dir, sock: filepath.Join(dir, "ctrd.sock")}
 	conf := fmt.Sprintf(`version = 2
 root = %q
 state = %q
@@ -206,7 +230,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = %q
 [ttrpc]
   address = %q
-`, filepath.Join(dir, "ctrd-root"), filepath.Join(dir, "ctrd-state"), sock, sock+".ttrpc")
+`, filepath.Join(dir, "ctrd-root"), filepath.Join(dir, "ctrd-state"), p.sock, p.sock+".ttrpc")
 	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -214,36 +238,57 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("containerd", "--config", filepath.Join(dir, "containerd.toml"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start containerd: %v", err)
-	}
+	p.logf = logf
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		p.stop(syscall.SIGTERM)
 		logf.Close()
 		// Snapshots are overlay mounts under the root; none may stay.
 		_ = exec.Command("umount", "-R", filepath.Join(dir, "ctrd-root")).Run()
 	})
+	p.start()
+	return p
+}
+
+// start runs containerd and waits for its socket.
+func (p *containerdProcess) start() {
+	t := p.t
+	t.Helper()
+	cmd := exec.Command("containerd", "--config", filepath.Join(p.dir, "containerd.toml"))
+	cmd.Stdout, cmd.Stderr = p.logf, p.logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start containerd: %v", err)
+	}
+	p.cmd = cmd
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.Dial("unix", sock); err == nil {
+		if c, err := net.Dial("unix", p.sock); err == nil {
 			c.Close()
-			return sock
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not come up; log in %s", logf.Name())
+			t.Fatalf("containerd did not come up; log in %s", p.logf.Name())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends containerd with sig (SIGKILL after 10 s) and waits for it;
+// the shims, and so the containers, keep running.
+func (p *containerdProcess) stop(sig syscall.Signal) {
+	if p.cmd == nil {
+		return
+	}
+	cmd := p.cmd
+	p.cmd = nil
+	_ = cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
 	}
 }
 
