@@ -85,9 +85,9 @@ func run(out, busybox string) error {
 	}
 	images := map[string]image{
 		"pause.tar": {names: []string{PauseImage}, entrypoint: []string{"/pause"}, env: []string{path},
-			files: []file{{path: "pause", mode: 0o755, data: pause}}},
+			files: append(mountPoints(), file{path: "pause", mode: 0o755, data: pause})},
 		"testserver.tar": {names: []string{TestServerImage}, entrypoint: []string{"/testserver"}, env: []string{path},
-			files: []file{{path: "testserver", mode: 0o755, data: server}, {path: "tmp", mode: 0o1777, dir: true}}},
+			files: append(mountPoints(), file{path: "testserver", mode: 0o755, data: server}, file{path: "tmp", mode: 0o1777, dir: true})},
 		"busybox.tar": {names: []string{BusyboxImage, "docker.io/library/busybox:latest"}, cmd: []string{"sh"}, env: []string{path},
 			files: bb},
 	}
@@ -105,6 +105,14 @@ func run(out, busybox string) error {
 }
 
 // goBuild builds a static binary of pkg and returns its bytes.
+// mountPoints are the directories of an image's root that a container's
+// standard mounts (proc, a tmpfs on /dev, sysfs) go on, as a distribution's
+// base image has them: the runtime need not create them in the container's
+// writable layer, and a pod sandbox can run on a read-only view of its image.
+func mountPoints() []file {
+	return []file{{path: "dev", mode: 0o755, dir: true}, {path: "proc", mode: 0o555, dir: true}, {path: "sys", mode: 0o555, dir: true}}
+}
+
 func goBuild(dir, pkg string) ([]byte, error) {
 	dst := filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, pkg)
@@ -127,16 +135,16 @@ func busyboxFiles(busybox string) ([]file, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s --list-full: %w", busybox, err)
 	}
-	files := []file{
-		{path: "bin", mode: 0o755, dir: true}, {path: "sbin", mode: 0o755, dir: true},
-		{path: "usr", mode: 0o755, dir: true}, {path: "usr/bin", mode: 0o755, dir: true},
-		{path: "usr/sbin", mode: 0o755, dir: true}, {path: "etc", mode: 0o755, dir: true},
-		{path: "root", mode: 0o700, dir: true}, {path: "var", mode: 0o755, dir: true},
-		{path: "tmp", mode: 0o1777, dir: true},
-		{path: "bin/busybox", mode: 0o755, data: data},
-		{path: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
-		{path: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnogroup:x:65534:\n")},
-	}
+	files := append(mountPoints(),
+		file{path: "bin", mode: 0o755, dir: true}, file{path: "sbin", mode: 0o755, dir: true},
+		file{path: "usr", mode: 0o755, dir: true}, file{path: "usr/bin", mode: 0o755, dir: true},
+		file{path: "usr/sbin", mode: 0o755, dir: true}, file{path: "etc", mode: 0o755, dir: true},
+		file{path: "root", mode: 0o700, dir: true}, file{path: "var", mode: 0o755, dir: true},
+		file{path: "tmp", mode: 0o1777, dir: true},
+		file{path: "bin/busybox", mode: 0o755, data: data},
+		file{path: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
+		file{path: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnogroup:x:65534:\n")},
+	)
 	for _, applet := range strings.Fields(string(list)) {
 		if applet == "bin/busybox" {
 			continue

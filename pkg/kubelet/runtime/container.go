@@ -170,10 +170,19 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 	if id == "" {
 		id = NewID()
 	}
+	// A sandbox writes nothing to its root: when the image has the
+	// directories its mounts go on, it runs on a read-only view of the
+	// image, a bind mount without the upper and work directories of a
+	// writable overlay to make, mount and remove for every pod.
+	view := sandboxOnView(img)
 	specOpts := []oci.SpecOpts{
 		r.withImageRoot(img, oci.WithImageConfig(img.img)),
+		oci.WithoutRunMount,
 		netNamespace(cfg.NetNSPath),
 		oci.WithAnnotations(map[string]string{AnnotationShimGroup: id}),
+	}
+	if view {
+		specOpts = append(specOpts, oci.WithRootFSReadonly())
 	}
 	if cfg.NetNSPath == "" {
 		// A hostNetwork pod also shares the node's UTS namespace (its
@@ -183,7 +192,7 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 		specOpts = append(specOpts, oci.WithHostname(cfg.Hostname))
 	}
 	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
-	return r.createAndStart(ctx, id, img, labels, specOpts, "")
+	return r.createAndStart(ctx, id, img, view, labels, specOpts, "")
 }
 
 // StartContainer creates and starts an app container in cfg.Sandbox's
@@ -220,6 +229,9 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	proc := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", cfg.Sandbox.Pid, t) }
 	specOpts := []oci.SpecOpts{
 		r.withImageRoot(cfg.Image, oci.WithImageConfig(cfg.Image.img)),
+		// No tmpfs on /run: the image's /run is the container's, as with
+		// containerd's CRI plugin.
+		oci.WithoutRunMount,
 		oci.WithProcessArgs(args...),
 		netNamespace(cfg.NetNSPath),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: proc("ipc")}),
@@ -248,7 +260,7 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	specOpts = append(specOpts, cfg.Security.specOpts(func(o oci.SpecOpts) oci.SpecOpts { return r.withImageRoot(cfg.Image, o) })...)
 	id := NewID()
 	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
-	return r.createAndStart(ctx, id, cfg.Image, labels, specOpts, cfg.LogPath)
+	return r.createAndStart(ctx, id, cfg.Image, false, labels, specOpts, cfg.LogPath)
 }
 
 // LabelCgroupsPath is a container's cgroup path (relative to each
@@ -285,10 +297,10 @@ func netNamespace(path string) oci.SpecOpts {
 
 // createAndStart creates the container and its task, starts it and records
 // the start time; on failure nothing is left behind.
-func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labels map[string]string, specOpts []oci.SpecOpts, logPath string) (_ Container, retErr error) {
+func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, view bool, labels map[string]string, specOpts []oci.SpecOpts, logPath string) (_ Container, retErr error) {
 	c, err := r.client.NewContainer(ctx, id,
 		client.WithImage(img.img),
-		r.withNewSnapshot(id, img),
+		r.withNewSnapshot(id, img, view),
 		client.WithContainerLabels(labels),
 		client.WithNewSpec(specOpts...),
 	)
@@ -333,15 +345,22 @@ func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, labe
 // to). client.WithNewSnapshot would also ask containerd for the
 // namespace's default snapshotter and for the snapshotter's capabilities
 // (for user-namespace remapping, which the kubelet does not use): two
-// requests per container.
-func (r *Runtime) withNewSnapshot(id string, img Image) client.NewContainerOpts {
+// requests per container. With view, the snapshot is a read-only view.
+func (r *Runtime) withNewSnapshot(id string, img Image, view bool) client.NewContainerOpts {
 	return func(ctx context.Context, cl *client.Client, c *containers.Container) error {
 		diffIDs, err := img.img.RootFS(ctx)
 		if err != nil {
 			return err
 		}
 		c.Snapshotter = defaults.DefaultSnapshotter
-		if _, err := cl.SnapshotService(c.Snapshotter).Prepare(ctx, id, identity.ChainID(diffIDs).String()); err != nil {
+		sn := cl.SnapshotService(c.Snapshotter)
+		parent := identity.ChainID(diffIDs).String()
+		if view {
+			_, err = sn.View(ctx, id, parent)
+		} else {
+			_, err = sn.Prepare(ctx, id, parent)
+		}
+		if err != nil {
 			return err
 		}
 		c.SnapshotKey = id

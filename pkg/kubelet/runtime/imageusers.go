@@ -34,7 +34,16 @@ type imageUsers struct {
 	root string // a directory with etc/passwd and etc/group as in the image (either may be absent)
 	// failed: the files could not be copied; use the container's rootfs.
 	failed bool
+	// mountPoints: the image's root has the directories a sandbox's
+	// mounts go on (sandboxMountPoints), so a sandbox can run on a
+	// read-only view of the image (set with the copy).
+	mountPoints bool
 }
+
+// sandboxMountPoints are the directories the mounts of a sandbox's spec
+// (containerd's default mounts without /run) go on; runc creates a missing
+// one in the rootfs, which a read-only view cannot take.
+var sandboxMountPoints = []string{"proc", "dev", "sys"}
 
 // userFiles are the files the oci package's user options read.
 var userFiles = []string{"etc/passwd", "etc/group"}
@@ -108,6 +117,12 @@ func (r *Runtime) imageUserRoot(ctx context.Context, cl oci.Client, c *container
 			return err
 		}
 		defer root.Close()
+		u.mountPoints = true
+		for _, name := range sandboxMountPoints {
+			if fi, err := root.Lstat(name); err != nil || !fi.IsDir() {
+				u.mountPoints = false
+			}
+		}
 		for _, name := range userFiles {
 			b, err := readInRoot(root, name)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -125,7 +140,7 @@ func (r *Runtime) imageUserRoot(ctx context.Context, cl oci.Client, c *container
 	if err != nil {
 		// Not an error of the container: resolve from its rootfs as
 		// containerd would.
-		u.failed = true
+		u.failed, u.mountPoints = true, false
 		_ = os.RemoveAll(dir)
 		return "", nil
 	}
@@ -161,6 +176,20 @@ func readInRoot(root *os.Root, name string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("too many links")
+}
+
+// sandboxOnView says whether a sandbox of img can run on a read-only
+// view of the image instead of a writable snapshot: known after the
+// image's first container, when its root has the sandbox's mount points.
+func sandboxOnView(img Image) bool {
+	m, ok := img.img.(cachedImage)
+	if !ok {
+		return false
+	}
+	u := &m.meta.users
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.root != "" && u.mountPoints
 }
 
 const usersDirPrefix = ".image-users-"

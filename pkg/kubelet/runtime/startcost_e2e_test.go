@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"google.golang.org/grpc"
 )
@@ -149,12 +150,49 @@ func TestStartCost_RequestsPerPod(t *testing.T) {
 		return sandbox, app
 	}
 
-	startPod("first")
+	firstSandbox, _ := startPod("first")
 	first := counter.take()
 	t.Logf("first pod (cold caches): %s", formatCounts(first))
-	_, app := startPod("second")
+	secondSandbox, app := startPod("second")
 	second := counter.take()
 	t.Logf("second pod: %s", formatCounts(second))
+
+	// The first sandbox of an image runs on a writable snapshot (the image
+	// is not known yet); once the image is known to have the mount points
+	// (the test images have proc, dev and sys), sandboxes run on a
+	// read-only view of it. No container has containerd's /run tmpfs.
+	sn := r.client.SnapshotService("overlayfs")
+	for _, tc := range []struct {
+		c    Container
+		kind snapshots.Kind
+	}{{firstSandbox, snapshots.KindActive}, {secondSandbox, snapshots.KindView}, {app, snapshots.KindActive}} {
+		info, err := sn.Stat(ctx, tc.c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Kind != tc.kind {
+			t.Errorf("container %s: snapshot kind %v, want %v", tc.c.ID, info.Kind, tc.kind)
+		}
+		c, err := r.client.LoadContainer(ctx, tc.c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := c.Spec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ro := tc.kind == snapshots.KindView; sp.Root.Readonly != ro {
+			t.Errorf("container %s: root read-only %v, want %v", tc.c.ID, sp.Root.Readonly, ro)
+		}
+		for _, m := range sp.Mounts {
+			if m.Destination == "/run" {
+				t.Errorf("container %s has a mount on /run: %+v", tc.c.ID, m)
+			}
+		}
+	}
+	if st, err := r.List(ctx, "second"); err != nil || len(st) != 2 || st[0].ID != secondSandbox.ID || st[0].State != StateRunning {
+		t.Errorf("List of the second pod = %+v, %v; want its sandbox running on the view", st, err)
+	}
 
 	const (
 		mounts       = "/containerd.services.snapshots.v1.Snapshots/Mounts"
