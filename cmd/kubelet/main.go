@@ -41,6 +41,7 @@ func main() {
 	fs.StringVar(&cfg.CNIBridge, "cni-bridge", "cni0", "Name of the node's pod bridge.")
 	fs.StringSliceVar(&cfg.ClusterDNS, "cluster-dns", nil, "DNS server IPs for pods with dnsPolicy ClusterFirst.")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain.")
+	resolvConf := fs.String("resolv-conf", "/etc/resolv.conf", "Resolver configuration file used as the basis for the container DNS resolution configuration (\"\" disables it: pods with dnsPolicy Default get the local machine's nameserver).")
 	fs.IntVar(&cfg.MaxPods, "max-pods", 110, "Number of pods that can run on this node.")
 	fs.StringToStringVar(&systemReserved, "system-reserved", nil, "Resources reserved for the system, e.g. cpu=200m,memory=500Mi.")
 	fs.StringToStringVar(&kubeReserved, "kube-reserved", nil, "Resources reserved for Kubernetes daemons, e.g. cpu=200m,memory=500Mi.")
@@ -76,6 +77,7 @@ func main() {
 	}
 	cfg.ContainerRuntimeEndpoint = strings.TrimPrefix(cfg.ContainerRuntimeEndpoint, "unix://")
 	cfg.AnonymousAuth = anonymous
+	cfg.ResolvConf = resolvConf
 	if q, err := resource.ParseQuantity(*logMaxSize); err != nil || q.Value() <= 0 {
 		fail(fmt.Errorf("--container-log-max-size %q: want a positive quantity such as 10Mi", *logMaxSize))
 	} else {

@@ -46,6 +46,10 @@ type Config struct {
 
 	ClusterDNS    []string // --cluster-dns
 	ClusterDomain string   // --cluster-domain
+	// ResolvConf is the node's resolver file that pods with dnsPolicy
+	// Default (and ClusterFirst's search path) start from (--resolv-conf,
+	// resolvConf; nil is /etc/resolv.conf; "" is none, as upstream).
+	ResolvConf *string
 
 	MaxPods        int             // --max-pods
 	SystemReserved v1.ResourceList // --system-reserved

@@ -40,6 +40,7 @@ type KubeletConfiguration struct {
 	StreamingConnectionIdleTimeout *metav1.Duration  `json:"streamingConnectionIdleTimeout,omitempty"`
 	ClusterDNS                     []string          `json:"clusterDNS,omitempty"`
 	ClusterDomain                  string            `json:"clusterDomain,omitempty"`
+	ResolvConf                     *string           `json:"resolvConf,omitempty"`
 	MaxPods                        *int32            `json:"maxPods,omitempty"`
 	PodCIDR                        string            `json:"podCIDR,omitempty"`
 	CgroupRoot                     string            `json:"cgroupRoot,omitempty"`
@@ -148,6 +149,7 @@ func (kc *KubeletConfiguration) ApplyTo(cfg *Config, flagSet func(name string) b
 	})
 	set("cluster-dns", kc.ClusterDNS != nil, func() error { cfg.ClusterDNS = append([]string(nil), kc.ClusterDNS...); return nil })
 	str("cluster-domain", kc.ClusterDomain, &cfg.ClusterDomain)
+	set("resolv-conf", kc.ResolvConf != nil, func() error { v := *kc.ResolvConf; cfg.ResolvConf = &v; return nil })
 	set("max-pods", kc.MaxPods != nil, func() error { cfg.MaxPods = int(*kc.MaxPods); return nil })
 	str("pod-cidr", kc.PodCIDR, &cfg.PodCIDR)
 	str("cgroup-root", kc.CgroupRoot, &cfg.CgroupRoot)

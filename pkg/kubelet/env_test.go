@@ -3,7 +3,6 @@ package kubelet
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -174,40 +173,5 @@ func TestCrashLoopBackOff_DoublesToFiveMinutes(t *testing.T) {
 	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 300 * time.Second, 300 * time.Second, 300 * time.Second}
 	if !slices.Equal(delays, want) {
 		t.Errorf("delays = %v, want %v", delays, want)
-	}
-}
-
-func TestResolvConfAndHosts(t *testing.T) {
-	host := []byte("nameserver 1.1.1.1\nsearch corp.example\noptions edns0\n")
-	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "prod"}}
-	tests := []struct {
-		name   string
-		policy v1.DNSPolicy
-		dns    []string
-		cfg    *v1.PodDNSConfig
-		want   string
-	}{
-		{"cluster first", v1.DNSClusterFirst, []string{"10.96.0.10"}, nil,
-			"search prod.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"},
-		{"cluster first without cluster DNS uses the host's", v1.DNSClusterFirst, nil, nil,
-			"search corp.example\nnameserver 1.1.1.1\noptions edns0\n"},
-		{"default", v1.DNSDefault, []string{"10.96.0.10"}, nil,
-			"search corp.example\nnameserver 1.1.1.1\noptions edns0\n"},
-		{"none with config", v1.DNSNone, []string{"10.96.0.10"},
-			&v1.PodDNSConfig{Nameservers: []string{"8.8.8.8"}, Searches: []string{"a.b"}, Options: []v1.PodDNSConfigOption{{Name: "ndots", Value: ptr.To("2")}}},
-			"search a.b\nnameserver 8.8.8.8\noptions ndots:2\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := pod.DeepCopy()
-			p.Spec.DNSPolicy, p.Spec.DNSConfig = tt.policy, tt.cfg
-			if got := string(resolvConf(p, tt.dns, "cluster.local", host)); got != tt.want {
-				t.Errorf("resolv.conf:\n%s\nwant\n%s", got, tt.want)
-			}
-		})
-	}
-	hosts := string(hostsFile(pod, "10.0.0.5", "cluster.local"))
-	if !strings.Contains(hosts, "127.0.0.1\tlocalhost\n") || !strings.HasSuffix(hosts, "10.0.0.5\tweb\n") {
-		t.Errorf("hosts file:\n%s", hosts)
 	}
 }

@@ -323,7 +323,10 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 
 	if k.cfg.Port != 0 && k.rt != nil {
-		srv := daemon.NewServer(false)
+		// /debug/pprof/ as upstream's enableProfilingHandler (on by
+		// default), behind the API's authentication and authorization
+		// (nodes/proxy).
+		srv := daemon.NewServer(true)
 		daemon.RegisterClientCertExpiry(srv.Registry, k.restCfg)
 		srv.AddCheck(daemon.Check{Name: "containerd", Run: func(ctx context.Context) error {
 			_, err := k.node.Version(ctx)
