@@ -57,6 +57,8 @@ func main() {
 	fs.DurationVar(&cfg.StreamingConnectionIdleTimeout, "streaming-connection-idle-timeout", 4*time.Hour, "Idle time after which exec, attach and port-forward streams are closed.")
 	logMaxSize := fs.String("container-log-max-size", "10Mi", "Size at which a container log file is rotated, e.g. 10Mi.")
 	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", 5, "Log files kept per container (at least 2).")
+	eventQPS := fs.Int32("event-qps", 50, "QPS to limit event creations (on a client of their own). The number must be >= 0. If 0 there is no limit enforced.")
+	fs.Int32Var(&cfg.EventBurst, "event-burst", 100, "Maximum size of a bursty event records, temporarily allows event records to burst to this number, while still not exceeding event-qps. The number must be >= 0. If 0 will use DefaultBurst: 100.")
 	fs.StringVar(&cfg.StaticPodPath, "pod-manifest-path", "", "Directory (or file) of static pod manifests: the kubelet runs them itself and mirrors them into the apiserver.")
 	fs.DurationVar(&cfg.FileCheckFrequency, "file-check-frequency", 20*time.Second, "How often --pod-manifest-path is rescanned.")
 	fs.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "Root cgroup of the pods: <root>/kubepods/{burstable,besteffort}/pod<uid>; empty leaves containers in containerd's /<namespace>/<id>.")
@@ -78,6 +80,7 @@ func main() {
 	cfg.ContainerRuntimeEndpoint = strings.TrimPrefix(cfg.ContainerRuntimeEndpoint, "unix://")
 	cfg.AnonymousAuth = anonymous
 	cfg.ResolvConf = resolvConf
+	cfg.EventRecordQPS = eventQPS
 	if q, err := resource.ParseQuantity(*logMaxSize); err != nil || q.Value() <= 0 {
 		fail(fmt.Errorf("--container-log-max-size %q: want a positive quantity such as 10Mi", *logMaxSize))
 	} else {

@@ -83,6 +83,13 @@ type Config struct {
 	AuthorizationMode              string
 	StreamingConnectionIdleTimeout time.Duration // --streaming-connection-idle-timeout (4h)
 
+	// EventRecordQPS (--event-qps, eventRecordQPS; nil is 50) limits the
+	// kubelet's event writes per second, on a client of their own; 0 means
+	// no limit, as upstream. EventBurst (--event-burst, eventBurst; 0 is
+	// 100) is their burst.
+	EventRecordQPS *int32
+	EventBurst     int32
+
 	ContainerLogMaxSize  int64 // --container-log-max-size in bytes (10Mi)
 	ContainerLogMaxFiles int   // --container-log-max-files (5)
 
@@ -163,6 +170,13 @@ func (c *Config) Default() {
 	if c.EvictionPressureTransitionPeriod == 0 {
 		c.EvictionPressureTransitionPeriod = 5 * time.Minute
 	}
+	if c.EventRecordQPS == nil {
+		qps := int32(defaultEventQPS)
+		c.EventRecordQPS = &qps
+	}
+	if c.EventBurst == 0 {
+		c.EventBurst = defaultEventBurst
+	}
 	if c.HollowNodes > 0 {
 		c.Runtime = RuntimeFake
 	}
@@ -172,6 +186,14 @@ func (c *Config) Default() {
 	if c.HollowNodePrefix == "" {
 		c.HollowNodePrefix = "hollow-node-"
 	}
+}
+
+// eventQPS is EventRecordQPS, its default when unset.
+func (c *Config) eventQPS() int32 {
+	if c.EventRecordQPS == nil {
+		return defaultEventQPS
+	}
+	return *c.EventRecordQPS
 }
 
 // Validate reports the first configuration error.
@@ -212,6 +234,12 @@ func (c *Config) Validate() error {
 	}
 	if c.HollowNodes < 0 {
 		return fmt.Errorf("--hollow-nodes must not be negative, got %d", c.HollowNodes)
+	}
+	if c.EventRecordQPS != nil && *c.EventRecordQPS < 0 {
+		return fmt.Errorf("--event-qps must not be negative, got %d", *c.EventRecordQPS)
+	}
+	if c.EventBurst < 0 {
+		return fmt.Errorf("--event-burst must not be negative, got %d", c.EventBurst)
 	}
 	if c.MaxPods < 1 {
 		return fmt.Errorf("--max-pods must be positive, got %d", c.MaxPods)

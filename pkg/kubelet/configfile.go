@@ -51,6 +51,8 @@ type KubeletConfiguration struct {
 	ContainerLogMaxFiles           *int32            `json:"containerLogMaxFiles,omitempty"`
 	ContainerRuntimeEndpoint       string            `json:"containerRuntimeEndpoint,omitempty"`
 	RegisterWithTaints             []v1.Taint        `json:"registerWithTaints,omitempty"`
+	EventRecordQPS                 *int32            `json:"eventRecordQPS,omitempty"`
+	EventBurst                     *int32            `json:"eventBurst,omitempty"`
 }
 
 // Authentication is KubeletConfiguration's authentication.
@@ -194,6 +196,12 @@ func (kc *KubeletConfiguration) ApplyTo(cfg *Config, flagSet func(name string) b
 		cfg.RegisterWithTaints = append([]v1.Taint(nil), kc.RegisterWithTaints...)
 		return nil
 	})
+	set("event-qps", kc.EventRecordQPS != nil, func() error {
+		qps := *kc.EventRecordQPS
+		cfg.EventRecordQPS = &qps
+		return nil
+	})
+	set("event-burst", kc.EventBurst != nil, func() error { cfg.EventBurst = *kc.EventBurst; return nil })
 	return errors.Join(errs...)
 }
 

@@ -49,6 +49,8 @@ registerWithTaints:
 - key: dedicated
   value: infra
   effect: NoSchedule
+eventRecordQPS: 0
+eventBurst: 20
 `
 
 func writeConfig(t *testing.T, data string) string {
@@ -72,6 +74,7 @@ func TestConfigFile_MapsEveryUpstreamField(t *testing.T) {
 		t.Fatal(err)
 	}
 	yes := true
+	noLimit := int32(0)
 	want := Config{
 		BindAddress: "10.0.0.7", Port: 10350,
 		TLSCertFile: "/pki/kubelet.crt", TLSPrivateKeyFile: "/pki/kubelet.key",
@@ -88,6 +91,8 @@ func TestConfigFile_MapsEveryUpstreamField(t *testing.T) {
 		ContainerLogMaxFiles:     3,
 		ContainerRuntimeEndpoint: "/run/k.sock",
 		RegisterWithTaints:       []v1.Taint{{Key: "dedicated", Value: "infra", Effect: v1.TaintEffectNoSchedule}},
+		// eventRecordQPS 0 is no limit, unlike an omitted field (50).
+		EventRecordQPS: &noLimit, EventBurst: 20,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)

@@ -139,6 +139,7 @@ func (k *Kubelet) pendingEviction(uid types.UID) (string, bool) {
 // reason Evicted, the eviction message and a DisruptionTarget condition,
 // as upstream; its worker then treats it like any finished pod.
 func (k *Kubelet) evictPod(ctx context.Context, pod *v1.Pod, ref network.PodRef, cs []runtime.Container, msg string) (syncResult, error) {
+	k.podEvent(pod, v1.EventTypeWarning, eviction.Reason, "%s", msg)
 	if err := k.killPod(ctx, pod, ref, cs, evictionGrace, false); err != nil {
 		return syncResult{}, err
 	}

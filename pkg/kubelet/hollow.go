@@ -21,9 +21,10 @@ import (
 // tests. Each is a real kubelet (its own Node, Lease, status loop, pod
 // workers and probes) on the fake runtime and network of runtime/fake.
 // They share what can be shared: one client (one HTTP/2 connection and
-// rate limiter) and one pod informer, whose events are dispatched to the
-// kubelet of the pod's spec.nodeName. Per node that leaves a few
-// goroutines (lease, status, housekeeping) and the fake's maps.
+// rate limiter), one pod informer, whose events are dispatched to the
+// kubelet of the pod's spec.nodeName, and one Event broadcaster. Per node
+// that leaves a few goroutines (lease, status, housekeeping) and the
+// fake's maps.
 
 // nodeNameIndex indexes the shared pod informer by spec.nodeName.
 const nodeNameIndex = "spec.nodeName"
@@ -51,10 +52,19 @@ func runHollow(ctx context.Context, cfg Config) error {
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
+	// One event broadcaster (one client, one rate limit) for all nodes;
+	// each records as its own host.
+	events, err := startEventBroadcaster(ctx, restCfg, cfg.eventQPS(), cfg.EventBurst)
+	if err != nil {
+		return err
+	}
+	defer events.Shutdown()
+
 	kubelets := make([]*Kubelet, cfg.HollowNodes)
 	for i := range kubelets {
 		kubelets[i] = newHollow(hollowConfig(cfg, i), client, restCfg)
 		kubelets[i].shared = shared
+		kubelets[i].recorder = newEventRecorder(events, kubelets[i].cfg.NodeName)
 	}
 	slog.Info("hollow kubelets starting", "nodes", cfg.HollowNodes, "prefix", cfg.HollowNodePrefix)
 	var wg sync.WaitGroup

@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 )
@@ -156,6 +157,11 @@ type Kubelet struct {
 	volumes *volume.Manager
 	// cgroupMu serializes pod cgroup changes (cgroups.go).
 	cgroupMu sync.Mutex
+	// recorder records the kubelet's events (events.go); Run makes it
+	// unless set (hollow nodes share a broadcaster, tests inject one).
+	recorder record.EventRecorder
+	// nodeUID is the registered Node's UID, under mu (events.go).
+	nodeUID types.UID
 }
 
 // Run starts the kubelet (or, with HollowNodes set, that many hollow
@@ -257,6 +263,14 @@ func (k *Kubelet) Ready() <-chan struct{} { return k.ready }
 // running after it returns: a restarted kubelet adopts them.
 func (k *Kubelet) Run(ctx context.Context) error {
 	defer k.node.Close()
+	if k.recorder == nil {
+		b, err := startEventBroadcaster(ctx, k.restCfg, k.cfg.eventQPS(), k.cfg.EventBurst)
+		if err != nil {
+			return err
+		}
+		defer b.Shutdown()
+		k.recorder = newEventRecorder(b, k.cfg.NodeName)
+	}
 	k.static = newStaticPods(k.cfg.StaticPodPath, k.cfg.NodeName)
 	var wg sync.WaitGroup
 	run := func(f func(context.Context)) {
@@ -305,6 +319,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	if err := k.registerNode(ctx); err != nil {
 		return err
 	}
+	k.nodeEvent(v1.EventTypeNormal, eventStarting, "Starting kubelet.")
 	if k.shared != nil {
 		if err := k.shared.add(ctx, k.cfg.NodeName, handler); err != nil {
 			return err

@@ -61,6 +61,10 @@ func (s *podSync) postStart(ctx context.Context, c *v1.Container, inst runtime.C
 		return nil
 	}
 	slog.Warn("postStart hook failed; killing the container", "pod", klog.KObj(s.pod), "container", c.Name, "err", err)
+	// The event leaves out the hook's output, which may hold secrets, as
+	// upstream's.
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailedPostStartHook, "PostStartHook failed")
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventKilling, "FailedPostStartHook")
 	if err := s.k.runtime.Stop(ctx, inst.ID, 0); err != nil {
 		return fmt.Errorf("stop container %s after failed postStart hook: %w", c.Name, err)
 	}
@@ -83,6 +87,7 @@ func (k *Kubelet) preStop(ctx context.Context, pod *v1.Pod, inst runtime.Contain
 	defer cancel()
 	if err := k.runHook(hctx, pod, c.Lifecycle.PreStop, c, inst.ID, podIP, grace); err != nil {
 		slog.Warn("preStop hook failed", "pod", klog.KObj(pod), "container", c.Name, "err", err)
+		k.containerEvent(pod, c.Name, v1.EventTypeWarning, eventFailedPreStopHook, "PreStopHook failed")
 	}
 	return max(grace-k.clock.Since(start), minPreStopGrace)
 }
@@ -110,6 +115,7 @@ func (k *Kubelet) deadlineExceeded(ctx context.Context, pod *v1.Pod, ref network
 	if left > 0 {
 		return false, left, nil
 	}
+	k.podEvent(pod, v1.EventTypeNormal, eventDeadlineExceeded, "Pod was active on the node longer than the specified deadline")
 	if err := k.killPod(ctx, pod, ref, cs, gracePeriod(pod), false); err != nil {
 		return true, 0, err
 	}

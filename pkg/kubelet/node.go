@@ -55,6 +55,7 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("get node %s: %w", k.cfg.NodeName, err)
 	}
+	k.setNodeUID(existing.UID)
 	changed := false
 	for key, v := range node.Labels {
 		if existing.Labels[key] != v {
@@ -134,6 +135,7 @@ func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 	if rtErr != nil {
 		slog.Warn("container runtime sanity check failed", "node", k.cfg.NodeName, "err", rtErr)
 	}
+	oldConditions := node.Status.Conditions
 	node.Status = k.nodeStatus(node.Status, version, rtErr, k.network.Status(), images, metav1.NewTime(k.clock.Now()))
 	k.mu.Lock()
 	k.nodeAlloc = node.Status.Allocatable
@@ -145,6 +147,7 @@ func (k *Kubelet) tryUpdateNodeStatus(ctx context.Context) error {
 		}
 		return fmt.Errorf("update node status: %w", err)
 	}
+	k.recordNodeConditionEvents(oldConditions, updated.Status.Conditions)
 	if taints, changed := withPressureTaints(updated); changed {
 		updated.Spec.Taints = taints
 		if _, err := k.client.CoreV1().Nodes().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {

@@ -189,6 +189,8 @@ func (k *Kubelet) killPod(ctx context.Context, pod *v1.Pod, ref network.PodRef, 
 			if grace > 0 {
 				left = max(left, minPreStopGrace)
 			}
+			k.containerEvent(pod, c.Labels[runtime.LabelContainerName], v1.EventTypeNormal, eventKilling,
+				"Stopping container %s", c.Labels[runtime.LabelContainerName])
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -395,6 +397,15 @@ func (s *podSync) killUnhealthy(ctx context.Context, c *v1.Container, probe *v1.
 		}
 		s.notReady[c.Name] = true
 		s.changed = true
+		kind := "liveness"
+		if probe == c.StartupProbe {
+			kind = "startup"
+		}
+		msg := fmt.Sprintf("Container %s failed %s probe", c.Name, kind)
+		if s.pod.Spec.RestartPolicy != v1.RestartPolicyNever || isSidecar(c) {
+			msg += ", will be restarted"
+		}
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventKilling, msg)
 		if err := s.k.runtime.Stop(ctx, inst.ID, s.k.preStop(ctx, s.pod, inst, grace, podIP)); err != nil {
 			return fmt.Errorf("stop container %s after a failed probe: %w", c.Name, err)
 		}
@@ -443,6 +454,9 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 		return nil, nil
 	}
 	s.changed = true
+	if attempt > 0 {
+		s.k.podEvent(s.pod, v1.EventTypeNormal, eventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
+	}
 	// App containers of a dead sandbox lost their network: stop them.
 	for _, c := range cs {
 		if c.Labels[runtime.LabelKind] == runtime.KindContainer && c.State == runtime.StateRunning {
@@ -454,6 +468,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 	id := runtime.NewID()
 	sb, err := s.runSandbox(ctx, id, attempt)
 	if err != nil {
+		s.k.podEvent(s.pod, v1.EventTypeWarning, eventFailedCreatePodSandBox, "Failed to create pod sandbox: %v", err)
 		return nil, err
 	}
 	s.k.trackOwners(s.pod.UID, []runtime.Container{sb})
@@ -519,6 +534,8 @@ func (s *podSync) restart(ctx context.Context, c *v1.Container, last runtime.Con
 	key := string(s.pod.UID) + "/" + c.Name
 	if s.k.backoff.IsInBackOffSince(key, last.FinishedAt) {
 		delay := s.k.backoff.Get(key)
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventBackOff,
+			"Back-off restarting failed container %s in pod %s", c.Name, podString(s.pod))
 		s.waiting[c.Name] = waitingReason{Reason: "CrashLoopBackOff",
 			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, s.pod.Name, s.pod.Namespace, s.pod.UID)}
 		s.requeueIn(delay - s.k.clock.Since(last.FinishedAt) + 100*time.Millisecond)
@@ -549,7 +566,7 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 	s.k.mu.Unlock()
 	env, err := containerEnv(ctx, s.pod, c, envContext{PodIP: podIP, HostIP: s.k.hostIP, NodeAllocatable: alloc}, apiGetter{s.k})
 	if err != nil {
-		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		s.configError(c, err)
 		return nil
 	}
 	vars := map[string]string{}
@@ -571,13 +588,13 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 	}
 	vms, err := volume.ContainerMounts(s.pod, c, s.volumePaths, vars)
 	if err != nil {
-		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		s.configError(c, err)
 		return nil
 	}
 	mounts = append(mounts, vms...)
 	sec, err := containerSecurity(ctx, s.pod, c, img)
 	if err != nil {
-		s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+		s.configError(c, err)
 		return nil
 	}
 	s.changed = true
@@ -606,14 +623,26 @@ func (s *podSync) start(ctx context.Context, c *v1.Container, restartCount int, 
 	})
 	if err != nil {
 		s.waiting[c.Name] = waitingReason{Reason: "RunContainerError", Message: err.Error()}
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Error: %v", err)
 		return fmt.Errorf("start container %s: %w", c.Name, err)
 	}
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventCreated, "Container created")
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventStarted, "Container started")
 	return s.postStart(ctx, c, inst, podIP)
+}
+
+// configError makes c wait in CreateContainerConfigError with err, which
+// an event tells too, as upstream.
+func (s *podSync) configError(c *v1.Container, err error) {
+	s.waiting[c.Name] = waitingReason{Reason: "CreateContainerConfigError", Message: err.Error()}
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Error: %v", err)
 }
 
 // pullImage makes the container's image present per its pull policy; a
 // failed pull is ErrImagePull, then ImagePullBackOff until the backoff
-// (10 s doubling to 5 min) allows the next attempt.
+// (10 s doubling to 5 min) allows the next attempt. It records upstream's
+// events: Pulled for an image already present, else Pulling, then Pulled
+// or Failed; BackOff during the backoff.
 func (s *podSync) pullImage(ctx context.Context, c *v1.Container) (runtime.Image, bool) {
 	key := "image/" + string(s.pod.UID) + "/" + c.Name + "/" + c.Image
 	now := s.k.clock.Now()
@@ -622,28 +651,83 @@ func (s *podSync) pullImage(ctx context.Context, c *v1.Container) (runtime.Image
 		last := s.k.pullErrors[key]
 		s.k.mu.Unlock()
 		s.waiting[c.Name] = waitingReason{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q: %s", c.Image, last)}
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventBackOff, "Back-off pulling image %q", c.Image)
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Error: ImagePullBackOff")
 		s.requeueIn(s.k.backoff.Get(key))
 		return runtime.Image{}, false
 	}
 	policy := c.ImagePullPolicy
-	img, err := s.k.images.EnsureImage(ctx, c.Image, policy == v1.PullAlways, policy == v1.PullNever)
-	switch {
-	case err == nil:
+	var img runtime.Image
+	var err error
+	if policy != v1.PullAlways {
+		// Present already? (The same one lookup as a pull's first step.)
+		img, err = s.k.images.EnsureImage(ctx, c.Image, false, true)
+		switch {
+		case err == nil:
+			s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventPulled,
+				"Container image %q already present on machine and can be accessed by the pod", c.Image)
+		case errors.Is(err, runtime.ErrImageNeverPull) && policy == v1.PullNever:
+			s.waiting[c.Name] = waitingReason{Reason: "ErrImageNeverPull", Message: err.Error()}
+			s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventErrImageNeverPull,
+				"Container image %q is not present with pull policy of Never", c.Image)
+			s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Error: ErrImageNeverPull")
+			return runtime.Image{}, false
+		case errors.Is(err, runtime.ErrImageNeverPull):
+			img, err = s.pull(ctx, c, false)
+		default:
+			s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventInspectFailed, "Failed to inspect image %q: %v", c.Image, err)
+		}
+	} else {
+		img, err = s.pull(ctx, c, true)
+	}
+	if err == nil {
 		s.k.mu.Lock()
 		delete(s.k.pullErrors, key)
 		s.k.mu.Unlock()
 		return img, true
-	case errors.Is(err, runtime.ErrImageNeverPull):
-		s.waiting[c.Name] = waitingReason{Reason: "ErrImageNeverPull", Message: err.Error()}
-	default:
-		s.k.backoff.Next(key, now)
-		s.k.mu.Lock()
-		s.k.pullErrors[key] = err.Error()
-		s.k.mu.Unlock()
-		s.waiting[c.Name] = waitingReason{Reason: "ErrImagePull", Message: err.Error()}
-		s.requeueIn(s.k.backoff.Get(key))
 	}
+	s.k.backoff.Next(key, now)
+	s.k.mu.Lock()
+	s.k.pullErrors[key] = err.Error()
+	s.k.mu.Unlock()
+	s.waiting[c.Name] = waitingReason{Reason: "ErrImagePull", Message: err.Error()}
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Error: ErrImagePull")
+	s.requeueIn(s.k.backoff.Get(key))
 	return runtime.Image{}, false
+}
+
+// pull pulls c's image (again, with always), between the Pulling and the
+// Pulled or Failed event.
+func (s *podSync) pull(ctx context.Context, c *v1.Container, always bool) (runtime.Image, error) {
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventPulling, "Pulling image %q", c.Image)
+	start := time.Now()
+	img, err := s.k.images.EnsureImage(ctx, c.Image, always, false)
+	if err != nil {
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventFailed, "Failed to pull image %q: %s",
+			c.Image, strings.TrimPrefix(err.Error(), runtime.ErrImagePull.Error()+": "))
+		return img, err
+	}
+	took := time.Since(start).Truncate(time.Millisecond)
+	s.k.containerEvent(s.pod, c.Name, v1.EventTypeNormal, eventPulled,
+		"Successfully pulled image %q in %v (%v including waiting). Image size: %v bytes.", c.Image, took, took, s.k.imageSize(ctx, img.Ref))
+	return img, nil
+}
+
+// imageSize is the size of image ref as the runtime lists it (0 when it
+// does not); only asked after a pull.
+func (k *Kubelet) imageSize(ctx context.Context, ref string) int64 {
+	images, err := k.node.ListImages(ctx)
+	if err != nil {
+		return 0
+	}
+	for _, img := range images {
+		for _, n := range img.Names {
+			if n == ref {
+				return img.Size
+			}
+		}
+	}
+	return 0
 }
 
 // prune removes exited instances older than the previous one of each

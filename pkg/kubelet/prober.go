@@ -79,6 +79,7 @@ func (s *podSync) runProbe(ctx context.Context, kind string, p *v1.Probe, c *v1.
 			st.ok = true
 		}
 	} else {
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventUnhealthy, "%s probe failed: %v", probeName(kind), err)
 		st.failures++
 		st.successes = 0
 		if st.failures >= failureThreshold {

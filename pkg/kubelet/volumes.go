@@ -60,6 +60,7 @@ func (s *podSync) setUpVolumes(ctx context.Context, podIP string) bool {
 	paths, err := s.k.volumeManager().SetUp(ctx, s.pod, s.k.podDir(string(s.pod.UID)), fields)
 	if err != nil {
 		slog.Warn("volumes", "pod", klog.KObj(s.pod), "err", err)
+		s.k.podEvent(s.pod, v1.EventTypeWarning, eventFailedMount, "%v", err)
 		for _, c := range append(append([]v1.Container{}, s.pod.Spec.InitContainers...), s.pod.Spec.Containers...) {
 			s.waiting[c.Name] = waitingReason{Reason: "ContainerCreating", Message: err.Error()}
 		}
