@@ -50,6 +50,7 @@ var goldenTests = []struct {
 	{"TestGolden_ServerWarnings", TestGolden_ServerWarnings},
 	{"TestKubectl_SetExposeEditDiffTokenAct", TestKubectl_SetExposeEditDiffTokenAct},
 	{"TestGolden_HelpErrorsAndWatches", TestGolden_HelpErrorsAndWatches},
+	{"TestGolden_RawURIs", TestGolden_RawURIs},
 }
 
 // TestGoldenUpstreamAPI runs every golden test function against upstream

@@ -21,6 +21,7 @@ type options struct {
 	selector     string
 	saveConfig   bool
 	fieldManager string
+	raw          string
 }
 
 // New returns the create command with its generator subcommands.
@@ -36,6 +37,9 @@ func New(f *util.Factory) *cobra.Command {
 		Example: `  # Create a pod using the data in pod.json
   kubectl create -f ./pod.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.raw != "" {
+				return o.runRaw(cmd, args)
+			}
 			if len(o.filenames.Filenames) == 0 && o.filenames.Kustomize == "" {
 				fmt.Fprint(f.ErrOut, "Error: must specify one of -f and -k\n\n")
 				cmd.SetOut(f.ErrOut)
@@ -58,7 +62,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.BoolVar(&o.saveConfig, "save-config", false, "If true, the configuration of current object will be saved in its annotation. Otherwise, the annotation will be unchanged. This flag is useful when you want to perform kubectl apply on this object in the future.")
 	util.AddDryRunFlag(cmd)
 	flags.StringVarP(&o.selector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.")
-	flags.String("raw", "", "Raw URI to POST to the server.  Uses the transport specified by the kubeconfig file.")
+	flags.StringVar(&o.raw, "raw", "", "Raw URI to POST to the server.  Uses the transport specified by the kubeconfig file.")
 	util.AddFieldManagerFlag(cmd, &o.fieldManager, "kubectl-create")
 	o.print.AddFlags(cmd)
 
@@ -66,6 +70,36 @@ func New(f *util.Factory) *cobra.Command {
 		cmd.AddCommand(sub)
 	}
 	return cmd
+}
+
+// runRaw POSTs the one file (or stdin) to the --raw URI and prints the
+// response body, after upstream's checks in upstream's order.
+func (o *options) runRaw(cmd *cobra.Command, args []string) error {
+	if err := util.RequireNoArgs(cmd, args); err != nil {
+		return err
+	}
+	if _, err := util.GetDryRun(cmd); err != nil {
+		return err
+	}
+	if len(o.filenames.Filenames) == 0 && o.filenames.Kustomize == "" {
+		return fmt.Errorf("must specify one of -f and -k")
+	}
+	if edit, _ := cmd.Flags().GetBool("edit"); edit {
+		return fmt.Errorf("--raw and --edit are mutually exclusive")
+	}
+	if err := util.ValidateRawFiles(o.filenames, true); err != nil {
+		return err
+	}
+	if o.selector != "" {
+		return fmt.Errorf("--raw and --selector (-l) are mutually exclusive")
+	}
+	if *o.print.OutputFormat != "" {
+		return fmt.Errorf("--raw and --output are mutually exclusive")
+	}
+	if err := util.ValidateRawURI(o.raw); err != nil {
+		return err
+	}
+	return o.f.RawRequest(cmd.Context(), "POST", o.raw, o.filenames.Filenames[0])
 }
 
 func (o *options) run(cmd *cobra.Command) error {

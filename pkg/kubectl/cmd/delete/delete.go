@@ -147,9 +147,12 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 			Flatten().
 			Do()
 	}
-	r := build()
-	if err := r.Err(); err != nil {
-		return err
+	var r *resource.Result
+	if o.raw == "" {
+		r = build()
+		if err := r.Err(); err != nil {
+			return err
+		}
 	}
 	if o.output != "" && o.output != "name" {
 		return fmt.Errorf("unexpected -o output mode: %v. We only support '-o name'", o.output)
@@ -166,6 +169,9 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 	case o.gracePeriod > 0 && o.force:
 		return fmt.Errorf("--force and --grace-period greater than 0 cannot be specified together")
 	}
+	if o.raw != "" {
+		return o.runRaw(cmd)
+	}
 	if o.interactive {
 		confirmed, err := o.confirm(build())
 		if err != nil || !confirmed {
@@ -173,6 +179,28 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return o.deleteResult(r)
+}
+
+// runRaw sends a DELETE to the --raw URI, with the one file (or stdin) as
+// the body if given, and prints the response body.
+func (o *options) runRaw(cmd *cobra.Command) error {
+	if o.interactive {
+		return fmt.Errorf("--interactive can not be used with --raw")
+	}
+	if err := util.ValidateRawFiles(o.filenames, false); err != nil {
+		return err
+	}
+	if o.output != "" {
+		return fmt.Errorf("--raw and --output are mutually exclusive")
+	}
+	if err := util.ValidateRawURI(o.raw); err != nil {
+		return err
+	}
+	file := ""
+	if len(o.filenames.Filenames) == 1 {
+		file = o.filenames.Filenames[0]
+	}
+	return o.f.RawRequest(cmd.Context(), "DELETE", o.raw, file)
 }
 
 // location names one object for -i: only what the user confirmed is

@@ -53,6 +53,7 @@ type options struct {
 	sortBy         string
 	serverPrint    bool
 	subresource    string
+	raw            string
 
 	namespace         string
 	explicitNamespace bool
@@ -85,6 +86,12 @@ Use "kubectl api-resources" for a complete list of supported resources.`,
   # List all pods in ps output format with more information (such as node name)
   kubectl get pods -o wide`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.raw != "" {
+				if err := o.validateRaw(args); err != nil {
+					return err
+				}
+				return o.f.RawRequest(cmd.Context(), "GET", o.raw, "")
+			}
 			if err := o.complete(cmd, args); err != nil {
 				return err
 			}
@@ -114,6 +121,7 @@ Use "kubectl api-resources" for a complete list of supported resources.`,
 	flags.Int64Var(&o.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 	flags.BoolVar(&o.serverPrint, "server-print", true, "If true, have the server return the appropriate table output. Supports extension APIs and CRDs.")
 	flags.StringVar(&o.subresource, "subresource", "", "If specified, gets the subresource of the requested object.")
+	flags.StringVar(&o.raw, "raw", "", "Raw URI to request from the server.  Uses the transport specified by the kubeconfig file.")
 	flags.StringSliceVarP(&o.filenames.Filenames, "filename", "f", nil, "Filename, directory, or URL to files identifying the resource to get from a server.")
 	flags.StringVarP(&o.filenames.Kustomize, "kustomize", "k", "", "Process the kustomization directory. This flag can't be used together with -f or -R.")
 	flags.BoolVarP(&o.filenames.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively. Useful when you want to manage related manifests organized within the same directory.")
@@ -155,6 +163,25 @@ func (o *options) complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return nil
+}
+
+// validateRaw rejects what --raw cannot be combined with, in upstream's
+// order and words: arguments, flags that shape the request or the output,
+// and a value that is not a request URI.
+func (o *options) validateRaw(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("arguments may not be passed when --raw is specified")
+	}
+	if o.watch || o.watchOnly || o.selector != "" {
+		return fmt.Errorf("--raw may not be specified with other flags that filter the server request or alter the output")
+	}
+	if *o.print.OutputFormat != "" {
+		return fmt.Errorf("--raw and --output are mutually exclusive")
+	}
+	if err := util.ValidateRawURI(o.raw); err != nil {
+		return err
+	}
+	return o.validate()
 }
 
 func (o *options) validate() error {

@@ -26,6 +26,7 @@ func New(f *util.Factory) *cobra.Command {
 		force        bool
 		saveConfig   bool
 		fieldManager string
+		raw          string
 	)
 	cmd := &cobra.Command{
 		Use:                   "replace -f FILENAME",
@@ -49,6 +50,18 @@ func New(f *util.Factory) *cobra.Command {
 			}
 			if len(filenames.Filenames) == 0 && filenames.Kustomize == "" {
 				return fmt.Errorf("must specify one of -f and -k")
+			}
+			if raw != "" {
+				if err := util.ValidateRawFiles(filenames, true); err != nil {
+					return err
+				}
+				if *print.OutputFormat != "" {
+					return fmt.Errorf("--raw and --output are mutually exclusive")
+				}
+				if err := util.ValidateRawURI(raw); err != nil {
+					return err
+				}
+				return f.RawRequest(cmd.Context(), "PUT", raw, filenames.Filenames[0])
 			}
 			if force && dryRun != util.DryRunNone {
 				return fmt.Errorf("--dry-run can not be used when --force is set")
@@ -103,7 +116,7 @@ func New(f *util.Factory) *cobra.Command {
 	flags.Duration("timeout", 0, "The length of time to wait before giving up on a delete, zero means determine a timeout from the size of the object")
 	flags.Bool("wait", false, "If true, wait for resources to be gone before returning. This waits for finalizers.")
 	flags.String("subresource", "", "If specified, replace will operate on the subresource of the requested object.")
-	flags.String("raw", "", "Raw URI to PUT to the server.  Uses the transport specified by the kubeconfig file.")
+	flags.StringVar(&raw, "raw", "", "Raw URI to PUT to the server.  Uses the transport specified by the kubeconfig file.")
 	flags.BoolVar(&saveConfig, "save-config", false, "If true, the configuration of current object will be saved in its annotation. Otherwise, the annotation will be unchanged. This flag is useful when you want to perform kubectl apply on this object in the future.")
 	util.AddValidateFlag(cmd)
 	util.AddDryRunFlag(cmd)
