@@ -42,6 +42,7 @@ const (
 	eventFailedPreStopHook      = "FailedPreStopHook"
 	eventFailedCreatePodSandBox = "FailedCreatePodSandBox"
 	eventSandboxChanged         = "SandboxChanged"
+	eventNetworkNotReady        = "NetworkNotReady"
 	eventFailedMount            = "FailedMount"
 	eventDeadlineExceeded       = "DeadlineExceeded"
 	eventStarting               = "Starting"

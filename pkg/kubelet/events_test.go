@@ -2,13 +2,16 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kstack/kstack/pkg/kubelet/network"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	"github.com/kstack/kstack/pkg/kubelet/runtime/fake"
 	v1 "k8s.io/api/core/v1"
@@ -341,5 +344,55 @@ func TestEvents_BroadcasterNeverBlocksTheCaller(t *testing.T) {
 	// Far more than the queues hold: a blocking recorder would hang here.
 	for range 5000 {
 		n.k.nodeEvent(v1.EventTypeNormal, eventStarting, "Starting kubelet.")
+	}
+}
+
+// brokenNetwork is a pod network whose ADD fails.
+type brokenNetwork struct{ *fake.Network }
+
+func (brokenNetwork) SetUp(context.Context, string, string, network.PodRef) (net.IP, error) {
+	return nil, errors.New("plugin bridge: no IP addresses available")
+}
+
+func TestEvents_PodNetworkFailuresArePodEvents(t *testing.T) {
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "net", Namespace: "default", UID: "uid-3", ResourceVersion: "9"},
+		Spec:       v1.PodSpec{NodeName: "node-1", Containers: []v1.Container{{Name: "c", Image: "busybox"}}},
+	}
+	n := newEventNode(t, pod)
+	n.k.network = fake.NewNetwork() // no podCIDR yet
+	assertEvents(t, "network not ready", pod, n.sync(t, pod),
+		want{v1.EventTypeWarning, "NetworkNotReady", "network is not ready: " + n.k.network.Status().Error(), ""})
+
+	broken := brokenNetwork{fake.NewNetwork()}
+	if err := broken.SetPodCIDR("10.0.0.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	n.k.network = broken
+	w := &podWorker{uid: pod.UID, namespace: pod.Namespace, name: pod.Name}
+	if _, err := n.k.syncPod(t.Context(), w); err == nil {
+		t.Fatal("sync with a failing CNI ADD: no error")
+	}
+	assertEvents(t, "sandbox failure", pod, n.rec.take(),
+		want{v1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: plugin bridge: no IP addresses available", ""})
+}
+
+func TestEvents_VolumeThatCannotBeSetUpIsFailedMount(t *testing.T) {
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "vol", Namespace: "default", UID: "uid-4", ResourceVersion: "11"},
+		Spec: v1.PodSpec{
+			NodeName:   "node-1",
+			Containers: []v1.Container{{Name: "c", Image: "busybox"}},
+			Volumes: []v1.Volume{{Name: "cfg", VolumeSource: v1.VolumeSource{
+				ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: "missing"}},
+			}}},
+		},
+	}
+	n := newEventNode(t, pod)
+	got := n.sync(t, pod)
+	if len(got) != 1 || got[0].typ != v1.EventTypeWarning || got[0].reason != "FailedMount" ||
+		!strings.HasPrefix(got[0].message, `MountVolume.SetUp failed for volume "cfg"`) || !strings.Contains(got[0].message, "missing") ||
+		got[0].ref.UID != pod.UID || got[0].ref.FieldPath != "" {
+		t.Errorf("events: %v, want one FailedMount about volume cfg on the pod", got)
 	}
 }

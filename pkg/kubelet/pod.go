@@ -450,6 +450,7 @@ func (s *podSync) ensureSandbox(ctx context.Context, cs []runtime.Container) (*r
 		return live, nil
 	}
 	if err := s.k.network.Status(); err != nil && !s.pod.Spec.HostNetwork {
+		s.k.podEvent(s.pod, v1.EventTypeWarning, eventNetworkNotReady, "network is not ready: %v", err)
 		s.requeueIn(2 * time.Second)
 		return nil, nil
 	}
