@@ -118,8 +118,8 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 
 // serveAttach is /attach/{ns}/{pod}/{container}: the container's output
 // from now on and, for a container with stdin: true, the client's input
-// to its stdin (closed when the session ends with stdinOnce, as
-// upstream); with tty, terminal resizes.
+// to its stdin (closed when the client's input ends with stdinOnce and no
+// tty, as upstream's containerd); with tty, terminal resizes.
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	pod, container, ok := s.podAndContainer(w, r, true)
 	if !ok {
@@ -163,7 +163,10 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		once := inst.Labels[runtime.LabelStdin] == "once"
+		// containerd's CRI rule: the end of an attach's input ends the
+		// container's only for stdinOnce without a tty; otherwise it ends
+		// this session and the stdin stays open for the next attach.
+		once := inst.Labels[runtime.LabelStdin] == "once" && inst.Labels[runtime.LabelTTY] != "true"
 		go func() {
 			_, _ = io.Copy(in, st.stdin)
 			if once {

@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,4 +62,59 @@ func TestPod_StdinAttachAndTTY(t *testing.T) {
 		logs, err := n.admin.CoreV1().Pods(testNamespace).GetLogs("tty", &v1.PodLogOptions{Container: "tty"}).DoRaw(ctx)
 		return err == nil && strings.Contains(string(logs), "on-a-terminal"), string(logs)
 	})
+}
+
+// A container's stdin outlives an attach session, as containerd's CRI
+// keeps it: with stdinOnce false, the end of one `kubectl attach -i` input
+// does not end the container's, so a second attach's input reaches the
+// same cat, which keeps running; so too with stdinOnce on a tty container
+// (containerd closes the stdin of a stdinOnce container only without a
+// tty).
+func TestPod_StdinSurvivesDetachWithoutStdinOnce(t *testing.T) {
+	n := startNode(t)
+	k := newKubectl(t, n)
+	ctx := context.Background()
+	pods := []struct {
+		name           string
+		stdinOnce, tty bool
+	}{
+		{"cat", false, false},
+		{"cat-tty-once", true, true},
+	}
+	for _, p := range pods {
+		n.createPod(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name}, Spec: v1.PodSpec{
+			RestartPolicy: v1.RestartPolicyNever,
+			Containers:    []v1.Container{{Name: "cat", Image: busyboxImage, Command: []string{"cat"}, Stdin: true, StdinOnce: p.stdinOnce, TTY: p.tty}},
+		}})
+	}
+	for _, pod := range pods {
+		n.waitPod(pod.name, 60*time.Second, "Running", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+		logs := func() string {
+			b, _ := n.admin.CoreV1().Pods(testNamespace).GetLogs(pod.name, &v1.PodLogOptions{Container: "cat"}).DoRaw(ctx)
+			return string(b)
+		}
+		for i, line := range []string{"first attach", "second attach"} {
+			// Without a terminal on its stdin, kubectl attaches without a
+			// tty whatever the container has.
+			if _, errOut, code := k.run(line+"\n", "attach", "-i", pod.name, "-c", "cat"); code != 0 {
+				p, _ := n.admin.CoreV1().Pods(testNamespace).Get(ctx, pod.name, metav1.GetOptions{})
+				t.Fatalf("%s: kubectl attach -i #%d: exit %d: %s; log %q; pod %s", pod.name, i+1, code, errOut, logs(), describe(p))
+			}
+			n.eventually(30*time.Second, pod.name+": cat echoed "+line, func() (bool, string) {
+				got := logs()
+				if pod.tty { // the terminal echoes the input
+					return strings.Count(strings.ReplaceAll(got, "\r\n", "\n"), line+"\n") == 2, fmt.Sprintf("log %q", got)
+				}
+				want := "first attach\n"
+				if i == 1 {
+					want += "second attach\n"
+				}
+				return got == want, fmt.Sprintf("log %q, want %q", got, want)
+			})
+			p := n.waitPod(pod.name, time.Second, "exists", func(*v1.Pod) bool { return true })
+			if cs := containerStatus(p, "cat"); cs == nil || cs.State.Running == nil {
+				t.Fatalf("%s: cat stopped after attach #%d ended: %s", pod.name, i+1, describe(p))
+			}
+		}
+	}
 }
