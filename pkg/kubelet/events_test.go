@@ -396,3 +396,35 @@ func TestEvents_VolumeThatCannotBeSetUpIsFailedMount(t *testing.T) {
 		t.Errorf("events: %v, want one FailedMount about volume cfg on the pod", got)
 	}
 }
+
+func TestEvents_HookFailuresAndActiveDeadline(t *testing.T) {
+	failing := &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"hook"}}}
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "hooks", Namespace: "default", UID: "uid-5", ResourceVersion: "13"},
+		Spec: v1.PodSpec{NodeName: "node-1", RestartPolicy: v1.RestartPolicyAlways, Containers: []v1.Container{
+			{Name: "post", Image: "busybox", Lifecycle: &v1.Lifecycle{PostStart: failing}},
+			{Name: "pre", Image: "busybox", Lifecycle: &v1.Lifecycle{PreStop: failing}},
+		}},
+	}
+	n := newEventNode(t, pod)
+	n.prober.code = 1 // every hook fails
+	const post, pre = "spec.containers{post}", "spec.containers{pre}"
+	assertEvents(t, "start", pod, n.sync(t, pod), append(append(started("busybox", post),
+		want{v1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed", post},
+		want{v1.EventTypeNormal, "Killing", "FailedPostStartHook", post}),
+		started("busybox", pre)...)...)
+
+	// Past its activeDeadlineSeconds: DeadlineExceeded, then the kill,
+	// whose preStop hook fails.
+	late := pod.DeepCopy()
+	late.Spec.ActiveDeadlineSeconds = ptr.To[int64](1)
+	late.Status.StartTime = &metav1.Time{Time: time.Now().Add(-time.Hour)}
+	if err := n.pods.Update(late); err != nil {
+		t.Fatal(err)
+	}
+	assertEvents(t, "deadline", pod, n.sync(t, pod),
+		want{v1.EventTypeNormal, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline", ""},
+		want{v1.EventTypeNormal, "Killing", "Stopping container pre", pre},
+		want{v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed", pre},
+	)
+}
