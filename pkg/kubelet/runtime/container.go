@@ -295,9 +295,19 @@ func netNamespace(path string) oci.SpecOpts {
 	return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: path})
 }
 
+// startTimeout bounds one container's create, start and start-time record,
+// as upstream's --runtime-request-timeout (2m) bounds each runtime call.
+const startTimeout = 2 * time.Minute
+
 // createAndStart creates the container and its task, starts it and records
-// the start time; on failure nothing is left behind.
+// the start time; on failure nothing is left behind. Once begun it runs to
+// its end whether or not ctx ends (a kubelet stopping), bounded only by
+// startTimeout: a start cut short after its task ran was rolled back, which
+// killed a container others had already seen running, and a restarted
+// kubelet found nothing to adopt and started another.
 func (r *Runtime) createAndStart(ctx context.Context, id string, img Image, view bool, labels map[string]string, specOpts []oci.SpecOpts, logPath string) (_ Container, retErr error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+	defer cancel()
 	c, err := r.client.NewContainer(ctx, id,
 		client.WithImage(img.img),
 		r.withNewSnapshot(id, img, view),

@@ -1,0 +1,144 @@
+//go:build e2e
+
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/containerd/containerd/v2/client"
+	"google.golang.org/grpc"
+)
+
+// cancelAfter cancels a context once a containerd request of one method
+// has returned: a caller that goes away at that exact point of a start.
+type cancelAfter struct {
+	method string
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) arm(cancel context.CancelFunc) {
+	c.mu.Lock()
+	c.cancel = cancel
+	c.mu.Unlock()
+}
+
+func (c *cancelAfter) dialOpts() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if method == c.method {
+			c.mu.Lock()
+			if c.cancel != nil {
+				c.cancel()
+				c.cancel = nil
+			}
+			c.mu.Unlock()
+		}
+		return err
+	})}
+}
+
+// A kubelet stopping while it starts a container (its context cancelled
+// right after the task started, before the start time is recorded) leaves
+// the container running and listed as such, for the next kubelet to adopt:
+// a rolled-back start killed a container that had been seen running.
+func TestStartContainer_CancelledAfterTheTaskStartedKeepsItRunning(t *testing.T) {
+	images := requireRuntimeE2E(t)
+	dir, err := os.MkdirTemp("", "ksrt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ns := "ksrt-" + hex.EncodeToString(b)
+	sock := startTestContainerd(t, dir)
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
+		for _, d := range dirs {
+			_ = os.Remove(d)
+		}
+		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
+	})
+
+	ctx := context.Background()
+	hook := &cancelAfter{method: "/containerd.services.tasks.v1.Tasks/Start"}
+	r, err := New(ctx, sock, ns, filepath.Join(dir, "fifo"), client.WithExtraDialOpts(hook.dialOpts()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	for _, f := range []string{"pause.tar", "busybox.tar"} {
+		if _, err := r.ImportArchive(ctx, filepath.Join(images, f)); err != nil {
+			t.Fatalf("import %s: %v", f, err)
+		}
+	}
+	t.Cleanup(func() {
+		cs, _ := r.List(ctx, "")
+		for i := len(cs) - 1; i >= 0; i-- {
+			if err := r.Remove(ctx, cs[i].ID); err != nil {
+				t.Errorf("remove %s: %v", cs[i].ID, err)
+			}
+		}
+	})
+	pause, err := r.EnsureImage(ctx, "kstack.local/pause:1.0", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busybox, err := r.EnsureImage(ctx, "kstack.local/busybox:1.0", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{LabelPodUID: "uid-1", LabelPodName: "p", LabelPodNamespace: "default"}
+
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, ctx context.Context) (Container, error)
+	}{
+		{"sandbox", func(_ *testing.T, ctx context.Context) (Container, error) {
+			return r.RunSandbox(ctx, SandboxConfig{Labels: labels, Image: pause.Ref, Hostname: "p"})
+		}},
+		{"app container", func(t *testing.T, ctx context.Context) (Container, error) {
+			sbs, err := r.List(context.Background(), "uid-1")
+			if err != nil || len(sbs) == 0 {
+				t.Fatalf("the sandbox: %v, %v", sbs, err)
+			}
+			return r.StartContainer(ctx, ContainerConfig{Labels: labels, Image: busybox, Sandbox: sbs[0],
+				Command: []string{"sleep", "3600"}, LogPath: filepath.Join(dir, "logs", "c", "0.log")})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			hook.arm(cancel)
+			c, err := tc.start(t, cctx)
+			if cctx.Err() == nil {
+				t.Fatal("the caller's context was not cancelled when the task started: the test did not test")
+			}
+			if err != nil {
+				t.Fatalf("start with the caller gone after the task started: %v", err)
+			}
+			cs, err := r.List(ctx, "uid-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range cs {
+				if got.ID != c.ID {
+					continue
+				}
+				if got.State != StateRunning || got.StartedAt.IsZero() {
+					t.Errorf("%s listed %s, started at %v; want running with its start time", tc.name, got.State, got.StartedAt)
+				}
+				return
+			}
+			t.Errorf("%s %s is gone after its start was cancelled; containers: %+v", tc.name, c.ID, cs)
+		})
+	}
+}
