@@ -59,6 +59,7 @@ type options struct {
 	containerdPID     int
 	containerdAddress string
 	runs              int
+	settle            time.Duration
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&o.kubeletPID, "kubelet-pid", 0, "Real mode: the kubelet's PID for its RSS (default: the process named kubelet).")
 	flag.StringVar(&o.batches, "batches", "1,30,100", "Real mode: pod batch sizes.")
 	flag.IntVar(&o.runs, "runs", 1, "Real mode: runs of each batch size (each row, then the median of each column).")
+	flag.DurationVar(&o.settle, "settle", 0, "Real mode: wait this long before each batch after the first (the node finishes removing the previous batch; on a filesystem without a journal, ext4 skips inodes freed in the last minute when it allocates new ones).")
 	flag.IntVar(&o.containerdPID, "containerd-pid", 0, "Real mode: the node's containerd PID; with it the table has the node's CPU time per pod (kubelet, containerd, its shims, runc, CNI plugins).")
 	flag.StringVar(&o.containerdAddress, "containerd-address", "/run/kstack/containerd.sock", "Real mode: the node's containerd socket (finds its shims for the CPU figure).")
 	flag.Parse()
@@ -312,6 +314,10 @@ func runReal(ctx context.Context, o options, out io.Writer) error {
 		}
 		var rows []realRow
 		for run := 1; run <= max(o.runs, 1); run++ {
+			if o.settle > 0 && (run > 1 || b != strings.Split(o.batches, ",")[0]) {
+				benchproc.Logf("settling for %v", o.settle)
+				time.Sleep(o.settle)
+			}
 			r, err := realBatch(ctx, cs, o, pid, n)
 			if err != nil {
 				return err
