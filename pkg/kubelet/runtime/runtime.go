@@ -183,7 +183,11 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 		if s := info.Labels[LabelStartedAt]; s != "" {
 			ct.StartedAt, _ = time.Parse(time.RFC3339Nano, s)
 		}
-		r.taskState(ctx, &ct)
+		if err := r.taskState(ctx, &ct); err != nil {
+			// Not "unknown": a sync would replace a container that may
+			// well be running because containerd did not answer once.
+			return nil, fmt.Errorf("task of container %s: %w", c.ID(), err)
+		}
 		out = append(out, ct)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
@@ -194,15 +198,18 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 func (r *Runtime) fifoDir(id string) string { return filepath.Join(r.fifoRoot, id) }
 
 // taskState fills c's state, pid and exit from its task with one request
-// (the client's Task then Status would be two).
-func (r *Runtime) taskState(ctx context.Context, c *Container) {
+// (the client's Task then Status would be two). A failed request is an
+// error; a task containerd reports without a process is StateUnknown.
+func (r *Runtime) taskState(ctx context.Context, c *Container) error {
 	resp, err := r.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: c.ID})
 	switch {
 	case status.Code(err) == codes.NotFound || errdefs.IsNotFound(err):
-		return // no task: created, never started (or its task deleted)
-	case err != nil || resp.Process == nil:
+		return nil // no task: created, never started (or its task deleted)
+	case err != nil:
+		return err
+	case resp.Process == nil:
 		c.State = StateUnknown
-		return
+		return nil
 	}
 	p := resp.Process
 	c.Pid = p.Pid
@@ -220,4 +227,5 @@ func (r *Runtime) taskState(ctx context.Context, c *Container) {
 	default:
 		c.State = StateUnknown
 	}
+	return nil
 }

@@ -13,7 +13,39 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
+
+// failOnce fails the next containerd request of one method once armed, as
+// a containerd that did not answer.
+type failOnce struct {
+	method string
+
+	mu    sync.Mutex
+	armed bool
+}
+
+func (f *failOnce) arm() {
+	f.mu.Lock()
+	f.armed = true
+	f.mu.Unlock()
+}
+
+func (f *failOnce) dialOpts() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		f.mu.Lock()
+		fail := f.armed && method == f.method
+		if fail {
+			f.armed = false
+		}
+		f.mu.Unlock()
+		if fail {
+			return status.Error(codes.Unavailable, "injected: containerd did not answer")
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})}
+}
 
 // cancelAfter cancels a context once a containerd request of one method
 // has returned: a caller that goes away at that exact point of a start.
@@ -70,7 +102,8 @@ func TestStartContainer_CancelledAfterTheTaskStartedKeepsItRunning(t *testing.T)
 
 	ctx := context.Background()
 	hook := &cancelAfter{method: "/containerd.services.tasks.v1.Tasks/Start"}
-	r, err := New(ctx, sock, ns, filepath.Join(dir, "fifo"), client.WithExtraDialOpts(hook.dialOpts()))
+	failGet := &failOnce{method: "/containerd.services.tasks.v1.Tasks/Get"}
+	r, err := New(ctx, sock, ns, filepath.Join(dir, "fifo"), client.WithExtraDialOpts(append(hook.dialOpts(), failGet.dialOpts()...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,5 +173,21 @@ func TestStartContainer_CancelledAfterTheTaskStartedKeepsItRunning(t *testing.T)
 			}
 			t.Errorf("%s %s is gone after its start was cancelled; containers: %+v", tc.name, c.ID, cs)
 		})
+	}
+
+	// A task lookup that fails is an error of the list, not a container in
+	// an unknown state (which a sync replaces, killing it).
+	failGet.arm()
+	if cs, err := r.List(ctx, "uid-1"); err == nil {
+		t.Errorf("List with a failed task lookup = %+v, want an error", cs)
+	}
+	cs, err := r.List(ctx, "uid-1")
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("List after the failure = %+v, %v; want the two containers", cs, err)
+	}
+	for _, c := range cs {
+		if c.State != StateRunning {
+			t.Errorf("container %s is %s after a failed lookup, want running", c.ID, c.State)
+		}
 	}
 }
