@@ -4,8 +4,9 @@ package kubelet
 // leave without a container to find it by. Containers and sandboxes of
 // pods that no longer exist are the pod workers' (housekeeping gives each
 // such pod a worker, which kills and removes them); this collects the rest:
-// network namespaces, CNI attachments and IP allocations of sandboxes that
-// do not exist, and the pod and log directories of pods nobody knows.
+// network namespaces, CNI attachments, IP allocations and /dev/shm mounts
+// of sandboxes that do not exist, and the pod and log directories of pods
+// nobody knows.
 //
 // Races with pods being set up are avoided by order: the things on disk
 // are listed first, then what is live (sandboxes being created, then the
@@ -36,6 +37,16 @@ const orphanGCPeriod = time.Minute
 // collect).
 type networkCollector interface {
 	GarbageCollect(ctx context.Context, live func(sandboxID string) bool) error
+}
+
+// shmCollector is the part of the runtime whose pods' /dev/shm tmpfs
+// mounts can outlive their sandbox container (a kubelet killed between
+// the mount and the container's creation); package runtime.
+type shmCollector interface {
+	// PodShmSandboxIDs lists the sandboxes with a /dev/shm on the node.
+	PodShmSandboxIDs() []string
+	// RemovePodShm unmounts and removes a gone sandbox's /dev/shm.
+	RemovePodShm(sandboxID string) error
 }
 
 // sandboxStarting marks sandbox id as being created (its network
@@ -75,6 +86,11 @@ func (k *Kubelet) collectOrphans(ctx context.Context) error {
 	podDirs, _ := os.ReadDir(filepath.Join(k.cfg.RootDir, "pods"))
 	logDirs, _ := os.ReadDir(k.cfg.PodLogsDir)
 	podCgroups := k.podCgroupUIDs()
+	shmc, _ := k.runtime.(shmCollector)
+	var shmIDs []string
+	if shmc != nil {
+		shmIDs = shmc.PodShmSandboxIDs()
+	}
 
 	k.mu.Lock()
 	live := map[string]bool{}
@@ -109,6 +125,12 @@ func (k *Kubelet) collectOrphans(ctx context.Context) error {
 	var errs []error
 	if nc, ok := k.network.(networkCollector); ok {
 		errs = append(errs, nc.GarbageCollect(ctx, func(id string) bool { return live[id] }))
+	}
+	for _, id := range shmIDs {
+		if !live[id] {
+			slog.Info("removing the /dev/shm of a gone sandbox", "sandbox", id)
+			errs = append(errs, shmc.RemovePodShm(id))
+		}
 	}
 	for _, e := range podDirs {
 		uid := e.Name()

@@ -520,7 +520,7 @@ func (s *podSync) runSandbox(ctx context.Context, id string, attempt int) (runti
 	labels[runtime.LabelAttempt] = strconv.Itoa(attempt)
 	sb, err := s.k.runtime.RunSandbox(ctx, runtime.SandboxConfig{
 		ID: id, Labels: labels, Image: s.k.cfg.PodInfraContainerImage, Hostname: hostname, NetNSPath: netns,
-		CgroupParent: cgroup,
+		CgroupParent: cgroup, HostIPC: s.pod.Spec.HostIPC,
 	})
 	if err != nil {
 		undo()

@@ -38,6 +38,10 @@ type SandboxConfig struct {
 	// the sandbox's cgroup is <CgroupParent>/<id>. Empty: containerd's
 	// default, /<namespace>/<id>.
 	CgroupParent string
+	// HostIPC runs the pod in the node's IPC namespace, with the node's
+	// /dev/shm; otherwise the pod gets an IPC namespace and a /dev/shm
+	// tmpfs of its own (shm.go).
+	HostIPC bool
 }
 
 // ContainerConfig describes an app or init container.
@@ -156,8 +160,9 @@ func NewID() string {
 	return hex.EncodeToString(b)
 }
 
-// RunSandbox creates and starts a pod's pause container and returns it.
-func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container, error) {
+// RunSandbox creates and starts a pod's pause container and returns it,
+// with the pod's /dev/shm (shm.go). On failure nothing is left behind.
+func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (_ Container, retErr error) {
 	img, err := r.EnsureImage(ctx, cfg.Image, false, false)
 	if err != nil {
 		return Container{}, fmt.Errorf("sandbox image: %w", err)
@@ -191,6 +196,24 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg SandboxConfig) (Container,
 	} else {
 		specOpts = append(specOpts, oci.WithHostname(cfg.Hostname))
 	}
+	shm := devShm
+	if cfg.HostIPC {
+		if _, err := os.Stat(devShm); err != nil {
+			return Container{}, fmt.Errorf("host %s is not available for host IPC: %w", devShm, err)
+		}
+		specOpts = append(specOpts, oci.WithHostNamespace(specs.IPCNamespace))
+	} else {
+		if shm, err = r.mountPodShm(id); err != nil {
+			return Container{}, err
+		}
+		defer func() {
+			if retErr != nil {
+				_ = unmountShm(shm)
+			}
+		}()
+	}
+	labels[LabelShm] = shm
+	specOpts = append(specOpts, withDevShm(shm, sandboxShmOptions))
 	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
 	return r.createAndStart(ctx, id, img, view, labels, specOpts, "")
 }
@@ -236,6 +259,9 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 		netNamespace(cfg.NetNSPath),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: proc("ipc")}),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: proc("uts")}),
+		// The pod's /dev/shm, unless the container mounts its own there
+		// (an emptyDir of medium Memory), which replaces it as upstream.
+		withDevShm(containerShm(cfg), containerShmOptions),
 		oci.WithMounts(cfg.Mounts),
 		oci.WithAnnotations(map[string]string{AnnotationShimGroup: cfg.Sandbox.ID}),
 	}
@@ -261,6 +287,17 @@ func (r *Runtime) StartContainer(ctx context.Context, cfg ContainerConfig) (Cont
 	id := NewID()
 	specOpts = append(specOpts, withCgroupParent(labels, cfg.CgroupParent, id)...)
 	return r.createAndStart(ctx, id, cfg.Image, false, labels, specOpts, cfg.LogPath)
+}
+
+// containerShm is what cfg's container binds at /dev/shm: its sandbox's
+// (LabelShm), or nothing when the container's own mounts have one there.
+// A sandbox without the label (an older kubelet's) leaves containerd's
+// default private tmpfs.
+func containerShm(cfg ContainerConfig) string {
+	if hasMountAt(cfg.Mounts, devShm) {
+		return ""
+	}
+	return cfg.Sandbox.Labels[LabelShm]
 }
 
 // LabelCgroupsPath is a container's cgroup path (relative to each
@@ -581,6 +618,15 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 		}
 	} else if !errdefs.IsNotFound(err) {
 		return fmt.Errorf("task of %s: %w", id, err)
+	}
+	// A sandbox's /dev/shm tmpfs, once nothing runs on it and before the
+	// container (and so the label that finds it) goes.
+	if info, err := c.Info(ctx, client.WithoutRefreshedMetadata); err == nil {
+		if p := info.Labels[LabelShm]; info.Labels[LabelKind] == KindSandbox && isPodShm(p, id) {
+			if err := unmountShm(p); err != nil {
+				return fmt.Errorf("sandbox %s: %w", id, err)
+			}
+		}
 	}
 	if err := c.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", id, err)
