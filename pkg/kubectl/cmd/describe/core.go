@@ -30,15 +30,9 @@ func describeService(ctx context.Context, cs kubernetes.Interface, ns, name stri
 	}); err == nil {
 		slices = list.Items
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, svc.Namespace, svc.Name, "Service", string(svc.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, svc.Namespace, svc.Name, "Service", string(svc.UID))
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", svc.Name)
-		w.write(0, "Namespace:\t%s\n", svc.Namespace)
-		printLabels(w, "Labels", svc.Labels)
-		printAnnotations(w, "Annotations", svc.Annotations)
+		printObjectMeta(w, svc)
 		w.write(0, "Selector:\t%s\n", labels.FormatLabels(svc.Spec.Selector))
 		w.write(0, "Type:\t%s\n", svc.Spec.Type)
 		if svc.Spec.IPFamilyPolicy != nil {
@@ -176,15 +170,9 @@ func describeEndpoints(ctx context.Context, cs kubernetes.Interface, ns, name st
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, ep.Namespace, ep.Name, "Endpoints", string(ep.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, ep.Namespace, ep.Name, "Endpoints", string(ep.UID))
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", ep.Name)
-		w.write(0, "Namespace:\t%s\n", ep.Namespace)
-		printLabels(w, "Labels", ep.Labels)
-		printAnnotations(w, "Annotations", ep.Annotations)
+		printObjectMeta(w, ep)
 		w.write(0, "Subsets:\n")
 		for _, ss := range ep.Subsets {
 			var ready, notReady []string
@@ -220,39 +208,30 @@ func describeNamespace(ctx context.Context, cs kubernetes.Interface, _, name str
 	if err != nil {
 		return "", err
 	}
-	quotas := &corev1.ResourceQuotaList{}
+	// A NotFound leaves out the quotas or limit ranges, an empty list
+	// says there are none.
 	opts := metav1.ListOptions{Limit: s.chunkSize}
-	for {
+	quotas, err := listAll(opts, func(opts metav1.ListOptions) ([]corev1.ResourceQuota, string, error) {
 		l, err := cs.CoreV1().ResourceQuotas(ns.Name).List(ctx, opts)
-		if apierrors.IsNotFound(err) {
-			quotas = nil
-			break
-		}
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		quotas.Items = append(quotas.Items, l.Items...)
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
+		return l.Items, l.Continue, nil
+	})
+	hasQuotas := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", err
 	}
-	limits := &corev1.LimitRangeList{}
-	opts = metav1.ListOptions{Limit: s.chunkSize}
-	for {
+	limits, err := listAll(opts, func(opts metav1.ListOptions) ([]corev1.LimitRange, string, error) {
 		l, err := cs.CoreV1().LimitRanges(ns.Name).List(ctx, opts)
-		if apierrors.IsNotFound(err) {
-			limits = nil
-			break
-		}
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		limits.Items = append(limits.Items, l.Items...)
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
+		return l.Items, l.Continue, nil
+	})
+	hasLimits := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", err
 	}
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", ns.Name)
@@ -267,11 +246,11 @@ func describeNamespace(ctx context.Context, cs kubernetes.Interface, _, name str
 				w.write(1, "%v\t%v\t%s\t%v\t%v\n", c.Type, c.Status, rfc1123(c.LastTransitionTime), c.Reason, c.Message)
 			}
 		}
-		if quotas != nil {
+		if hasQuotas {
 			w.write(0, "\n")
 			printQuotas(w, quotas)
 		}
-		if limits != nil {
+		if hasLimits {
 			w.write(0, "\n")
 			printLimitRanges(w, limits)
 		}
@@ -286,12 +265,12 @@ var quotaScopeHelp = map[corev1.ResourceQuotaScope]string{
 	corev1.ResourceQuotaScopeNotBestEffort:  "Matches all pods that have at least one resource requirement set. These pods have a burstable or guaranteed quality of service.",
 }
 
-func printQuotas(w *writer, quotas *corev1.ResourceQuotaList) {
-	if len(quotas.Items) == 0 {
+func printQuotas(w *writer, quotas []corev1.ResourceQuota) {
+	if len(quotas) == 0 {
 		w.write(0, "No resource quota.\n")
 		return
 	}
-	items := append([]corev1.ResourceQuota(nil), quotas.Items...)
+	items := append([]corev1.ResourceQuota(nil), quotas...)
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	w.write(0, "Resource Quotas\n")
 	for _, q := range items {
@@ -318,14 +297,14 @@ func printQuotas(w *writer, quotas *corev1.ResourceQuotaList) {
 	}
 }
 
-func printLimitRanges(w *writer, lrs *corev1.LimitRangeList) {
-	if len(lrs.Items) == 0 {
+func printLimitRanges(w *writer, lrs []corev1.LimitRange) {
+	if len(lrs) == 0 {
 		w.write(0, "No LimitRange resource.\n")
 		return
 	}
 	w.write(0, "Resource Limits\n Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n")
 	w.write(0, " ----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n")
-	for _, lr := range lrs.Items {
+	for _, lr := range lrs {
 		for _, item := range lr.Spec.Limits {
 			set := corev1.ResourceList{}
 			for _, m := range []corev1.ResourceList{item.Max, item.Min, item.Default, item.DefaultRequest, item.MaxLimitRequestRatio} {
@@ -353,10 +332,7 @@ func describeConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name st
 		return "", err
 	}
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", cm.Name)
-		w.write(0, "Namespace:\t%s\n", cm.Namespace)
-		printLabels(w, "Labels", cm.Labels)
-		printAnnotations(w, "Annotations", cm.Annotations)
+		printObjectMeta(w, cm)
 		w.write(0, "\nData\n====\n")
 		for _, k := range sortedKeys(cm.Data) {
 			w.write(0, "%s:\n----\n", k)
@@ -368,9 +344,7 @@ func describeConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name st
 			w.write(0, "%s: %s bytes\n", k, strconv.Itoa(len(cm.BinaryData[k])))
 		}
 		w.write(0, "\n")
-		if s.showEvents {
-			printEvents(w, searchEvents(ctx, cs, cm.Namespace, cm.Name, "ConfigMap", string(cm.UID), s.chunkSize))
-		}
+		printEvents(w, searchEventsOrNil(ctx, cs, s, cm.Namespace, cm.Name, "ConfigMap", string(cm.UID)))
 		return nil
 	})
 }
@@ -381,10 +355,7 @@ func describeSecret(ctx context.Context, cs kubernetes.Interface, ns, name strin
 		return "", err
 	}
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", sec.Name)
-		w.write(0, "Namespace:\t%s\n", sec.Namespace)
-		printLabels(w, "Labels", sec.Labels)
-		printAnnotations(w, "Annotations", sec.Annotations)
+		printObjectMeta(w, sec)
 		w.write(0, "\nType:\t%s\n", sec.Type)
 		w.write(0, "\nData\n====\n")
 		for _, k := range sortedKeys(sec.Data) {
@@ -403,15 +374,9 @@ func describeServiceAccount(ctx context.Context, cs kubernetes.Interface, ns, na
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, sa.Namespace, sa.Name, "ServiceAccount", string(sa.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, sa.Namespace, sa.Name, "ServiceAccount", string(sa.UID))
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", sa.Name)
-		w.write(0, "Namespace:\t%s\n", sa.Namespace)
-		printLabels(w, "Labels", sa.Labels)
-		printAnnotations(w, "Annotations", sa.Annotations)
+		printObjectMeta(w, sa)
 		const header, empty = "Image pull secrets:", "                   "
 		if len(sa.ImagePullSecrets) == 0 {
 			w.write(0, "%s\t<none>\n", header)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
@@ -21,24 +20,14 @@ func describeGeneric(ctx context.Context, cs kubernetes.Interface, dyn dynamic.I
 	if err != nil {
 		return "", err
 	}
-	var events = searchEventsOrNil(ctx, cs, s, obj.GetNamespace(), obj.GetName(), obj.GetKind(), string(obj.GetUID()))
+	events := searchEventsOrNil(ctx, cs, s, obj.GetNamespace(), obj.GetName(), obj.GetKind(), string(obj.GetUID()))
 	return tabbed(func(w *writer) error {
-		w.write(0, "Name:\t%s\n", obj.GetName())
-		w.write(0, "Namespace:\t%s\n", obj.GetNamespace())
-		printLabels(w, "Labels", obj.GetLabels())
-		printAnnotations(w, "Annotations", obj.GetAnnotations())
+		printObjectMeta(w, obj)
 		printContent(w, 0, obj.UnstructuredContent(), "", ".metadata.managedFields", ".metadata.name",
 			".metadata.namespace", ".metadata.labels", ".metadata.annotations")
 		printEvents(w, events)
 		return nil
 	})
-}
-
-func searchEventsOrNil(ctx context.Context, cs kubernetes.Interface, s settings, ns, name, kind, uid string) *corev1.EventList {
-	if !s.showEvents {
-		return nil
-	}
-	return searchEvents(ctx, cs, ns, name, kind, uid, s.chunkSize)
 }
 
 func printContent(w *writer, level int, content map[string]any, prefix string, skip ...string) {

@@ -19,14 +19,11 @@ func describePod(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		uid := string(pod.UID)
-		if mirror, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]; ok {
-			uid = mirror
-		}
-		events = searchEvents(ctx, cs, pod.Namespace, pod.Name, "", uid, s.chunkSize)
+	uid := string(pod.UID)
+	if mirror, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]; ok {
+		uid = mirror
 	}
+	events := searchEventsOrNil(ctx, cs, s, pod.Namespace, pod.Name, "", uid)
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", pod.Name)
 		w.write(0, "Namespace:\t%s\n", pod.Namespace)
@@ -128,14 +125,7 @@ func describePod(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 		printLabels(w, "Node-Selectors", pod.Spec.NodeSelector)
 		printTolerations(w, "", "Tolerations", "\t", pod.Spec.Tolerations)
 		printTopologySpread(w, pod.Spec.TopologySpreadConstraints, "")
-		if g := pod.Spec.SchedulingGroup; g != nil {
-			w.write(0, "SchedulingGroup:\n")
-			name := ""
-			if g.PodGroupName != nil {
-				name = *g.PodGroupName
-			}
-			w.write(1, "PodGroupName:\t%s\n", name)
-		}
+		printSchedulingGroup(w, pod.Spec.SchedulingGroup, "")
 		printEvents(w, events)
 		return nil
 	})
@@ -186,14 +176,21 @@ func podTemplate(w *writer, t *corev1.PodTemplateSpec) {
 	}
 	printLabels(w, "  Node-Selectors", t.Spec.NodeSelector)
 	printTolerations(w, "  ", "Tolerations", "\t", t.Spec.Tolerations)
-	if g := t.Spec.SchedulingGroup; g != nil {
-		w.write(0, "  SchedulingGroup:\n")
-		name := ""
-		if g.PodGroupName != nil {
-			name = *g.PodGroupName
-		}
-		w.write(1, "PodGroupName:\t%s\n", name)
+	printSchedulingGroup(w, t.Spec.SchedulingGroup, "  ")
+}
+
+// printSchedulingGroup prints a pod's or template's scheduling group; its
+// fields stay at level 1 under a template's indented title, as upstream.
+func printSchedulingGroup(w *writer, g *corev1.PodSchedulingGroup, space string) {
+	if g == nil {
+		return
 	}
+	w.write(0, "%sSchedulingGroup:\n", space)
+	name := ""
+	if g.PodGroupName != nil {
+		name = *g.PodGroupName
+	}
+	w.write(1, "PodGroupName:\t%s\n", name)
 }
 
 // printContainers prints containers with their statuses; pod is nil for

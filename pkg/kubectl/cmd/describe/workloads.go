@@ -29,41 +29,73 @@ func searchEvents(ctx context.Context, cs kubernetes.Interface, ns, name, kind, 
 		up = &uid
 	}
 	sel := ev.GetFieldSelector(&name, &ns, kp, up)
-	out := &corev1.EventList{}
-	opts := metav1.ListOptions{FieldSelector: sel.String(), Limit: chunk}
-	for {
-		list, err := ev.List(ctx, opts)
+	items, _ := listAll(metav1.ListOptions{FieldSelector: sel.String(), Limit: chunk}, func(opts metav1.ListOptions) ([]corev1.Event, string, error) {
+		l, err := ev.List(ctx, opts)
 		if err != nil {
-			return out
+			return nil, "", err
 		}
-		out.Items = append(out.Items, list.Items...)
-		if list.Continue == "" {
-			return out
+		return l.Items, l.Continue, nil
+	})
+	return &corev1.EventList{Items: items}
+}
+
+// searchEventsOrNil is searchEvents when s shows events, else nil (which
+// printEvents leaves out).
+func searchEventsOrNil(ctx context.Context, cs kubernetes.Interface, s settings, ns, name, kind, uid string) *corev1.EventList {
+	if !s.showEvents {
+		return nil
+	}
+	return searchEvents(ctx, cs, ns, name, kind, uid, s.chunkSize)
+}
+
+// listAll follows a chunked list's continue tokens from opts; list
+// returns one chunk's items and its continue token. On an error it
+// returns the items of the chunks before it, with the error.
+func listAll[T any](opts metav1.ListOptions, list func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+	var out []T
+	for {
+		items, next, err := list(opts)
+		if err != nil {
+			return out, err
 		}
-		opts.Continue = list.Continue
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		opts.Continue = next
 	}
 }
 
 func listPods(ctx context.Context, cs kubernetes.Interface, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {
-	out := &corev1.PodList{}
-	for {
-		list, err := cs.CoreV1().Pods(ns).List(ctx, opts)
+	items, err := listAll(opts, func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
+		l, err := cs.CoreV1().Pods(ns).List(ctx, opts)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		out.Items = append(out.Items, list.Items...)
-		if list.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = list.Continue
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return &corev1.PodList{Items: items}, nil
+}
+
+// phaseCounts counts a controller's pods by phase.
+type phaseCounts struct {
+	running, waiting, succeeded, failed int
+}
+
+// String is the "Pods Status:" value.
+func (c phaseCounts) String() string {
+	return fmt.Sprintf("%d Running / %d Waiting / %d Succeeded / %d Failed", c.running, c.waiting, c.succeeded, c.failed)
 }
 
 // podCounts counts the phases of the pods sel matches that uid controls.
-func podCounts(ctx context.Context, cs kubernetes.Interface, ns string, sel labels.Selector, uid types.UID, chunk int64) (running, waiting, succeeded, failed int, err error) {
+func podCounts(ctx context.Context, cs kubernetes.Interface, ns string, sel labels.Selector, uid types.UID, chunk int64) (phaseCounts, error) {
+	var c phaseCounts
 	pods, err := listPods(ctx, cs, ns, metav1.ListOptions{LabelSelector: sel.String(), Limit: chunk})
 	if err != nil {
-		return
+		return c, err
 	}
 	for i := range pods.Items {
 		ref := metav1.GetControllerOf(&pods.Items[i])
@@ -72,16 +104,29 @@ func podCounts(ctx context.Context, cs kubernetes.Interface, ns string, sel labe
 		}
 		switch pods.Items[i].Status.Phase {
 		case corev1.PodRunning:
-			running++
+			c.running++
 		case corev1.PodPending:
-			waiting++
+			c.waiting++
 		case corev1.PodSucceeded:
-			succeeded++
+			c.succeeded++
 		case corev1.PodFailed:
-			failed++
+			c.failed++
 		}
 	}
-	return
+	return c, nil
+}
+
+// printReasonConditions prints a Deployment's or ReplicaSet's conditions
+// table; row gives a condition's type, status and reason.
+func printReasonConditions[C any](w *writer, conds []C, row func(C) []any) {
+	if len(conds) == 0 {
+		return
+	}
+	w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
+	w.write(1, "----\t------\t------\n")
+	for _, c := range conds {
+		w.write(1, "%v \t%v\t%v\n", row(c)...)
+	}
 }
 
 func describeDeployment(ctx context.Context, cs kubernetes.Interface, ns, name string, s settings) (string, error) {
@@ -89,10 +134,7 @@ func describeDeployment(ctx context.Context, cs kubernetes.Interface, ns, name s
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, d.Namespace, d.Name, "Deployment", string(d.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, d.Namespace, d.Name, "Deployment", string(d.UID))
 	var oldRSs, newRSs []*appsv1.ReplicaSet
 	if newRS, old, _, err := util.DeploymentReplicaSets(ctx, cs, d, s.chunkSize); err == nil {
 		oldRSs = old
@@ -119,13 +161,7 @@ func describeDeployment(ctx context.Context, cs kubernetes.Interface, ns, name s
 			w.write(0, "RollingUpdateStrategy:\t%s max unavailable, %s max surge\n", ru.MaxUnavailable.String(), ru.MaxSurge.String())
 		}
 		podTemplate(w, &d.Spec.Template)
-		if len(d.Status.Conditions) > 0 {
-			w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
-			w.write(1, "----\t------\t------\n")
-			for _, c := range d.Status.Conditions {
-				w.write(1, "%v \t%v\t%v\n", c.Type, c.Status, c.Reason)
-			}
-		}
+		printReasonConditions(w, d.Status.Conditions, func(c appsv1.DeploymentCondition) []any { return []any{c.Type, c.Status, c.Reason} })
 		if len(oldRSs) > 0 || len(newRSs) > 0 {
 			w.write(0, "OldReplicaSets:\t%s\n", replicaSetList(oldRSs))
 			w.write(0, "NewReplicaSet:\t%s\n", replicaSetList(newRSs))
@@ -162,11 +198,8 @@ func describeReplicaSet(ctx context.Context, cs kubernetes.Interface, ns, name s
 	if err != nil {
 		return "", err
 	}
-	running, waiting, succeeded, failed, podErr := podCounts(ctx, cs, rs.Namespace, sel, rs.UID, s.chunkSize)
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, rs.Namespace, rs.Name, "ReplicaSet", string(rs.UID), s.chunkSize)
-	}
+	counts, podErr := podCounts(ctx, cs, rs.Namespace, sel, rs.UID, s.chunkSize)
+	events := searchEventsOrNil(ctx, cs, s, rs.Namespace, rs.Name, "ReplicaSet", string(rs.UID))
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", rs.Name)
 		w.write(0, "Namespace:\t%s\n", rs.Namespace)
@@ -181,16 +214,10 @@ func describeReplicaSet(ctx context.Context, cs kubernetes.Interface, ns, name s
 		if podErr != nil {
 			w.write(0, "error in fetching pods: %s\n", podErr)
 		} else {
-			w.write(0, "%d Running / %d Waiting / %d Succeeded / %d Failed\n", running, waiting, succeeded, failed)
+			w.write(0, "%s\n", counts)
 		}
 		podTemplate(w, &rs.Spec.Template)
-		if len(rs.Status.Conditions) > 0 {
-			w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
-			w.write(1, "----\t------\t------\n")
-			for _, c := range rs.Status.Conditions {
-				w.write(1, "%v \t%v\t%v\n", c.Type, c.Status, c.Reason)
-			}
-		}
+		printReasonConditions(w, rs.Status.Conditions, func(c appsv1.ReplicaSetCondition) []any { return []any{c.Type, c.Status, c.Reason} })
 		printEvents(w, events)
 		return nil
 	})
@@ -205,14 +232,11 @@ func describeDaemonSet(ctx context.Context, cs kubernetes.Interface, ns, name st
 	if err != nil {
 		return "", err
 	}
-	running, waiting, succeeded, failed, err := podCounts(ctx, cs, ds.Namespace, sel, ds.UID, s.chunkSize)
+	counts, err := podCounts(ctx, cs, ds.Namespace, sel, ds.UID, s.chunkSize)
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, ds.Namespace, ds.Name, "DaemonSet", string(ds.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, ds.Namespace, ds.Name, "DaemonSet", string(ds.UID))
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", ds.Name)
 		w.write(0, "Namespace:\t%s\n", ds.Namespace)
@@ -226,7 +250,7 @@ func describeDaemonSet(ctx context.Context, cs kubernetes.Interface, ns, name st
 		w.write(0, "Number of Nodes Scheduled with Up-to-date Pods: %d\n", st.UpdatedNumberScheduled)
 		w.write(0, "Number of Nodes Scheduled with Available Pods: %d\n", st.NumberAvailable)
 		w.write(0, "Number of Nodes Misscheduled: %d\n", st.NumberMisscheduled)
-		w.write(0, "Pods Status:\t%d Running / %d Waiting / %d Succeeded / %d Failed\n", running, waiting, succeeded, failed)
+		w.write(0, "Pods Status:\t%s\n", counts)
 		podTemplate(w, &ds.Spec.Template)
 		printEvents(w, events)
 		return nil
@@ -242,14 +266,11 @@ func describeStatefulSet(ctx context.Context, cs kubernetes.Interface, ns, name 
 	if err != nil {
 		return "", err
 	}
-	running, waiting, succeeded, failed, err := podCounts(ctx, cs, ss.Namespace, sel, ss.UID, s.chunkSize)
+	counts, err := podCounts(ctx, cs, ss.Namespace, sel, ss.UID, s.chunkSize)
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, ss.Namespace, ss.Name, "StatefulSet", string(ss.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, ss.Namespace, ss.Name, "StatefulSet", string(ss.UID))
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", ss.Name)
 		w.write(0, "Namespace:\t%s\n", ss.Namespace)
@@ -276,7 +297,7 @@ func describeStatefulSet(ctx context.Context, cs kubernetes.Interface, ns, name 
 			w.write(1, "WhenDeleted:\t%s\n", p.WhenDeleted)
 			w.write(1, "WhenScaled:\t%s\n", p.WhenScaled)
 		}
-		w.write(0, "Pods Status:\t%d Running / %d Waiting / %d Succeeded / %d Failed\n", running, waiting, succeeded, failed)
+		w.write(0, "Pods Status:\t%s\n", counts)
 		podTemplate(w, &ss.Spec.Template)
 		if len(ss.Spec.VolumeClaimTemplates) == 0 {
 			w.write(0, "Volume Claims:\t<none>\n")
@@ -311,10 +332,7 @@ func describeJob(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	if err != nil {
 		return "", err
 	}
-	var events *corev1.EventList
-	if s.showEvents {
-		events = searchEvents(ctx, cs, job.Namespace, job.Name, "Job", string(job.UID), s.chunkSize)
-	}
+	events := searchEventsOrNil(ctx, cs, s, job.Namespace, job.Name, "Job", string(job.UID))
 	return tabbed(func(w *writer) error {
 		w.write(0, "Name:\t%s\n", job.Name)
 		w.write(0, "Namespace:\t%s\n", job.Namespace)

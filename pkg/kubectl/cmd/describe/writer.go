@@ -68,6 +68,15 @@ func labelsBlock(w *writer, indent, title, inner string, labels map[string]strin
 	}
 }
 
+// printObjectMeta prints the header most describers start with: name,
+// namespace, labels and annotations.
+func printObjectMeta(w *writer, obj metav1.Object) {
+	w.write(0, "Name:\t%s\n", obj.GetName())
+	w.write(0, "Namespace:\t%s\n", obj.GetNamespace())
+	printLabels(w, "Labels", obj.GetLabels())
+	printAnnotations(w, "Annotations", obj.GetAnnotations())
+}
+
 func printLabels(w *writer, title string, labels map[string]string) {
 	labelsBlock(w, "", title, "\t", labels)
 }
