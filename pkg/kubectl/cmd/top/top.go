@@ -57,25 +57,44 @@ type options struct {
 	containers    bool
 }
 
-func newNode(f *util.Factory) *cobra.Command {
-	o := &options{f: f}
+// selectorUsage is the --selector help of both subcommands.
+const selectorUsage = "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints."
+
+// subcommand is `top node` or `top pod` with the flags both have: run gets
+// the NAME argument, if any (at most one).
+func (o *options) subcommand(use, short string, aliases []string, run func(ctx context.Context, name string) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:                   "node [NAME | -l label]",
+		Use:                   use,
 		DisableFlagsInUseLine: true,
-		Short:                 "Display resource (CPU/memory) usage of nodes",
-		Aliases:               []string{"nodes", "no"},
+		Short:                 short,
+		Aliases:               aliases,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return util.UsageError(cmd, "%s", cmd.Use)
 			}
-			return o.runNode(cmd.Context(), args)
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return run(ctx, name)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.selector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.")
+	fl.StringVarP(&o.selector, "selector", "l", "", selectorUsage)
+	fl.Bool("use-protocol-buffers", true, "Enables using protocol-buffers to access Metrics API.")
+	return cmd
+}
+
+func newNode(f *util.Factory) *cobra.Command {
+	o := &options{f: f}
+	cmd := o.subcommand("node [NAME | -l label]", "Display resource (CPU/memory) usage of nodes", []string{"nodes", "no"}, o.runNode)
+	fl := cmd.Flags()
 	fl.StringVar(&o.sortBy, "sort-by", "", "If non-empty, sort nodes list using specified field. The field can be either 'cpu' or 'memory'.")
 	fl.BoolVar(&o.noHeaders, "no-headers", false, "If present, print output without headers")
-	fl.Bool("use-protocol-buffers", true, "Enables using protocol-buffers to access Metrics API.")
 	fl.Bool("show-capacity", false, "Print node resources based on Capacity instead of Allocatable(default) of the nodes.")
 	fl.Bool("show-swap", false, "Print node resources related to swap memory.")
 	return cmd
@@ -83,30 +102,18 @@ func newNode(f *util.Factory) *cobra.Command {
 
 func newPod(f *util.Factory) *cobra.Command {
 	o := &options{f: f}
-	cmd := &cobra.Command{
-		Use:                   "pod [NAME | -l label]",
-		DisableFlagsInUseLine: true,
-		Short:                 "Display resource (CPU/memory) usage of pods",
-		Aliases:               []string{"pods", "po"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return util.UsageError(cmd, "%s", cmd.Use)
-			}
-			return o.runPod(cmd.Context(), args)
-		},
-	}
+	cmd := o.subcommand("pod [NAME | -l label]", "Display resource (CPU/memory) usage of pods", []string{"pods", "po"}, o.runPod)
 	fl := cmd.Flags()
-	fl.StringVarP(&o.selector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.")
 	fl.StringVar(&o.sortBy, "sort-by", "", "If non-empty, sort pods list using specified field. The field can be either 'cpu' or 'memory'.")
 	fl.BoolVar(&o.noHeaders, "no-headers", false, "If present, print output without headers.")
 	fl.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
 	fl.BoolVar(&o.containers, "containers", false, "If present, print usage of containers within a pod.")
-	fl.Bool("use-protocol-buffers", true, "Enables using protocol-buffers to access Metrics API.")
 	fl.Bool("sum", false, "Print the sum of the resource usage")
 	return cmd
 }
 
-// metricsVersion is the metrics.k8s.io version the server serves, or "".
+// metricsVersion is the metrics.k8s.io version the server serves; an
+// error when it serves none.
 func (o *options) metricsVersion() (string, error) {
 	dc, err := o.f.Discovery()
 	if err != nil {
@@ -126,12 +133,17 @@ func (o *options) metricsVersion() (string, error) {
 			}
 		}
 	}
-	return "", nil
+	return "", errors.New("Metrics API not available")
 }
 
-func (o *options) validateSort() error {
+// validate checks --sort-by and that name and --selector are not both
+// given; conflict is the error for both.
+func (o *options) validate(name, conflict string) error {
 	if o.sortBy != "" && o.sortBy != "cpu" && o.sortBy != "memory" {
 		return errors.New("--sort-by accepts only cpu or memory")
+	}
+	if name != "" && o.selector != "" {
+		return errors.New(conflict)
 	}
 	return nil
 }
@@ -190,26 +202,13 @@ func (o *options) sortItems(items []metricsItem) {
 func cpuString(q resource.Quantity) string    { return fmt.Sprintf("%vm", q.MilliValue()) }
 func memoryString(q resource.Quantity) string { return fmt.Sprintf("%vMi", q.Value()/(1024*1024)) }
 
-func (o *options) runNode(ctx context.Context, args []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := o.validateSort(); err != nil {
+func (o *options) runNode(ctx context.Context, name string) error {
+	if err := o.validate(name, "only one of NAME or --selector can be provided"); err != nil {
 		return err
-	}
-	name := ""
-	if len(args) == 1 {
-		name = args[0]
-	}
-	if name != "" && o.selector != "" {
-		return errors.New("only one of NAME or --selector can be provided")
 	}
 	version, err := o.metricsVersion()
 	if err != nil {
 		return err
-	}
-	if version == "" {
-		return errors.New("Metrics API not available")
 	}
 	items, err := o.fetch(ctx, version, "", "nodes", name)
 	if err != nil {
@@ -252,19 +251,9 @@ func pct(v, of int64) int64 {
 	return int64(float64(v) / float64(of) * 100)
 }
 
-func (o *options) runPod(ctx context.Context, args []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := o.validateSort(); err != nil {
+func (o *options) runPod(ctx context.Context, name string) error {
+	if err := o.validate(name, "only one of NAME or selector can be provided"); err != nil {
 		return err
-	}
-	name := ""
-	if len(args) == 1 {
-		name = args[0]
-	}
-	if name != "" && o.selector != "" {
-		return errors.New("only one of NAME or selector can be provided")
 	}
 	ns, _, err := o.f.Namespace()
 	if err != nil {
@@ -273,9 +262,6 @@ func (o *options) runPod(ctx context.Context, args []string) error {
 	version, err := o.metricsVersion()
 	if err != nil {
 		return err
-	}
-	if version == "" {
-		return errors.New("Metrics API not available")
 	}
 	listNS := ns
 	if o.allNamespaces {
