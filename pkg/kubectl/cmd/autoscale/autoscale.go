@@ -107,10 +107,7 @@ func (o *options) run(cmd *cobra.Command, args []string) error {
 	if o.cpuPercent > 0 && o.cpu != "" {
 		return fmt.Errorf("--cpu-percent and --cpu are mutually exclusive")
 	}
-	for _, t := range []struct {
-		spec string
-		res  corev1.ResourceName
-	}{{o.cpu, corev1.ResourceCPU}, {o.memory, corev1.ResourceMemory}} {
+	for _, t := range o.resourceTargets() {
 		if t.spec != "" {
 			if _, _, _, err := parseTarget(t.spec, t.res); err != nil {
 				return err
@@ -213,25 +210,47 @@ func (o *options) create(hpa runtime.Object) error {
 	return printer.PrintObj(actual, o.f.Out)
 }
 
-func (o *options) hpaV2(ref string, mapping *meta.RESTMapping) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+// resourceTarget is a --cpu or --memory target as given.
+type resourceTarget struct {
+	spec string
+	res  corev1.ResourceName
+}
+
+// resourceTargets are the --cpu and --memory targets, in that order.
+func (o *options) resourceTargets() []resourceTarget {
+	return []resourceTarget{{o.cpu, corev1.ResourceCPU}, {o.memory, corev1.ResourceMemory}}
+}
+
+// hpaBase is what both HorizontalPodAutoscaler versions share: the name
+// (--name, else the target's), the target ref (the same fields in
+// autoscaling/v1 and v2) and the lower limit when --min is set.
+func (o *options) hpaBase(ref string, mapping *meta.RESTMapping) (metav1.ObjectMeta, autoscalingv2.CrossVersionObjectReference, *int32) {
 	name := o.name
 	if name == "" {
 		name = ref
 	}
-	hpa := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
-				APIVersion: mapping.GroupVersionKind.GroupVersion().String(),
-				Kind:       mapping.GroupVersionKind.Kind,
-				Name:       ref,
-			},
-			MaxReplicas: o.max,
-		},
+	target := autoscalingv2.CrossVersionObjectReference{
+		APIVersion: mapping.GroupVersionKind.GroupVersion().String(),
+		Kind:       mapping.GroupVersionKind.Kind,
+		Name:       ref,
 	}
+	var minReplicas *int32
 	if o.min > 0 {
 		m := o.min
-		hpa.Spec.MinReplicas = &m
+		minReplicas = &m
+	}
+	return metav1.ObjectMeta{Name: name}, target, minReplicas
+}
+
+func (o *options) hpaV2(ref string, mapping *meta.RESTMapping) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	objMeta, target, minReplicas := o.hpaBase(ref, mapping)
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: objMeta,
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: target,
+			MinReplicas:    minReplicas,
+			MaxReplicas:    o.max,
+		},
 	}
 	var metrics []autoscalingv2.MetricSpec
 	if o.cpuPercent > 0 {
@@ -242,14 +261,11 @@ func (o *options) hpaV2(ref string, mapping *meta.RESTMapping) (*autoscalingv2.H
 				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &p}},
 		})
 	}
-	for _, m := range []struct {
-		spec string
-		name corev1.ResourceName
-	}{{o.cpu, corev1.ResourceCPU}, {o.memory, corev1.ResourceMemory}} {
+	for _, m := range o.resourceTargets() {
 		if m.spec == "" {
 			continue
 		}
-		q, v, kind, err := parseTarget(m.spec, m.name)
+		q, v, kind, err := parseTarget(m.spec, m.res)
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +277,7 @@ func (o *options) hpaV2(ref string, mapping *meta.RESTMapping) (*autoscalingv2.H
 		}
 		metrics = append(metrics, autoscalingv2.MetricSpec{
 			Type:     autoscalingv2.ResourceMetricSourceType,
-			Resource: &autoscalingv2.ResourceMetricSource{Name: m.name, Target: target},
+			Resource: &autoscalingv2.ResourceMetricSource{Name: m.res, Target: target},
 		})
 	}
 	hpa.Spec.Metrics = metrics
@@ -269,24 +285,14 @@ func (o *options) hpaV2(ref string, mapping *meta.RESTMapping) (*autoscalingv2.H
 }
 
 func (o *options) hpaV1(ref string, mapping *meta.RESTMapping) *autoscalingv1.HorizontalPodAutoscaler {
-	name := o.name
-	if name == "" {
-		name = ref
-	}
+	objMeta, target, minReplicas := o.hpaBase(ref, mapping)
 	hpa := &autoscalingv1.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
+		ObjectMeta: objMeta,
 		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{
-				APIVersion: mapping.GroupVersionKind.GroupVersion().String(),
-				Kind:       mapping.GroupVersionKind.Kind,
-				Name:       ref,
-			},
-			MaxReplicas: o.max,
+			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference(target),
+			MinReplicas:    minReplicas,
+			MaxReplicas:    o.max,
 		},
-	}
-	if o.min > 0 {
-		m := o.min
-		hpa.Spec.MinReplicas = &m
 	}
 	if o.cpuPercent >= 0 {
 		c := o.cpuPercent
