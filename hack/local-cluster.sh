@@ -27,28 +27,18 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_NAME=local-cluster
+# shellcheck source=hack/lib/local.sh
+source "${ROOT}/hack/lib/local.sh"
 
-BIN="${BIN:-${ROOT}/_output/bin}"
-LOCAL_DIR="${LOCAL_DIR:-${ROOT}/_output/local}"
-PKI="${LOCAL_DIR}/pki"
-LOGS="${LOCAL_DIR}/logs"
-PIDS="${LOCAL_DIR}/pids"
 NODES="${NODES:-3}"
 CLUSTER_NAME="${CLUSTER_NAME:-kstack}"
 NODE_NET_PREFIX="${NODE_NET_PREFIX:-10.88.0}"
 API_HOST="${NODE_NET_PREFIX}.1"
-API_PORT="${API_PORT:-6443}"
-CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
 HOST_BRIDGE="${CLUSTER_NAME}-nodes"
 RUN_DIR="/run/${CLUSTER_NAME}"
 IMAGES_OUT="${IMAGES_OUT:-${ROOT}/_output/images}"
 NODE_COMPONENTS=(containerd kubelet kube-proxy) # stop in reverse
-
-log() { echo "local-cluster: $*"; }
-die() {
-	echo "local-cluster: ERROR: $*" >&2
-	exit 1
-}
 
 # Per-node names.
 node_name() { echo "node-$1"; }
@@ -63,66 +53,6 @@ in_node() { # in_node N CMD... runs CMD in node N's network namespace
 	local n="$1"
 	shift
 	nsenter --net="/run/netns/$(node_netns "$n")" -- "$@"
-}
-
-running() { # running NAME -> 0 when its pid file names a live process
-	local f="${PIDS}/$1.pid"
-	[[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
-}
-
-start_bg() { # start_bg NAME ARGS... runs ARGS in the background, logging to LOGS/NAME.log
-	local name="$1"
-	shift
-	if running "$name"; then
-		log "${name} already running (pid $(cat "${PIDS}/${name}.pid"))"
-		return
-	fi
-	nohup "$@" >>"${LOGS}/${name}.log" 2>&1 </dev/null &
-	echo $! >"${PIDS}/${name}.pid"
-	log "${name} started (pid $!, log ${LOGS}/${name}.log)"
-}
-
-stop_bg() { # stop_bg NAME...: SIGTERM to all at once, then SIGKILL after 10 s
-	local name pid
-	local -A pids=()
-	for name in "$@"; do
-		if running "$name"; then
-			pids[$name]="$(cat "${PIDS}/${name}.pid")"
-			kill -TERM "${pids[$name]}" 2>/dev/null || true
-		fi
-	done
-	for name in "${!pids[@]}"; do
-		pid="${pids[$name]}"
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			log "${name} (pid ${pid}) ignored SIGTERM for 10s; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		log "${name} stopped"
-	done
-	for name in "$@"; do
-		rm -f "${PIDS}/${name}.pid"
-	done
-}
-
-wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
-	local name="$1" secs="$2"
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		running "$name" || die "${name} exited; last log lines:$(echo; tail -n 30 "${LOGS}/${name}.log")"
-		((SECONDS < deadline)) || die "${name} not ready after ${secs}s; see ${LOGS}/${name}.log"
-		sleep 0.2
-	done
-	log "${name} ready"
-}
-
-node_ready() { # node_ready NAME: the node's Ready condition is True
-	curl -fsS --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
-		"https://${API_HOST}:${API_PORT}/api/v1/nodes/$1" | grep -q '"type":"Ready","status":"True"'
 }
 
 # The node count of the running cluster (recorded by nodes-up).
@@ -163,17 +93,9 @@ start_containerd() {
 	dir="$(node_dir "$n")"
 	run="$(node_run "$n")"
 	mkdir -p "${dir}/containerd" "$run"
-	cat >"${dir}/containerd/config.toml" <<TOML
-version = 2
-root = "${dir}/containerd/root"
-state = "${run}/containerd-state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$(node_sock "$n")"
-[ttrpc]
-  address = "$(node_sock "$n").ttrpc"
-TOML
-	start_bg "node-${n}-containerd" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+	containerd_config "${dir}/containerd/root" "${run}/containerd-state" "$(node_sock "$n")" \
+		>"${dir}/containerd/config.toml"
+	start_bg --append "node-${n}-containerd" nsenter --net="/run/netns/$(node_netns "$n")" -- \
 		containerd --config "${dir}/containerd/config.toml"
 	wait_for "node-${n}-containerd" 30 ctr --address "$(node_sock "$n")" version
 }
@@ -190,7 +112,7 @@ start_kubelet() {
 	local n="$1" dir
 	dir="$(node_dir "$n")"
 	mkdir -p "${dir}/kubelet" "${dir}/pod-logs" "${dir}/cni/net.d"
-	start_bg "node-${n}-kubelet" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+	start_bg --append "node-${n}-kubelet" nsenter --net="/run/netns/$(node_netns "$n")" -- \
 		"${BIN}/kubelet" \
 		--kubeconfig="${LOCAL_DIR}/kubelet-$(node_name "$n").conf" \
 		--hostname-override="$(node_name "$n")" --node-ip="$(node_ip "$n")" \
@@ -202,7 +124,7 @@ start_kubelet() {
 
 start_kube_proxy() {
 	local n="$1"
-	start_bg "node-${n}-kube-proxy" nsenter --net="/run/netns/$(node_netns "$n")" -- \
+	start_bg --append "node-${n}-kube-proxy" nsenter --net="/run/netns/$(node_netns "$n")" -- \
 		"${BIN}/kube-proxy" \
 		--kubeconfig="${LOCAL_DIR}/kube-proxy.conf" --hostname-override="$(node_name "$n")" \
 		--cluster-cidr="${CLUSTER_CIDR}" --pod-routes
@@ -283,14 +205,11 @@ remove_containers() {
 # pods' network namespaces and leftover mounts, the node's namespace (with
 # its CNI bridge, routes and iptables rules), veth, runc state and cgroups.
 remove_node() {
-	local n="$1" ns m
+	local n="$1" ns
 	ns="$(node_ctrns "$n")"
 	# Whatever is still mounted under the node's directories (pod netns
-	# bind mounts, rootfs overlays of a containerd that died), deepest first.
-	for m in $(awk -v a="$(node_run "$n")/" -v b="$(node_dir "$n")/" \
-		'index($2, a) == 1 || index($2, b) == 1 { print $2 }' /proc/self/mounts | sort -r); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-	done
+	# bind mounts, rootfs overlays of a containerd that died).
+	umount_under "$(node_run "$n")" "$(node_dir "$n")"
 	rm -rf "$(node_run "$n")"
 	if [[ -e "/run/netns/$(node_netns "$n")" ]]; then
 		ip netns del "$(node_netns "$n")" 2>/dev/null || true

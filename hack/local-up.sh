@@ -16,18 +16,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_NAME=local-up
+# shellcheck source=hack/lib/local.sh
+source "${ROOT}/hack/lib/local.sh"
 
-BIN="${BIN:-${ROOT}/_output/bin}"
-LOCAL_DIR="${LOCAL_DIR:-${ROOT}/_output/local}"
-PKI="${LOCAL_DIR}/pki"
-LOGS="${LOCAL_DIR}/logs"
-PIDS="${LOCAL_DIR}/pids"
-API_PORT="${API_PORT:-6443}"
 ETCD_CLIENT_PORT="${ETCD_CLIENT_PORT:-2379}"
 ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
 ETCD_BIN="${ETCD_BIN:-/usr/local/bin/etcd}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
-CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
 CM_PORT="${CM_PORT:-10257}"
 NODE_NAME="${NODE_NAME:-$(hostname)}"
 # The node's address: the source address of the default route, else loopback.
@@ -48,52 +44,10 @@ fi
 # Components stop in the reverse of this order.
 COMPONENTS=(etcd apiserver controller-manager scheduler containerd kubelet kube-proxy)
 
-log() { echo "local-up: $*"; }
-die() {
-	echo "local-up: ERROR: $*" >&2
-	exit 1
-}
-
 # cluster runs hack/local-cluster.sh with this cluster's settings.
 cluster() {
 	BIN="$BIN" LOCAL_DIR="$LOCAL_DIR" API_PORT="$API_PORT" CLUSTER_CIDR="$CLUSTER_CIDR" NODES="$NODES" \
 		"${ROOT}/hack/local-cluster.sh" "$@"
-}
-
-running() { # running NAME -> 0 when its pid file names a live process
-	local f="${PIDS}/$1.pid"
-	[[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
-}
-
-start() { # start NAME ARGS... runs ARGS in the background, logging to LOGS/NAME.log
-	local name="$1"
-	shift
-	if running "$name"; then
-		log "${name} already running (pid $(cat "${PIDS}/${name}.pid"))"
-		return
-	fi
-	nohup "$@" >"${LOGS}/${name}.log" 2>&1 </dev/null &
-	echo $! >"${PIDS}/${name}.pid"
-	log "${name} started (pid $!, log ${LOGS}/${name}.log)"
-}
-
-wait_for() { # wait_for NAME SECONDS CMD... retries CMD until it succeeds
-	local name="$1" secs="$2"
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		running "$name" || die "${name} exited; last log lines:$(echo; tail -n 30 "${LOGS}/${name}.log")"
-		((SECONDS < deadline)) || die "${name} not ready after ${secs}s; see ${LOGS}/${name}.log"
-		sleep 0.2
-	done
-	log "${name} ready"
-}
-
-# node_ready succeeds once the node reports Ready=True (asked with the admin
-# certificate; no kubectl needed).
-node_ready() {
-	curl -fsS --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
-		"https://${API_HOST}:${API_PORT}/api/v1/nodes/${NODE_NAME}" | grep -q '"type":"Ready","status":"True"'
 }
 
 up() {
@@ -117,7 +71,7 @@ up() {
 
 	local etcd_args=()
 	if [[ -x "$ETCD_BIN" ]]; then
-		start etcd "$ETCD_BIN" --name local --data-dir "${LOCAL_DIR}/etcd" \
+		start_bg etcd "$ETCD_BIN" --name local --data-dir "${LOCAL_DIR}/etcd" \
 			--listen-client-urls "https://127.0.0.1:${ETCD_CLIENT_PORT}" \
 			--advertise-client-urls "https://127.0.0.1:${ETCD_CLIENT_PORT}" \
 			--listen-peer-urls "https://127.0.0.1:${ETCD_PEER_PORT}" \
@@ -137,7 +91,7 @@ up() {
 		log "no ${ETCD_BIN} (run make deps): the apiserver runs an embedded etcd"
 	fi
 
-	start apiserver "${BIN}/apiserver" \
+	start_bg apiserver "${BIN}/apiserver" \
 		--bind-address="${API_HOST}" --secure-port="${API_PORT}" \
 		--tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
 		--client-ca-file="${PKI}/ca.crt" \
@@ -152,7 +106,7 @@ up() {
 
 	# The control loops and the scheduler, each with its own identity.
 	if [[ -x "${BIN}/controller-manager" ]]; then
-		start controller-manager "${BIN}/controller-manager" \
+		start_bg controller-manager "${BIN}/controller-manager" \
 			--kubeconfig="${LOCAL_DIR}/controller-manager.conf" \
 			--bind-address=127.0.0.1 --secure-port="${CM_PORT}" --client-ca-file="${PKI}/ca.crt" \
 			--use-service-account-credentials \
@@ -161,7 +115,7 @@ up() {
 		wait_for controller-manager 60 curl -fsSk "https://127.0.0.1:${CM_PORT}/healthz"
 	fi
 	if [[ -x "${BIN}/scheduler" ]]; then
-		start scheduler "${BIN}/scheduler" \
+		start_bg scheduler "${BIN}/scheduler" \
 			--kubeconfig="${LOCAL_DIR}/scheduler.conf" \
 			--bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}" --client-ca-file="${PKI}/ca.crt"
 		wait_for scheduler 60 curl -fsSk "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
@@ -173,31 +127,23 @@ up() {
 		cluster nodes-up
 	elif [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
 		mkdir -p "${CONTAINERD_DIR}" "${LOCAL_DIR}/containerd"
-		cat >"${LOCAL_DIR}/containerd/config.toml" <<TOML
-version = 2
-root = "${LOCAL_DIR}/containerd/root"
-state = "${CONTAINERD_DIR}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "${CONTAINERD_SOCK}"
-[ttrpc]
-  address = "${CONTAINERD_SOCK}.ttrpc"
-TOML
-		start containerd containerd --config "${LOCAL_DIR}/containerd/config.toml"
+		containerd_config "${LOCAL_DIR}/containerd/root" "${CONTAINERD_DIR}/state" "${CONTAINERD_SOCK}" \
+			>"${LOCAL_DIR}/containerd/config.toml"
+		start_bg containerd containerd --config "${LOCAL_DIR}/containerd/config.toml"
 		wait_for containerd 30 ctr --address "${CONTAINERD_SOCK}" version
 		"${ROOT}/hack/images.sh" >"${LOGS}/images.log" 2>&1
 		CONTAINERD_ADDRESS="${CONTAINERD_SOCK}" CONTAINERD_NAMESPACE="${CONTAINERD_NS}" \
 			"${ROOT}/hack/images.sh" --import >>"${LOGS}/images.log" 2>&1
 		log "test images imported (kstack.local/pause:1.0, kstack.local/busybox:1.0, kstack.local/testserver:1.0)"
-		start kubelet "${BIN}/kubelet" \
+		start_bg kubelet "${BIN}/kubelet" \
 			--kubeconfig="${LOCAL_DIR}/kubelet-${NODE_NAME}.conf" \
 			--hostname-override="${NODE_NAME}" --node-ip="${NODE_IP}" \
 			--container-runtime-endpoint="${CONTAINERD_SOCK}" --containerd-namespace="${CONTAINERD_NS}" \
 			--root-dir="${LOCAL_DIR}/kubelet" --cni-conf-dir="${LOCAL_DIR}/cni/net.d" \
 			--cni-bridge="${CNI_BRIDGE}" --netns-dir="${CONTAINERD_DIR}/netns" --port=10250
-		wait_for kubelet 90 node_ready
+		wait_for kubelet 90 node_ready "${NODE_NAME}"
 		if [[ -x "${BIN}/kube-proxy" ]]; then
-			start kube-proxy "${BIN}/kube-proxy" \
+			start_bg kube-proxy "${BIN}/kube-proxy" \
 				--kubeconfig="${LOCAL_DIR}/kube-proxy.conf" --hostname-override="${NODE_NAME}" \
 				--cluster-cidr="${CLUSTER_CIDR}"
 			wait_for kube-proxy 30 curl -fsS "http://127.0.0.1:10256/healthz"
@@ -235,11 +181,8 @@ node_cleanup() {
 		rm -f "$ns"
 	done
 	# Pod volumes the kubelet left mounted (projected token and secret
-	# tmpfs): unmount everything under its root dir, deepest first.
-	local m
-	while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-	done < <(awk -v root="${LOCAL_DIR}/kubelet/" 'index($2, root) == 1 {print $2}' /proc/self/mounts | sort -r)
+	# tmpfs).
+	umount_under "${LOCAL_DIR}/kubelet"
 	ip link del "${CNI_BRIDGE}" 2>/dev/null || true
 	if [[ -x "${BIN}/kube-proxy" ]]; then
 		"${BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true
@@ -247,7 +190,7 @@ node_cleanup() {
 }
 
 down() {
-	local i name pid
+	local i
 	if ((NODES > 1)) || [[ -s "${LOCAL_DIR}/nodes/count" ]]; then
 		# NODES > 1: no host node, so leave the host's netns, bridge and
 		# iptables alone (another cluster on this machine may own them).
@@ -256,22 +199,9 @@ down() {
 		running kubelet && { kill -TERM "$(cat "${PIDS}/kubelet.pid")" 2>/dev/null || true; }
 		node_cleanup
 	fi
+	# One at a time, so that each stops before what it depends on.
 	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-		name="${COMPONENTS[$i]}"
-		if running "$name"; then
-			pid="$(cat "${PIDS}/${name}.pid")"
-			kill -TERM "$pid"
-			for _ in $(seq 1 50); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.2
-			done
-			if kill -0 "$pid" 2>/dev/null; then
-				log "${name} (pid ${pid}) ignored SIGTERM for 10s; killing it"
-				kill -KILL "$pid" 2>/dev/null || true
-			fi
-			log "${name} stopped"
-		fi
-		rm -f "${PIDS}/${name}.pid"
+		stop_bg "${COMPONENTS[$i]}"
 	done
 	cluster net-down
 }
