@@ -22,7 +22,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -73,31 +72,15 @@ func main() {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
-	dir, removeDir, err := benchproc.TempDir("cm-bench-", o.keep)
+	env, err := benchproc.StartEnv(ctx, benchproc.EnvConfig{
+		TempPrefix: "cm-bench-", Keep: o.keep, EtcdBin: o.etcdBin,
+		Component: "controller-manager", Protobuf: true,
+	})
 	if err != nil {
 		return err
 	}
-	defer removeDir()
-	apiBin, cmBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "controller-manager")
-	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/controller-manager": cmBin} {
-		if err := benchproc.GoBuild(ctx, pkg, bin); err != nil {
-			return err
-		}
-	}
-	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir)
-	if err != nil {
-		return err
-	}
-	defer cp.Stop()
-	url, caFile, token := cp.URL, cp.CAFile, cp.Token
-	cs, err := kubernetes.NewForConfig(benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token)))
-	if err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(dir, "controller-manager.kubeconfig")
-	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
-		return err
-	}
+	defer env.Stop()
+	dir, cmBin, cs, kubeconfig := env.Dir, env.ComponentBin, env.Client, env.Kubeconfig
 	for i := 0; i < o.nodes; i++ {
 		if _, err := cs.CoreV1().Nodes().Create(ctx, fakeNode(i), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create node: %w", err)

@@ -94,31 +94,15 @@ func main() {
 }
 
 func runHollow(ctx context.Context, o options, out io.Writer) error {
-	dir, removeDir, err := benchproc.TempDir("kubelet-bench-", o.keep)
+	env, err := benchproc.StartEnv(ctx, benchproc.EnvConfig{
+		TempPrefix: "kubelet-bench-", Keep: o.keep, EtcdBin: o.etcdBin,
+		Component: "kubelet",
+	})
 	if err != nil {
 		return err
 	}
-	defer removeDir()
-	apiBin, kubeletBin := filepath.Join(dir, "apiserver"), filepath.Join(dir, "kubelet")
-	for pkg, bin := range map[string]string{"./cmd/apiserver": apiBin, "./cmd/kubelet": kubeletBin} {
-		if err := benchproc.GoBuild(ctx, pkg, bin); err != nil {
-			return err
-		}
-	}
-	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir)
-	if err != nil {
-		return err
-	}
-	defer cp.Stop()
-	url, caFile, token := cp.URL, cp.CAFile, cp.Token
-	cs, err := kubernetes.NewForConfig(benchproc.ClientConfig(url, caFile, token))
-	if err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(dir, "kubelet.kubeconfig")
-	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
-		return err
-	}
+	defer env.Stop()
+	dir, kubeletBin, cs, kubeconfig := env.Dir, env.ComponentBin, env.Client, env.Kubeconfig
 	start := time.Now()
 	kl, err := benchproc.StartProcess("kubelet", dir, kubeletBin, "--kubeconfig="+kubeconfig, "--hollow-nodes="+strconv.Itoa(o.nodes),
 		"--root-dir="+filepath.Join(dir, "kubelet-root"), "--pod-logs-dir="+filepath.Join(dir, "logs"), "--node-ip=127.0.0.1")

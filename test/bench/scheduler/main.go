@@ -36,7 +36,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 )
 
 type options struct {
@@ -79,38 +78,21 @@ func main() {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
-	dir, removeDir, err := benchproc.TempDir("sched-bench-", o.keep)
+	env, err := benchproc.StartEnv(ctx, benchproc.EnvConfig{
+		TempPrefix: "sched-bench-", Keep: o.keep, EtcdBin: o.etcdBin,
+		Component: "scheduler", ComponentBin: o.schedBin, APIServerBin: o.apiBin,
+		// The fake nodes have no node lifecycle controller to lift the
+		// not-ready:NoSchedule taint TaintNodesByCondition puts on new
+		// nodes; upstream's scheduler_perf runs without that plugin too.
+		APIServerArgs: []string{"--disable-admission-plugins=TaintNodesByCondition"},
+		Protobuf:      true,
+	})
 	if err != nil {
 		return err
 	}
-	defer removeDir()
-	apiBin, schedBin := o.apiBin, o.schedBin
-	for pkg, bin := range map[string]*string{"./cmd/apiserver": &apiBin, "./cmd/scheduler": &schedBin} {
-		if *bin != "" {
-			continue
-		}
-		*bin = filepath.Join(dir, filepath.Base(pkg))
-		if err := benchproc.GoBuild(ctx, pkg, *bin); err != nil {
-			return err
-		}
-	}
-	// The fake nodes have no node lifecycle controller to lift the
-	// not-ready:NoSchedule taint TaintNodesByCondition puts on new nodes;
-	// upstream's scheduler_perf runs without that plugin too.
-	cp, err := benchproc.StartControlPlane(ctx, o.etcdBin, apiBin, dir, "--disable-admission-plugins=TaintNodesByCondition")
-	if err != nil {
-		return err
-	}
-	defer cp.Stop()
-	api, etcd, url, caFile, token := cp.APIServer, cp.Etcd, cp.URL, cp.CAFile, cp.Token
-	cs, err := kubernetes.NewForConfig(benchproc.Protobuf(benchproc.ClientConfig(url, caFile, token)))
-	if err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(dir, "scheduler.kubeconfig")
-	if err := benchproc.WriteKubeconfig(kubeconfig, url, caFile, token); err != nil {
-		return err
-	}
+	defer env.Stop()
+	dir, schedBin, cs, kubeconfig := env.Dir, env.ComponentBin, env.Client, env.Kubeconfig
+	api, etcd, url, token := env.APIServer, env.Etcd, env.URL, env.Token
 
 	ns := "sched-bench"
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
