@@ -102,20 +102,6 @@ func TestDaemonSet_FollowsNodesAndRollsOut(t *testing.T) {
 	})
 }
 
-// revisions lists the ControllerRevisions of ns by revision number.
-func (c *cluster) revisions(t *testing.T, ns string) map[int64]appsv1.ControllerRevision {
-	t.Helper()
-	l, err := c.client.AppsV1().ControllerRevisions(ns).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("list controller revisions: %v", err)
-	}
-	out := map[int64]appsv1.ControllerRevision{}
-	for _, r := range l.Items {
-		out[r.Revision] = r
-	}
-	return out
-}
-
 func TestDaemonSet_ControllerRevisionsRollbackAndHistoryLimit(t *testing.T) {
 	c := startCluster(t, []string{"daemonset"})
 	ctx := t.Context()
@@ -134,20 +120,17 @@ func TestDaemonSet_ControllerRevisionsRollbackAndHistoryLimit(t *testing.T) {
 	if _, err := c.client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// rolledOut waits until every node runs image with the revision's hash
-	// and the status says so.
-	rolledOut := func(image string) appsv1.ControllerRevision {
-		t.Helper()
-		var cur appsv1.ControllerRevision
-		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, error) {
-			revs := c.revisions(t, ns)
-			var top int64
-			for n := range revs {
-				top = max(top, n)
-			}
-			cur = revs[top]
+	testRollbackAndHistoryLimit(t, c, ns, historyWorkload{
+		image: "agent",
+		patch: func(data []byte) error {
+			_, err := c.client.AppsV1().DaemonSets(ns).Patch(ctx, "hist", types.StrategicMergePatchType, data, metav1.PatchOptions{})
+			return err
+		},
+		// Every node runs image with the revision's hash and the status
+		// says so.
+		rolledOut: func(cur *appsv1.ControllerRevision, image string) (bool, error) {
 			hash := cur.Labels[appsv1.ControllerRevisionHashLabelKey]
-			if hash == "" || cur.Name != "hist-"+hash || cur.Labels["app"] != "hist" || !metav1.IsControlledBy(&cur, mustDS(t, c, ns)) {
+			if hash == "" || cur.Name != "hist-"+hash || cur.Labels["app"] != "hist" || !metav1.IsControlledBy(cur, mustDS(t, c, ns)) {
 				return false, nil
 			}
 			pods := activePods(c.pods(t, ns, "app=hist"))
@@ -162,41 +145,7 @@ func TestDaemonSet_ControllerRevisionsRollbackAndHistoryLimit(t *testing.T) {
 			st := mustDS(t, c, ns).Status
 			return st.UpdatedNumberScheduled == 3 && st.NumberAvailable == 3 && st.NumberUnavailable == 0 && st.DesiredNumberScheduled == 3 &&
 				st.ObservedGeneration == mustDS(t, c, ns).Generation, nil
-		})
-		return cur
-	}
-	setImage := func(image string) {
-		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"` + image + `"}]}}}}`)
-		if _, err := c.client.AppsV1().DaemonSets(ns).Patch(ctx, "hist", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r1 := rolledOut("agent:v1")
-	if r1.Revision != 1 {
-		t.Fatalf("first revision = %d, want 1", r1.Revision)
-	}
-	setImage("agent:v2")
-	r2 := rolledOut("agent:v2")
-	if r2.Revision != 2 || r2.Name == r1.Name {
-		t.Fatalf("second revision = %d %s, want 2 and a new name", r2.Revision, r2.Name)
-	}
-	// Rollback as kubectl rollout undo does it: send revision 1's data back.
-	if _, err := c.client.AppsV1().DaemonSets(ns).Patch(ctx, "hist", types.StrategicMergePatchType, r1.Data.Raw, metav1.PatchOptions{}); err != nil {
-		t.Fatalf("rollback patch: %v", err)
-	}
-	r3 := rolledOut("agent:v1")
-	if r3.Name != r1.Name || r3.Revision != 3 {
-		t.Fatalf("after rollback: current revision %s #%d, want %s renumbered to 3", r3.Name, r3.Revision, r1.Name)
-	}
-	// A third template: with revisionHistoryLimit 1 only one unused old
-	// revision stays.
-	setImage("agent:v3")
-	rolledOut("agent:v3")
-	eventually(t, 20*time.Second, "history trimmed to the limit", func() (bool, error) {
-		revs := c.revisions(t, ns)
-		_, has4 := revs[4]
-		_, has3 := revs[3]
-		return len(revs) == 2 && has4 && has3, nil
+		},
 	})
 }
 

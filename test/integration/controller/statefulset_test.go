@@ -152,23 +152,20 @@ func TestStatefulSet_RollbackReusesRevisionAndHistoryIsTrimmed(t *testing.T) {
 	if _, err := c.client.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// rolledOut waits for every pod on image under the newest revision,
-	// with currentRevision == updateRevision == that revision's name.
-	rolledOut := func(image string) appsv1.ControllerRevision {
-		t.Helper()
-		var cur appsv1.ControllerRevision
-		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, error) {
-			revs := c.revisions(t, ns)
-			var top int64
-			for n := range revs {
-				top = max(top, n)
-			}
-			cur = revs[top]
+	testRollbackAndHistoryLimit(t, c, ns, historyWorkload{
+		image: "web",
+		patch: func(data []byte) error {
+			_, err := c.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, data, metav1.PatchOptions{})
+			return err
+		},
+		// Every pod runs image under the revision, with currentRevision ==
+		// updateRevision == the revision's name.
+		rolledOut: func(cur *appsv1.ControllerRevision, image string) (bool, error) {
 			s, err := c.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}
-			if !metav1.IsControlledBy(&cur, s) || cur.Labels["app"] != "web" {
+			if !metav1.IsControlledBy(cur, s) || cur.Labels["app"] != "web" {
 				return false, nil
 			}
 			pods := activePods(c.pods(t, ns, "app=web"))
@@ -181,36 +178,6 @@ func TestStatefulSet_RollbackReusesRevisionAndHistoryIsTrimmed(t *testing.T) {
 				}
 			}
 			return s.Status.UpdateRevision == cur.Name && s.Status.CurrentRevision == cur.Name && s.Status.UpdatedReplicas == 2, nil
-		})
-		return cur
-	}
-	setImage := func(image string) {
-		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"` + image + `"}]}}}}`)
-		if _, err := c.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r1 := rolledOut("web:v1")
-	setImage("web:v2")
-	r2 := rolledOut("web:v2")
-	if r1.Revision != 1 || r2.Revision != 2 {
-		t.Fatalf("revisions %d, %d; want 1, 2", r1.Revision, r2.Revision)
-	}
-	// kubectl rollout undo: revision 1's data as a strategic-merge patch
-	// (it must replace the template only, keeping selector and the rest).
-	if _, err := c.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, r1.Data.Raw, metav1.PatchOptions{}); err != nil {
-		t.Fatalf("rollback patch: %v", err)
-	}
-	r3 := rolledOut("web:v1")
-	if r3.Name != r1.Name || r3.Revision != 3 {
-		t.Fatalf("after rollback: %s #%d, want %s renumbered to 3", r3.Name, r3.Revision, r1.Name)
-	}
-	setImage("web:v3")
-	rolledOut("web:v3")
-	eventually(t, 20*time.Second, "history trimmed to the limit", func() (bool, error) {
-		revs := c.revisions(t, ns)
-		_, has3 := revs[3]
-		_, has4 := revs[4]
-		return len(revs) == 2 && has3 && has4, nil
+		},
 	})
 }
