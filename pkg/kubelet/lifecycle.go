@@ -23,7 +23,7 @@ const minPreStopGrace = 2 * time.Second
 func (k *Kubelet) runHook(ctx context.Context, pod *v1.Pod, h *v1.LifecycleHandler, c *v1.Container, id, podIP string, timeout time.Duration) error {
 	switch {
 	case h.Exec != nil:
-		code, err := k.prober.Exec(ctx, id, h.Exec.Command, timeout)
+		code, _, err := k.prober.Exec(ctx, id, h.Exec.Command, timeout)
 		if err != nil {
 			return err
 		}

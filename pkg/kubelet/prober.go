@@ -2,7 +2,9 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,10 +18,37 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// prober runs exec probes in containers (package runtime).
+// prober runs exec probes and exec hooks in containers (package runtime).
+// Exec returns the command's exit code and its output (stdout then stderr,
+// at most runtime.MaxExecOutput bytes); an error wrapping
+// runtime.ErrExecTimedOut when it outlived timeout (it was killed), any
+// other error when it could not be run.
 type prober interface {
-	Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error)
+	Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, []byte, error)
 }
+
+// probeResult is the outcome of one probe, as upstream's probe.Result
+// (its string is what the "errored" event prints).
+type probeResult string
+
+const (
+	probeSuccess probeResult = "success"
+	probeWarning probeResult = "warning" // passed, with a note for a ProbeWarning event
+	probeFailure probeResult = "failure"
+	probeUnknown probeResult = "unknown" // the probe could not run; comes with an error
+)
+
+// eventProbeWarning is the reason of the event a probe that passed with a
+// warning records (upstream's events.ContainerProbeWarning).
+const eventProbeWarning = "ProbeWarning"
+
+// maxProbeRetries is how often a probe that errored (could not run) is
+// tried at once before it counts as failed, as upstream's.
+const maxProbeRetries = 3
+
+// maxProbeBody bounds the response body an httpGet probe reads (upstream's
+// maxRespBodyLength).
+const maxProbeBody = 10 << 10
 
 // probeState is one probe of one container instance, kept across syncs.
 type probeState struct {
@@ -64,7 +93,29 @@ func (s *podSync) runProbe(ctx context.Context, kind string, p *v1.Probe, c *v1.
 	st.last = now
 	s.requeueIn(period)
 	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
-	err := s.probeOnce(ctx, p, c, inst, podIP, timeout)
+	var (
+		result probeResult
+		output string
+		err    error
+	)
+	for range maxProbeRetries {
+		if result, output, err = s.probeHandler(ctx, p, c, inst, podIP, timeout); err == nil {
+			break
+		}
+	}
+	// The events as upstream's prober records them.
+	passed := false
+	switch {
+	case err != nil:
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventUnhealthy, "%s probe errored and resulted in %s state: %s", probeName(kind), result, err)
+	case result == probeSuccess:
+		passed = true
+	case result == probeWarning:
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventProbeWarning, "%s probe warning: %s", probeName(kind), output)
+		passed = true
+	case result == probeFailure:
+		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventUnhealthy, "%s probe failed: %s", probeName(kind), output)
+	}
 	failureThreshold, successThreshold := int(p.FailureThreshold), int(p.SuccessThreshold)
 	if failureThreshold == 0 {
 		failureThreshold = 3
@@ -72,14 +123,13 @@ func (s *podSync) runProbe(ctx context.Context, kind string, p *v1.Probe, c *v1.
 	if successThreshold == 0 {
 		successThreshold = 1
 	}
-	if err == nil {
+	if passed {
 		st.successes++
 		st.failures = 0
 		if st.successes >= successThreshold {
 			st.ok = true
 		}
 	} else {
-		s.k.containerEvent(s.pod, c.Name, v1.EventTypeWarning, eventUnhealthy, "%s probe failed: %v", probeName(kind), err)
 		st.failures++
 		st.successes = 0
 		if st.failures >= failureThreshold {
@@ -113,54 +163,36 @@ func (s *podSync) startupProbe(ctx context.Context, c *v1.Container, inst runtim
 	return false, st != nil && st.failures >= threshold
 }
 
+// probeOnce runs handler p once for a lifecycle hook: nil when it passed
+// (a warning included), else what failed.
 func (s *podSync) probeOnce(ctx context.Context, p *v1.Probe, c *v1.Container, inst runtime.Container, podIP string, timeout time.Duration) error {
+	result, output, err := s.probeHandler(ctx, p, c, inst, podIP, timeout)
+	switch {
+	case err != nil:
+		return err
+	case result == probeSuccess || result == probeWarning:
+		return nil
+	}
+	return errors.New(output)
+}
+
+// probeHandler runs p's handler once against container instance inst, as
+// upstream's prober: a result with the output to report (what a failure
+// or warning event says), or probeUnknown and an error when the probe
+// could not run at all. In hollow mode every probe passes.
+func (s *podSync) probeHandler(ctx context.Context, p *v1.Probe, c *v1.Container, inst runtime.Container, podIP string, timeout time.Duration) (probeResult, string, error) {
 	if s.k.hollow {
-		return nil // nothing listens in a fake container: probes pass
+		return probeSuccess, "", nil // nothing listens in a fake container
 	}
 	switch {
 	case p.Exec != nil:
-		code, err := s.k.prober.Exec(ctx, inst.ID, p.Exec.Command, timeout)
-		if err != nil {
-			return err
-		}
-		if code != 0 {
-			return fmt.Errorf("command %q exited with %d", p.Exec.Command, code)
-		}
-		return nil
+		return s.execProbe(ctx, p.Exec, c, inst, timeout)
 	case p.HTTPGet != nil:
-		port, err := probePort(p.HTTPGet.Port, c)
-		if err != nil {
-			return err
-		}
-		host := p.HTTPGet.Host
-		if host == "" {
-			host = podIP
-		}
-		scheme := "http"
-		if p.HTTPGet.Scheme == v1.URISchemeHTTPS {
-			scheme = "https"
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+p.HTTPGet.Path, nil)
-		if err != nil {
-			return err
-		}
-		for _, h := range p.HTTPGet.HTTPHeaders {
-			req.Header.Add(h.Name, h.Value)
-		}
-		req.Header.Set("User-Agent", "kube-probe/1.37")
-		resp, err := (&http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-			return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
-		}
-		return nil
+		return httpProbe(ctx, p.HTTPGet, c, podIP, timeout)
 	case p.TCPSocket != nil:
 		port, err := probePort(p.TCPSocket.Port, c)
 		if err != nil {
-			return err
+			return probeUnknown, "", err
 		}
 		host := p.TCPSocket.Host
 		if host == "" {
@@ -168,14 +200,14 @@ func (s *podSync) probeOnce(ctx context.Context, p *v1.Probe, c *v1.Container, i
 		}
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), timeout)
 		if err != nil {
-			return err
+			return probeFailure, err.Error(), nil
 		}
-		return conn.Close()
+		_ = conn.Close()
+		return probeSuccess, "", nil
 	case p.GRPC != nil:
-		host := podIP
-		conn, err := grpc.NewClient(net.JoinHostPort(host, strconv.Itoa(int(p.GRPC.Port))), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(net.JoinHostPort(podIP, strconv.Itoa(int(p.GRPC.Port))), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
-			return err
+			return probeFailure, err.Error(), nil
 		}
 		defer conn.Close()
 		cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -186,14 +218,94 @@ func (s *podSync) probeOnce(ctx context.Context, p *v1.Probe, c *v1.Container, i
 		}
 		resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{Service: service})
 		if err != nil {
-			return fmt.Errorf("gRPC health check: %w", err)
+			return probeFailure, fmt.Sprintf("gRPC health check: %v", err), nil
 		}
 		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			return fmt.Errorf("service unhealthy (responded with %q)", resp.GetStatus())
+			return probeFailure, fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus()), nil
 		}
-		return nil
+		return probeSuccess, "", nil
 	}
-	return fmt.Errorf("probe has no supported handler (exec, httpGet, tcpSocket, grpc)")
+	return probeUnknown, "", fmt.Errorf("missing probe handler for %s:%s", podString(s.pod), c.Name)
+}
+
+// execProbe runs an exec probe as upstream's: $(VAR) in the command
+// expands to the container's static env values; a non-zero exit fails
+// with the command's output (stdout then stderr, at most
+// runtime.MaxExecOutput bytes) as the message, even when empty; a timeout
+// fails with the timeout as the message; a command that could not run is
+// an error.
+func (s *podSync) execProbe(ctx context.Context, e *v1.ExecAction, c *v1.Container, inst runtime.Container, timeout time.Duration) (probeResult, string, error) {
+	vars := make(map[string]string, len(c.Env))
+	for _, env := range c.Env {
+		vars[env.Name] = env.Value
+	}
+	code, out, err := s.k.prober.Exec(ctx, inst.ID, expandAll(e.Command, vars), timeout)
+	switch {
+	case errors.Is(err, runtime.ErrExecTimedOut):
+		return probeFailure, err.Error(), nil
+	case err != nil:
+		return probeUnknown, "", err
+	case code != 0:
+		return probeFailure, string(out[:min(len(out), runtime.MaxExecOutput)]), nil
+	}
+	return probeSuccess, string(out[:min(len(out), runtime.MaxExecOutput)]), nil
+}
+
+// httpProbe GETs the probe's URL as upstream's HTTP prober: redirects
+// are followed on the same host only (up to 10); 2xx passes; a 3xx it
+// stopped at passes with a warning that quotes the body (at most
+// maxProbeBody bytes); other codes and transport errors fail.
+func httpProbe(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, podIP string, timeout time.Duration) (probeResult, string, error) {
+	port, err := probePort(g.Port, c)
+	if err != nil {
+		return probeUnknown, "", err
+	}
+	host := g.Host
+	if host == "" {
+		host = podIP
+	}
+	scheme := "http"
+	if g.Scheme == v1.URISchemeHTTPS {
+		scheme = "https"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+g.Path, nil)
+	if err != nil {
+		return probeUnknown, "", err
+	}
+	for _, h := range g.HTTPHeaders {
+		req.Header.Add(h.Name, h.Value)
+	}
+	req.Header.Set("User-Agent", "kube-probe/1.37")
+	resp, err := (&http.Client{Timeout: timeout, CheckRedirect: localRedirectsOnly}).Do(req)
+	if err != nil {
+		return probeFailure, err.Error(), nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody))
+	if err != nil {
+		return probeFailure, "", err
+	}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return probeSuccess, string(body), nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return probeWarning, fmt.Sprintf("Probe terminated redirects, Response body: %s", body), nil
+	}
+	// The body stays out of the message, as upstream's (kubernetes#99425).
+	return probeFailure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// localRedirectsOnly follows a probe's redirects while they stay on the
+// first request's host, at most 10, as upstream's; a redirect elsewhere
+// ends the probe at the 3xx response.
+func localRedirectsOnly(req *http.Request, via []*http.Request) error {
+	if req.URL.Hostname() != via[0].URL.Hostname() {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 // probePort resolves a number or a named container port.

@@ -672,54 +672,6 @@ func copyLabels(in map[string]string) map[string]string {
 	return out
 }
 
-// Exec runs cmd in the running container (its process settings, without a
-// terminal or stdio) and returns the exit code; after timeout the process
-// is killed and an error returned.
-func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error) {
-	c, err := r.client.LoadContainer(ctx, id)
-	if err != nil {
-		return 0, fmt.Errorf("load container %s: %w", id, err)
-	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("spec of %s: %w", id, err)
-	}
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("task of %s: %w", id, err)
-	}
-	pspec := *spec.Process
-	pspec.Args = cmd
-	pspec.Terminal = false
-	proc, err := task.Exec(ctx, "exec-"+NewID()[:16], &pspec, cio.NullIO)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", id, err)
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_, _ = proc.Delete(dctx, client.WithProcessKill)
-	}()
-	exited, err := proc.Wait(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("wait for exec in %s: %w", id, err)
-	}
-	if err := proc.Start(ctx); err != nil {
-		return 0, fmt.Errorf("start exec in %s: %w", id, err)
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case st := <-exited:
-		code, _, err := st.Result()
-		return int(code), err
-	case <-timer.C:
-		return 0, fmt.Errorf("command %q timed out after %v", cmd, timeout)
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
-
 // LabelOOMKilled is set to "true" on a container whose task the kernel's
 // OOM killer ended (its memory cgroup counted an oom_kill).
 const LabelOOMKilled = "kstack.io/oom-killed"

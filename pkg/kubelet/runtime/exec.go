@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -241,4 +244,123 @@ func resize(ctx context.Context, proc client.Process, sz TermSize) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// MaxExecOutput bounds the output Exec returns: 10 KiB, upstream's exec
+// prober's maxReadLength.
+const MaxExecOutput = 10 << 10
+
+// ErrExecTimedOut is wrapped by Exec's error when the command outlived its
+// timeout (see ExecTimeoutError).
+var ErrExecTimedOut = errors.New("command timed out")
+
+// ExecTimeoutError is Exec's error for cmd killed after timeout, worded as
+// upstream's CRI client's: `command timed out: "sleep 10" timed out after
+// 1s`.
+func ExecTimeoutError(cmd []string, timeout time.Duration) error {
+	return fmt.Errorf("%w: %q timed out after %s", ErrExecTimedOut, strings.Join(cmd, " "), timeout)
+}
+
+// Exec runs cmd in the running container id (its process settings,
+// without a terminal or stdin) and returns its exit code and output: its
+// stdout followed by its stderr, as upstream's runtime hands exec probes
+// their output, cut to MaxExecOutput bytes. When timeout (if positive)
+// passes first the process is killed and the error wraps ErrExecTimedOut.
+// Output a background child still writes after the command exited is read
+// until the timeout at most. Other errors mean the command did not run or
+// its end could not be seen.
+func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, []byte, error) {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return 0, nil, fmt.Errorf("load container %s: %w", id, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("spec of %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("task of %s: %w", id, err)
+	}
+	pspec := *spec.Process
+	pspec.Args = cmd
+	pspec.Terminal = false
+	fifoDir := filepath.Join(r.fifoRoot, "exec")
+	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
+		return 0, nil, err
+	}
+	stdout, stderr := &boundedBuffer{max: MaxExecOutput}, &boundedBuffer{max: MaxExecOutput}
+	proc, err := task.Exec(ctx, "exec-"+NewID()[:16], &pspec,
+		cio.NewCreator(cio.WithFIFODir(fifoDir), cio.WithStreams(nil, stdout, stderr)))
+	if err != nil {
+		return 0, nil, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	defer func() {
+		// Delete also ends the output copy and removes the FIFOs.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = proc.Delete(dctx, client.WithProcessKill)
+	}()
+	exited, err := proc.Wait(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("wait for exec in %s: %w", id, err)
+	}
+	if err := proc.Start(ctx); err != nil {
+		return 0, nil, fmt.Errorf("start exec in %s: %w", id, err)
+	}
+	select {
+	case st := <-exited:
+		code, _, err := st.Result()
+		if err != nil {
+			return 0, nil, fmt.Errorf("wait for exec in %s: %w", id, err)
+		}
+		// Take the output still in the pipes, but not past the timeout: a
+		// background child may hold them open.
+		if pio := proc.IO(); pio != nil {
+			drained := make(chan struct{})
+			go func() { pio.Wait(); close(drained) }() // ends by the deferred Delete at the latest
+			select {
+			case <-drained:
+			case <-deadline:
+			case <-ctx.Done():
+			}
+		}
+		out := append(stdout.Bytes(), stderr.Bytes()...)
+		return int(code), out[:min(len(out), MaxExecOutput)], nil
+	case <-deadline:
+		return 0, nil, ExecTimeoutError(cmd, timeout)
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+}
+
+// boundedBuffer keeps the first max bytes written to it and drops the rest
+// without failing, so a chatty command never blocks on its pipe. It is
+// safe for concurrent use.
+type boundedBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// Bytes is a copy of what was kept.
+func (b *boundedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf)
 }

@@ -5,6 +5,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,4 +194,74 @@ func TestEvents_KubeletRecordsPodAndNodeEventsThatKubectlDescribes(t *testing.T)
 		}
 		return true, ""
 	})
+}
+
+// TestEvents_ExecProbeFailuresCarryTheCommandsOutput: a failing exec
+// probe's Unhealthy event says what upstream's says, from a real
+// container: the command's output (stdout then stderr) on a non-zero
+// exit, the timeout when it outlived timeoutSeconds, the runtime's error
+// when it could not run.
+func TestEvents_ExecProbeFailuresCarryTheCommandsOutput(t *testing.T) {
+	n := startNode(t)
+	exec := func(timeout int32, cmd ...string) *v1.Probe {
+		return &v1.Probe{
+			ProbeHandler:   v1.ProbeHandler{Exec: &v1.ExecAction{Command: cmd}},
+			TimeoutSeconds: timeout, PeriodSeconds: 2, FailureThreshold: 1000, // never restarted
+		}
+	}
+	pod := n.createPod(&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ev-probes"},
+		Spec: v1.PodSpec{Containers: []v1.Container{{
+			Name: "c", Image: busyboxImage, Command: []string{"sleep", "3600"},
+			Env:            []v1.EnvVar{{Name: "HEALTH_FILE", Value: "/tmp/healthy"}},
+			LivenessProbe:  exec(1, "cat", "$(HEALTH_FILE)"),
+			ReadinessProbe: exec(1, "sh", "-c", "echo not ready; echo db down >&2; exit 3"),
+		}, {
+			Name: "slow", Image: busyboxImage, Command: []string{"sleep", "3600"},
+			LivenessProbe:  exec(1, "sleep", "10"),
+			ReadinessProbe: exec(1, "no-such-command"),
+		}, {
+			Name: "chatty", Image: busyboxImage, Command: []string{"sleep", "3600"},
+			// 20,000 bytes: the message keeps the first 10 KiB.
+			LivenessProbe: exec(1, "sh", "-c", "yes | head -c 20000; exit 1"),
+			// A background child holds the output pipe open: the probe
+			// still ends within its timeout, with what was written.
+			ReadinessProbe: exec(1, "sh", "-c", "echo bye; sleep 30 & exit 1"),
+		}}},
+	})
+	tenKiB := strings.Repeat("y\n", 10<<10/2)
+	n.waitEvents(pod, 90*time.Second,
+		match("Warning", "Unhealthy", "spec.containers{c}", `^Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory\n$`),
+		match("Warning", "Unhealthy", "spec.containers{c}", `^Readiness probe failed: not ready\ndb down\n$`),
+		match("Warning", "Unhealthy", "spec.containers{slow}", `^Liveness probe failed: command timed out: "sleep 10" timed out after 1s$`),
+		match("Warning", "Unhealthy", "spec.containers{slow}", `^Readiness probe errored and resulted in unknown state: .*exec: "no-such-command": executable file not found in \$PATH`),
+		match("Warning", "Unhealthy", "spec.containers{chatty}", `^Liveness probe failed: `+tenKiB+`$`),
+		match("Warning", "Unhealthy", "spec.containers{chatty}", `^Readiness probe failed: bye\n$`),
+	)
+	for _, e := range n.podEvents(pod) {
+		if len(e.Message) < 1000 {
+			t.Logf("%s %s [%s] %q x%d", e.Type, e.Reason, e.InvolvedObject.FieldPath, e.Message, e.Count)
+		}
+	}
+	// A probe that never passes keeps the containers running but unready.
+	p := n.waitPod(pod.Name, 30*time.Second, "running, not ready", func(p *v1.Pod) bool {
+		for _, name := range []string{"c", "slow", "chatty"} {
+			if s := containerStatus(p, name); s == nil || s.State.Running == nil {
+				return false
+			}
+		}
+		return true
+	})
+	for _, name := range []string{"c", "slow", "chatty"} {
+		if s := containerStatus(p, name); s.Ready || s.RestartCount != 0 {
+			t.Errorf("container %s: ready %v, restarts %d; want unready, never restarted", name, s.Ready, s.RestartCount)
+		}
+	}
+	// Once the pod is gone no probe runs: every exec's output FIFOs were
+	// removed with it.
+	n.deleteAllPodsAndCheckClean()
+	fifos := filepath.Join(n.cfg.RootDir, "fifo", "exec")
+	if entries, err := os.ReadDir(fifos); err != nil || len(entries) > 0 {
+		t.Errorf("exec FIFOs left in %s: %d (%v)", fifos, len(entries), err)
+	}
 }

@@ -27,13 +27,15 @@ import (
 const Version = "1.6.20-fake"
 
 // Runtime keeps one node's fake containers in memory. It implements what
-// the kubelet asks of package runtime: containers, images, exec (always
-// exit code 0, so exec probes pass) and the node-level calls.
+// the kubelet asks of package runtime: containers, images, exec (exit code
+// 0 unless SetExec scripts it, so exec probes pass) and the node-level
+// calls.
 type Runtime struct {
 	mu         sync.Mutex
 	seq        int64
 	containers map[string]*entry
 	images     map[string]struct{}
+	exec       ExecFunc
 }
 
 type entry struct {
@@ -144,9 +146,30 @@ func (r *Runtime) EnsureImage(_ context.Context, image string, _, _ bool) (runti
 	return runtime.Image{Ref: ref, ID: imageID(ref)}, nil
 }
 
-// Exec succeeds at once with exit code 0.
-func (r *Runtime) Exec(context.Context, string, []string, time.Duration) (int, error) {
-	return 0, nil
+// ExecFunc answers a fake exec of cmd in container id: exit code, output
+// (stdout then stderr) and error, as runtime.Runtime.Exec.
+type ExecFunc func(id string, cmd []string, timeout time.Duration) (int, []byte, error)
+
+// SetExec makes fn answer Exec from now on; nil restores the default
+// (exit code 0, no output).
+func (r *Runtime) SetExec(fn ExecFunc) {
+	r.mu.Lock()
+	r.exec = fn
+	r.mu.Unlock()
+}
+
+// Exec succeeds at once with exit code 0 and no output, unless SetExec
+// scripted it; output is cut to runtime.MaxExecOutput as the real
+// runtime's.
+func (r *Runtime) Exec(_ context.Context, id string, cmd []string, timeout time.Duration) (int, []byte, error) {
+	r.mu.Lock()
+	fn := r.exec
+	r.mu.Unlock()
+	if fn == nil {
+		return 0, nil, nil
+	}
+	code, out, err := fn(id, cmd, timeout)
+	return code, out[:min(len(out), runtime.MaxExecOutput)], err
 }
 
 // Version is the fake runtime's version.

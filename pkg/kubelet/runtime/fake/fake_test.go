@@ -4,8 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kstack/kstack/pkg/kubelet/network"
+	"github.com/kstack/kstack/pkg/kubelet/runtime"
 )
 
 func TestNetwork_HandsOutHostLocalsAddressesAndReusesReleasedOnes(t *testing.T) {
@@ -43,5 +45,28 @@ func TestNetwork_HandsOutHostLocalsAddressesAndReusesReleasedOnes(t *testing.T) 
 	}
 	if err := n.SetPodCIDR("10.0.0.1/24"); err == nil {
 		t.Error("SetPodCIDR accepted a host address")
+	}
+}
+
+func TestRuntime_ExecPassesUnlessScriptedAndCutsOutput(t *testing.T) {
+	r := NewRuntime()
+	if code, out, err := r.Exec(t.Context(), "c1", []string{"check"}, time.Second); code != 0 || out != nil || err != nil {
+		t.Errorf("default Exec = %d, %q, %v; want 0, no output, nil", code, out, err)
+	}
+	var got []string
+	r.SetExec(func(id string, cmd []string, _ time.Duration) (int, []byte, error) {
+		got = append([]string{id}, cmd...)
+		return 7, []byte(strings.Repeat("x", runtime.MaxExecOutput+1)), nil
+	})
+	code, out, err := r.Exec(t.Context(), "c1", []string{"check", "-v"}, time.Second)
+	if code != 7 || len(out) != runtime.MaxExecOutput || err != nil {
+		t.Errorf("scripted Exec = %d, %d bytes, %v; want 7, %d bytes, nil", code, len(out), err, runtime.MaxExecOutput)
+	}
+	if strings.Join(got, " ") != "c1 check -v" {
+		t.Errorf("script saw %q", got)
+	}
+	r.SetExec(nil)
+	if code, _, _ := r.Exec(t.Context(), "c1", nil, time.Second); code != 0 {
+		t.Errorf("Exec after SetExec(nil) = %d, want 0", code)
 	}
 }
