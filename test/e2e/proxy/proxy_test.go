@@ -137,42 +137,37 @@ func createService(t *testing.T, c kubernetes.Interface, ns, name string, mods .
 // backend with its readiness.
 func setEndpoints(t *testing.T, c kubernetes.Interface, svc *v1.Service, ready map[*backend]bool) {
 	t.Helper()
-	name, port, proto := "http", int32(8080), v1.ProtocolTCP
-	es := &discovery.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name + "-1", Labels: map[string]string{discovery.LabelServiceName: svc.Name}},
-		AddressType: discovery.AddressTypeIPv4,
-		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
-	}
 	nodeName := "node-a"
+	var eps []discovery.Endpoint
 	for b, r := range ready {
-		r := r
-		es.Endpoints = append(es.Endpoints, discovery.Endpoint{Addresses: []string{b.ip}, NodeName: &nodeName,
+		eps = append(eps, discovery.Endpoint{Addresses: []string{b.ip}, NodeName: &nodeName,
 			Conditions: discovery.EndpointConditions{Ready: &r, Serving: &r}})
 	}
-	ctx := context.Background()
-	cur, err := c.DiscoveryV1().EndpointSlices(svc.Namespace).Get(ctx, es.Name, metav1.GetOptions{})
-	if err == nil {
-		es.ResourceVersion = cur.ResourceVersion
-		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Update(ctx, es, metav1.UpdateOptions{})
-	} else {
-		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, es, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatalf("endpoint slice of %s: %v", svc.Name, err)
-	}
+	putSlice(t, c, svc, nil, eps...)
 }
 
 // setUDPEndpoints sets a UDP Service's slice to the ready backends.
 func setUDPEndpoints(t *testing.T, c kubernetes.Interface, svc *v1.Service, bs ...*backend) {
 	t.Helper()
-	name, port, proto, yes := "http", int32(8080), v1.ProtocolUDP, true
+	yes := true
+	var eps []discovery.Endpoint
+	for _, b := range bs {
+		eps = append(eps, discovery.Endpoint{Addresses: []string{b.ip}, Conditions: discovery.EndpointConditions{Ready: &yes}})
+	}
+	putSlice(t, c, svc, nil, eps...)
+}
+
+// putSlice creates or replaces the Service's EndpointSlice (port "http"
+// 8080 of the Service's protocol) with eps and annotations.
+func putSlice(t *testing.T, c kubernetes.Interface, svc *v1.Service, annotations map[string]string, eps ...discovery.Endpoint) {
+	t.Helper()
+	name, port, proto := "http", int32(8080), svc.Spec.Ports[0].Protocol
 	es := &discovery.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name + "-1", Labels: map[string]string{discovery.LabelServiceName: svc.Name}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name + "-1", Annotations: annotations,
+			Labels: map[string]string{discovery.LabelServiceName: svc.Name}},
 		AddressType: discovery.AddressTypeIPv4,
 		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
-	}
-	for _, b := range bs {
-		es.Endpoints = append(es.Endpoints, discovery.Endpoint{Addresses: []string{b.ip}, Conditions: discovery.EndpointConditions{Ready: &yes}})
+		Endpoints:   eps,
 	}
 	ctx := context.Background()
 	cur, err := c.DiscoveryV1().EndpointSlices(svc.Namespace).Get(ctx, es.Name, metav1.GetOptions{})

@@ -16,38 +16,12 @@ import (
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // epOf is an endpoint of backend b on node with its conditions.
 func epOf(b *backend, node string, ready, serving, terminating bool) discovery.Endpoint {
 	return discovery.Endpoint{Addresses: []string{b.ip}, NodeName: &node,
 		Conditions: discovery.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating}}
-}
-
-// putSlice creates or replaces the Service's EndpointSlice (port "http"
-// 8080 of the Service's protocol) with eps and annotations.
-func putSlice(t *testing.T, c kubernetes.Interface, svc *v1.Service, annotations map[string]string, eps ...discovery.Endpoint) {
-	t.Helper()
-	name, port, proto := "http", int32(8080), svc.Spec.Ports[0].Protocol
-	es := &discovery.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name + "-1", Annotations: annotations,
-			Labels: map[string]string{discovery.LabelServiceName: svc.Name}},
-		AddressType: discovery.AddressTypeIPv4,
-		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
-		Endpoints:   eps,
-	}
-	ctx := context.Background()
-	cur, err := c.DiscoveryV1().EndpointSlices(svc.Namespace).Get(ctx, es.Name, metav1.GetOptions{})
-	if err == nil {
-		es.ResourceVersion = cur.ResourceVersion
-		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Update(ctx, es, metav1.UpdateOptions{})
-	} else {
-		_, err = c.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, es, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatalf("endpoint slice of %s: %v", svc.Name, err)
-	}
 }
 
 // onlyAnswers checks that n requests to url all reach backend want.
