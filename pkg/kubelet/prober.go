@@ -2,11 +2,13 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -264,19 +266,11 @@ func httpProbe(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, podIP 
 	if host == "" {
 		host = podIP
 	}
-	scheme := "http"
-	if g.Scheme == v1.URISchemeHTTPS {
-		scheme = "https"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+g.Path, nil)
+	req, err := probeRequest(ctx, g, host, port)
 	if err != nil {
 		return probeUnknown, "", err
 	}
-	for _, h := range g.HTTPHeaders {
-		req.Header.Add(h.Name, h.Value)
-	}
-	req.Header.Set("User-Agent", "kube-probe/1.37")
-	resp, err := (&http.Client{Timeout: timeout, CheckRedirect: localRedirectsOnly}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout, CheckRedirect: localRedirectsOnly, Transport: probeTransport}).Do(req)
 	if err != nil {
 		return probeFailure, err.Error(), nil
 	}
@@ -293,6 +287,55 @@ func httpProbe(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, podIP 
 	}
 	// The body stays out of the message, as upstream's (kubernetes#99425).
 	return probeFailure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// probeTransport is the HTTP probes' transport, as upstream's prober's: a
+// container's certificate is not verified (probes check liveness, not
+// identity), the node's proxy settings do not apply, every probe opens its
+// own connection (no idle connections kept to thousands of containers),
+// and no compression is asked for.
+var probeTransport = &http.Transport{
+	TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as upstream's prober
+	Proxy:              nil,
+	DisableKeepAlives:  true,
+	DisableCompression: true,
+	DialContext:        (&net.Dialer{}).DialContext,
+}
+
+// probeRequest is the GET of an httpGet probe or hook at host:port, with
+// upstream's headers: the probe's own (a Host header sets the request's
+// host), a kube-probe User-Agent and Accept: */* unless the probe sets them
+// (an empty Accept removes it). The path may carry a query.
+func probeRequest(ctx context.Context, g *v1.HTTPGetAction, host string, port int) (*http.Request, error) {
+	scheme := "http"
+	if g.Scheme == v1.URISchemeHTTPS {
+		scheme = "https"
+	}
+	u, err := url.Parse(g.Path)
+	if err != nil {
+		// Kept as it is, as upstream's: the path was accepted at creation.
+		u = &url.URL{Path: g.Path}
+	}
+	u.Scheme, u.Host = scheme, net.JoinHostPort(host, strconv.Itoa(port))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	for _, hh := range g.HTTPHeaders {
+		h.Add(hh.Name, hh.Value)
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h.Set("User-Agent", "kube-probe/1.37")
+	}
+	if _, ok := h["Accept"]; !ok {
+		h.Set("Accept", "*/*")
+	} else if h.Get("Accept") == "" {
+		h.Del("Accept")
+	}
+	req.Header = h
+	req.Host = h.Get("Host")
+	return req, nil
 }
 
 // localRedirectsOnly follows a probe's redirects while they stay on the

@@ -266,3 +266,46 @@ func TestHTTPProbe_RedirectsAndStatusAsUpstreams(t *testing.T) {
 		})
 	}
 }
+
+// An HTTPS probe of a container with a self-signed certificate passes (the
+// certificate is not verified), and the request carries upstream's headers:
+// kube-probe's User-Agent and Accept: */* unless the probe sets its own, a
+// Host header as the request's host, the path's query.
+func TestHTTPProbe_HTTPSUnverifiedAndUpstreamsHeaders(t *testing.T) {
+	type seen struct{ host, ua, accept, query string }
+	got := make(chan seen, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, hasAccept := r.Header["Accept"]
+		accept := r.Header.Get("Accept")
+		if !hasAccept {
+			accept = "<none>"
+		}
+		got <- seen{r.Host, r.Header.Get("User-Agent"), accept, r.URL.RawQuery}
+		fmt.Fprint(w, "fine")
+	}))
+	t.Cleanup(srv.Close)
+	_, portStr, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	port, _ := strconv.Atoi(portStr)
+	cases := []struct {
+		name    string
+		headers []v1.HTTPHeader
+		want    seen
+	}{
+		{"defaults", nil, seen{"127.0.0.1:" + portStr, "kube-probe/1.37", "*/*", "x=1"}},
+		{"own headers", []v1.HTTPHeader{{Name: "Host", Value: "app.example"}, {Name: "User-Agent", Value: "mine"}, {Name: "Accept", Value: "text/plain"}},
+			seen{"app.example", "mine", "text/plain", "x=1"}},
+		{"empty Accept removes it", []v1.HTTPHeader{{Name: "Accept", Value: ""}}, seen{"127.0.0.1:" + portStr, "kube-probe/1.37", "<none>", "x=1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &v1.HTTPGetAction{Scheme: v1.URISchemeHTTPS, Path: "/healthz?x=1", Port: intstr.FromInt(port), HTTPHeaders: tc.headers}
+			res, msg, err := httpProbe(context.Background(), g, &v1.Container{}, "127.0.0.1", 5*time.Second)
+			if err != nil || res != probeSuccess {
+				t.Fatalf("HTTPS probe of a self-signed server = %v, %q, %v; want success", res, msg, err)
+			}
+			if s := <-got; s != tc.want {
+				t.Errorf("server saw %+v, want %+v", s, tc.want)
+			}
+		})
+	}
+}
