@@ -13,6 +13,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -155,6 +156,11 @@ type Config struct {
 	// Transformer, when set, transforms values on their way to and from
 	// etcd (encryption at rest); nil stores the encoded bytes as they are.
 	Transformer Transformer
+	// TTL, when positive, makes every create and update write the key with
+	// an etcd lease (from the store's LeaseManager) so that etcd deletes
+	// it no sooner than TTL after the write (events, as upstream's
+	// --event-ttl). A watch sees the expiry as any delete.
+	TTL time.Duration
 }
 
 // ObjectKey is the key of one object.

@@ -26,14 +26,30 @@ const maxPageSize = 10000
 type Store struct {
 	client *clientv3.Client
 	cfg    Config
-	typ    string // metric label
+	typ    string        // metric label
+	leases *LeaseManager // when cfg.TTL > 0
 }
 
 var _ Interface = (*Store)(nil)
 
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithLeaseManager has the store take leases for Config.TTL from m (shared
+// by stores, or configured with --lease-reuse-duration-seconds) rather
+// than from a LeaseManager of its own with the defaults.
+func WithLeaseManager(m *LeaseManager) StoreOption { return func(s *Store) { s.leases = m } }
+
 // NewStore returns a Store keeping cfg's resource in etcd through client.
-func NewStore(client *clientv3.Client, cfg Config) *Store {
-	return &Store{client: client, cfg: cfg, typ: cfg.GroupResource.String()}
+func NewStore(client *clientv3.Client, cfg Config, opts ...StoreOption) *Store {
+	s := &Store{client: client, cfg: cfg, typ: cfg.GroupResource.String()}
+	for _, o := range opts {
+		o(s)
+	}
+	if cfg.TTL > 0 && s.leases == nil {
+		s.leases = NewLeaseManager(client, LeaseManagerConfig{})
+	}
+	return s
 }
 
 // Config returns the store's configuration.
@@ -41,6 +57,43 @@ func (s *Store) Config() Config { return s.cfg }
 
 // Client returns the etcd client the store uses.
 func (s *Store) Client() *clientv3.Client { return s.client }
+
+// putTxn writes stored at key if the key's mod revision is still rev (0:
+// the key does not exist), else (with elseGet) reads it. When the store's
+// objects expire the put carries a lease; a lease etcd no longer has is
+// forgotten and the write tried once more with a new one.
+func (s *Store) putTxn(ctx context.Context, op, key string, rev int64, stored []byte, elseGet bool) (*clientv3.TxnResponse, error) {
+	var forgotten bool
+	for {
+		var opts []clientv3.OpOption
+		var lease clientv3.LeaseID
+		if s.cfg.TTL > 0 {
+			var err error
+			if lease, err = s.leases.Lease(ctx, s.cfg.TTL); err != nil {
+				return nil, interpretError(s.cfg.GroupResource, key, 0, err)
+			}
+			opts = append(opts, clientv3.WithLease(lease))
+		}
+		txn := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+			Then(clientv3.OpPut(key, string(stored), opts...))
+		if elseGet {
+			txn = txn.Else(clientv3.OpGet(key))
+		}
+		start := time.Now()
+		resp, err := txn.Commit()
+		observe(op, s.typ, start)
+		if err != nil && lease != 0 && !forgotten && isLeaseNotFound(err) {
+			forgotten = true
+			s.leases.Forget(lease)
+			continue
+		}
+		if err != nil {
+			return nil, interpretError(s.cfg.GroupResource, key, 0, err)
+		}
+		return resp, nil
+	}
+}
 
 // ParseResourceVersion parses a metadata.resourceVersion; "" is 0.
 func ParseResourceVersion(rv string) (int64, error) {
@@ -130,14 +183,9 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(stored))).
-		Commit()
-	observe("create", s.typ, start)
+	resp, err := s.putTxn(ctx, "create", key, 0, stored, false)
 	if err != nil {
-		return interpretError(s.cfg.GroupResource, key, 0, err)
+		return err
 	}
 	if !resp.Succeeded {
 		return apierrors.NewAlreadyExists(s.cfg.GroupResource, nameOf(key))
@@ -428,15 +476,9 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, out runtime.Ob
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
-			Then(clientv3.OpPut(key, string(stored))).
-			Else(clientv3.OpGet(key)).
-			Commit()
-		observe("update", s.typ, start)
+		resp, err := s.putTxn(ctx, "update", key, cur.rev, stored, true)
 		if err != nil {
-			return interpretError(s.cfg.GroupResource, key, 0, err)
+			return err
 		}
 		if resp.Succeeded {
 			return s.decodeInto(data, out, resp.Header.Revision)
