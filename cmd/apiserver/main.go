@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/kstack/kstack/pkg/apiserver"
 	"github.com/kstack/kstack/pkg/daemon"
@@ -23,6 +24,8 @@ func main() {
 	fs.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "SSL certification file used to secure etcd communication.")
 	fs.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "SSL key file used to secure etcd communication.")
 	fs.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", 5*60*1e9, "The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
+	fs.DurationVar(&cfg.EventTTL, "event-ttl", time.Hour, "Amount of time to retain events.")
+	fs.Int64Var(&cfg.LeaseReuseDurationSeconds, "lease-reuse-duration-seconds", 60, "The time in seconds that each lease is reused. A lower value could avoid large number of objects reusing the same lease. Notice that a too small value may cause performance problems at storage layer.")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "Directory for the embedded etcd's data (used when --etcd-servers is empty).")
 	fs.StringVar(&bind, "bind-address", "0.0.0.0", "The IP address on which to listen for the --secure-port port.")
 	fs.IntVar(&cfg.SecurePort, "secure-port", 6443, "The port on which to serve HTTPS with authentication and authorization.")

@@ -50,6 +50,14 @@ type Config struct {
 	// EtcdCompactionInterval between compactions; 0 disables them.
 	EtcdCompactionInterval time.Duration
 	DataDir                string
+	// EventTTL is how long events (core/v1 and events.k8s.io/v1, one
+	// storage) are kept after their last write: etcd deletes them with
+	// their lease (upstream's --event-ttl). 0 keeps them forever.
+	EventTTL time.Duration
+	// LeaseReuseDurationSeconds is how long an etcd lease for objects with
+	// a TTL is reused (upstream's --lease-reuse-duration-seconds); 0 is the
+	// default, 60.
+	LeaseReuseDurationSeconds int64
 
 	BindAddress net.IP
 	SecurePort  int
@@ -138,6 +146,15 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := parsePortRange(c.ServiceNodePortRange); err != nil {
 		return fmt.Errorf("--service-node-port-range: %v", err)
+	}
+	if c.EventTTL < 0 {
+		return fmt.Errorf("--event-ttl %v must not be negative", c.EventTTL)
+	}
+	if c.LeaseReuseDurationSeconds < 0 {
+		return errors.New("--lease-reuse-duration-seconds should be greater than or equal to 1")
+	}
+	if c.LeaseReuseDurationSeconds == 0 {
+		c.LeaseReuseDurationSeconds = int64(storage.DefaultLeaseReuseDuration / time.Second)
 	}
 	if c.MaxRequestsInflight < 0 || c.MaxMutatingRequestsInflight < 0 {
 		return errors.New("--max-requests-inflight and --max-mutating-requests-inflight must not be negative")
@@ -273,6 +290,10 @@ func schemaGR(group, resource string) schema.GroupResource {
 	return schema.GroupResource{Group: group, Resource: resource}
 }
 
+// eventsResource is where events of both groups are stored; they expire
+// after Config.EventTTL.
+var eventsResource = schema.GroupResource{Resource: "events"}
+
 // lookup finds the store of a served resource.
 func (s *Server) lookup(group, version, resource string) (*resourceStore, bool) {
 	rs, ok := s.stores[gvrKey{group, version, resource}]
@@ -304,6 +325,10 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		}
 	}
 	shared := map[schema.GroupResource]*storage.Cacher{}
+	// One lease manager for every store whose objects expire (events).
+	leases := storage.NewLeaseManager(client, storage.LeaseManagerConfig{
+		ReuseDuration: time.Duration(cfg.LeaseReuseDurationSeconds) * time.Second,
+	})
 	for _, res := range api.Resources() {
 		res := res
 		if res.Virtual {
@@ -316,10 +341,13 @@ func newServer(ctx context.Context, cfg Config, client *clientv3.Client) (*Serve
 		if t := transformers.For(gr); t != nil {
 			cfgS.Transformer = t
 		}
+		if gr == eventsResource {
+			cfgS.TTL = cfg.EventTTL
+		}
 		cacher, ok := shared[gr]
 		if !ok {
 			var err error
-			cacher, err = storage.NewCacher(storage.NewStore(client, cfgS), cfgS)
+			cacher, err = storage.NewCacher(storage.NewStore(client, cfgS, storage.WithLeaseManager(leases)), cfgS)
 			if err != nil {
 				return nil, fmt.Errorf("watch cache for %s: %w", gr, err)
 			}

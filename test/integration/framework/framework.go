@@ -26,6 +26,9 @@ type Options struct {
 	ServiceClusterIPRange string
 	// CompactionInterval enables the apiserver's periodic compaction.
 	CompactionInterval time.Duration
+	// EventTTL is the apiserver's --event-ttl; 0 takes its default (1h),
+	// so events carry an etcd lease as in a deployed cluster.
+	EventTTL time.Duration
 	// Configure may change the config last.
 	Configure func(*apiserver.Config)
 }
@@ -83,6 +86,7 @@ func Start(t testing.TB, opts Options) *Server {
 		EnableAdmissionPlugins:       []string{"NodeRestriction"},
 		ServiceClusterIPRange:        opts.ServiceClusterIPRange,
 		EtcdCompactionInterval:       opts.CompactionInterval,
+		EventTTL:                     opts.EventTTL,
 		MaxRequestsInflight:          0,
 		MaxMutatingRequestsInflight:  0,
 		Listener:                     ln,
@@ -93,6 +97,9 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg.DisableAdmissionPlugins = []string{"TaintNodesByCondition"}
 	if cfg.ServiceClusterIPRange == "" {
 		cfg.ServiceClusterIPRange = "10.96.0.0/16"
+	}
+	if cfg.EventTTL == 0 {
+		cfg.EventTTL = time.Hour
 	}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
