@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -225,6 +226,26 @@ func TestEvents_OnlyEventsCarryALease(t *testing.T) {
 	}
 	if want := int64((eventTTL + eventLeaseWindow) / time.Second); ttl.GrantedTTL != want {
 		t.Errorf("event lease granted for %d s, want the TTL plus the reuse window (%d s)", ttl.GrantedTTL, want)
+	}
+
+	// Create through update (PUT of a new event) and patch write leases too.
+	if _, err := c.CoreV1().Events(ns).Update(ctx, coreEvent(ns, "put"), metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("create an event with PUT: %v", err)
+	}
+	if got := etcdLease(t, cli, "/registry/events/"+ns+"/put"); got == 0 {
+		t.Error("event created with PUT stored without a lease")
+	}
+	if _, err := c.CoreV1().Events(ns).Patch(ctx, "put", types.MergePatchType, []byte(`{"count":2}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("patch: %v", err)
+	}
+	if got := etcdLease(t, cli, "/registry/events/"+ns+"/put"); got == 0 {
+		t.Error("patched event stored without a lease")
+	}
+	if _, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, "cm", types.MergePatchType, []byte(`{"data":{"k":"w"}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("patch: %v", err)
+	}
+	if got := etcdLease(t, cli, "/registry/configmaps/"+ns+"/cm"); got != 0 {
+		t.Errorf("patched ConfigMap stored with lease %x, want none", got)
 	}
 
 	// The ConfigMap outlives the event.
