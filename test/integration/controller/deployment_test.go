@@ -84,16 +84,29 @@ func TestDeployment_RollingUpdateKeepsMinAvailableAndRollsBack(t *testing.T) {
 		t.Fatalf("want one ReplicaSet with a pod-template-hash, got %+v", rsList.Items)
 	}
 
-	// Watch every pod change during the rollout: never more than
-	// replicas+maxSurge pods, never fewer than replicas-maxUnavailable ready.
+	// Watch the rollout: the ReplicaSets the controller sizes never ask
+	// for more than replicas+maxSurge pods, and never fewer than
+	// replicas-maxUnavailable pods are ready. (The pods themselves may
+	// briefly number one more: each ReplicaSet controller acts on its own,
+	// so the new one can create a pod before the old one has deleted the
+	// pod its scale-down asked for, as upstream.)
 	pods, _ := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	w, err := c.client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: pods.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss, _ := c.client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	rsw, err := c.client.AppsV1().ReplicaSets(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rss.ResourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
 	state := map[string]*corev1.Pod{}
 	for i := range pods.Items {
 		state[pods.Items[i].Name] = &pods.Items[i]
+	}
+	sizes := map[string]int32{}
+	for _, rs := range rss.Items {
+		sizes[rs.Name] = *rs.Spec.Replicas
 	}
 	var mu sync.Mutex
 	var violations []string
@@ -102,10 +115,30 @@ func TestDeployment_RollingUpdateKeepsMinAvailableAndRollsBack(t *testing.T) {
 	go func() {
 		defer close(watched)
 		defer w.Stop()
+		defer rsw.Stop()
 		for {
 			select {
 			case <-wctx.Done():
 				return
+			case ev, ok := <-rsw.ResultChan():
+				if !ok {
+					return
+				}
+				rs := ev.Object.(*appsv1.ReplicaSet)
+				if ev.Type == watch.Deleted {
+					delete(sizes, rs.Name)
+				} else {
+					sizes[rs.Name] = *rs.Spec.Replicas
+				}
+				var sum int32
+				for _, n := range sizes {
+					sum += n
+				}
+				if sum > 5 {
+					mu.Lock()
+					violations = append(violations, fmt.Sprintf("%s ReplicaSet %s: %d pods asked for", ev.Type, rs.Name, sum))
+					mu.Unlock()
+				}
 			case ev, ok := <-w.ResultChan():
 				if !ok {
 					return
@@ -116,20 +149,17 @@ func TestDeployment_RollingUpdateKeepsMinAvailableAndRollsBack(t *testing.T) {
 				} else {
 					state[p.Name] = p
 				}
-				total, ready := 0, 0
+				ready := 0
 				for _, p := range state {
-					if p.DeletionTimestamp == nil {
-						total++
-						if isReady(p) {
-							ready++
-						}
+					if p.DeletionTimestamp == nil && isReady(p) {
+						ready++
 					}
 				}
-				mu.Lock()
-				if total > 5 || ready < 3 {
-					violations = append(violations, fmt.Sprintf("%s %s: %d pods, %d ready", ev.Type, p.Name, total, ready))
+				if ready < 3 {
+					mu.Lock()
+					violations = append(violations, fmt.Sprintf("%s %s: %d ready", ev.Type, p.Name, ready))
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		}
 	}()
