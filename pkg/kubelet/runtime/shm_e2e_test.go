@@ -4,8 +4,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,23 +18,7 @@ import (
 // a sandbox whose start fails leaves no mount and no directory.
 func TestPodShm_SandboxLifecycle(t *testing.T) {
 	images := requireRuntimeE2E(t)
-	dir, err := os.MkdirTemp("", "ksshm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	ns := "ksshm-" + hex.EncodeToString(b)
-	sock := startTestContainerd(t, dir)
-	t.Cleanup(func() {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
-		dirs2, _ := filepath.Glob("/sys/fs/cgroup/unified/" + ns)
-		for _, d := range append(dirs, dirs2...) {
-			_ = os.Remove(d)
-		}
-		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
-	})
+	dir, sock, ns := testContainerd(t, "ksshm")
 	ctx := context.Background()
 	newRuntime := func(state string) *Runtime {
 		r, err := New(ctx, sock, ns, filepath.Join(dir, state))
@@ -47,11 +29,7 @@ func TestPodShm_SandboxLifecycle(t *testing.T) {
 		return r
 	}
 	r := newRuntime("state")
-	for _, f := range []string{"pause.tar", "busybox.tar"} {
-		if _, err := r.ImportArchive(ctx, filepath.Join(images, f)); err != nil {
-			t.Fatalf("import %s: %v", f, err)
-		}
-	}
+	importTestImages(t, r, images)
 	var ids []string
 	t.Cleanup(func() {
 		for i := len(ids) - 1; i >= 0; i-- {

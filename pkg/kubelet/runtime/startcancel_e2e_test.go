@@ -4,9 +4,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -83,22 +80,7 @@ func (c *cancelAfter) dialOpts() []grpc.DialOption {
 // a rolled-back start killed a container that had been seen running.
 func TestStartContainer_CancelledAfterTheTaskStartedKeepsItRunning(t *testing.T) {
 	images := requireRuntimeE2E(t)
-	dir, err := os.MkdirTemp("", "ksrt-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	ns := "ksrt-" + hex.EncodeToString(b)
-	sock := startTestContainerd(t, dir)
-	t.Cleanup(func() {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
-		for _, d := range dirs {
-			_ = os.Remove(d)
-		}
-		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
-	})
+	dir, sock, ns := testContainerd(t, "ksrt")
 
 	ctx := context.Background()
 	hook := &cancelAfter{method: "/containerd.services.tasks.v1.Tasks/Start"}
@@ -108,11 +90,7 @@ func TestStartContainer_CancelledAfterTheTaskStartedKeepsItRunning(t *testing.T)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	for _, f := range []string{"pause.tar", "busybox.tar"} {
-		if _, err := r.ImportArchive(ctx, filepath.Join(images, f)); err != nil {
-			t.Fatalf("import %s: %v", f, err)
-		}
-	}
+	importTestImages(t, r, images)
 	t.Cleanup(func() {
 		cs, _ := r.List(ctx, "")
 		for i := len(cs) - 1; i >= 0; i-- {

@@ -75,23 +75,7 @@ func formatCounts(m map[string]int) string {
 // container's user is what containerd's own options make of the image.
 func TestStartCost_RequestsPerPod(t *testing.T) {
 	images := requireRuntimeE2E(t)
-	dir, err := os.MkdirTemp("", "ksrt-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	ns := "ksrt-" + hex.EncodeToString(b)
-	sock := startTestContainerd(t, dir)
-	t.Cleanup(func() {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
-		dirs2, _ := filepath.Glob("/sys/fs/cgroup/unified/" + ns)
-		for _, d := range append(dirs, dirs2...) {
-			_ = os.Remove(d)
-		}
-		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
-	})
+	dir, sock, ns := testContainerd(t, "ksrt")
 
 	ctx := context.Background()
 	counter := &rpcCounter{n: map[string]int{}}
@@ -108,11 +92,7 @@ func TestStartCost_RequestsPerPod(t *testing.T) {
 			}
 		}
 	})
-	for _, f := range []string{"pause.tar", "busybox.tar"} {
-		if _, err := r.ImportArchive(ctx, filepath.Join(images, f)); err != nil {
-			t.Fatalf("import %s: %v", f, err)
-		}
-	}
+	importTestImages(t, r, images)
 	var ids []string
 	t.Cleanup(func() {
 		for i := len(ids) - 1; i >= 0; i-- {
@@ -306,6 +286,41 @@ func requireRuntimeE2E(t *testing.T) string {
 		}
 	}
 	return images
+}
+
+// testContainerd is a private containerd for one test: a temporary
+// directory, its socket and a fresh containerd namespace; the namespace's
+// cgroups and runc state go with the test.
+func testContainerd(t *testing.T, prefix string) (dir, sock, ns string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ns = prefix + "-" + hex.EncodeToString(b)
+	sock = startTestContainerd(t, dir)
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
+		dirs2, _ := filepath.Glob("/sys/fs/cgroup/unified/" + ns)
+		for _, d := range append(dirs, dirs2...) {
+			_ = os.Remove(d)
+		}
+		_ = os.Remove(filepath.Join("/run/containerd/runc", ns))
+	})
+	return dir, sock, ns
+}
+
+// importTestImages imports the pause and busybox test images into r.
+func importTestImages(t *testing.T, r *Runtime, images string) {
+	t.Helper()
+	for _, f := range []string{"pause.tar", "busybox.tar"} {
+		if _, err := r.ImportArchive(context.Background(), filepath.Join(images, f)); err != nil {
+			t.Fatalf("import %s: %v", f, err)
+		}
+	}
 }
 
 // startTestContainerd runs a private containerd and returns its socket.
