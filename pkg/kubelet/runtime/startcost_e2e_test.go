@@ -7,20 +7,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/kstack/kstack/test/e2e/containerdtest"
 	"google.golang.org/grpc"
 )
 
@@ -301,7 +299,7 @@ func testContainerd(t *testing.T, prefix string) (dir, sock, ns string) {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	ns = prefix + "-" + hex.EncodeToString(b)
-	sock = startTestContainerd(t, dir)
+	sock = containerdtest.Start(t, dir).Sock
 	t.Cleanup(func() {
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
 		dirs2, _ := filepath.Glob("/sys/fs/cgroup/unified/" + ns)
@@ -320,57 +318,5 @@ func importTestImages(t *testing.T, r *Runtime, images string) {
 		if _, err := r.ImportArchive(context.Background(), filepath.Join(images, f)); err != nil {
 			t.Fatalf("import %s: %v", f, err)
 		}
-	}
-}
-
-// startTestContainerd runs a private containerd and returns its socket.
-func startTestContainerd(t *testing.T, dir string) string {
-	t.Helper()
-	sock := filepath.Join(dir, "ctrd.sock")
-	conf := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-`, filepath.Join(dir, "ctrd-root"), filepath.Join(dir, "ctrd-state"), sock, sock+".ttrpc")
-	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("containerd", "--config", filepath.Join(dir, "containerd.toml"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start containerd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-		_ = exec.Command("umount", "-R", filepath.Join(dir, "ctrd-root")).Run()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return sock
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not come up; log in %s", logf.Name())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/kstack/kstack/pkg/auth/pki"
 	"github.com/kstack/kstack/pkg/kubelet"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
+	"github.com/kstack/kstack/test/e2e/containerdtest"
 	"github.com/kstack/kstack/test/integration/framework"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,7 +52,7 @@ type node struct {
 	stopKubelet func()
 	// containerd is the node's private containerd process, which a test
 	// may kill and start again (its stop and start).
-	containerd *containerdProcess
+	containerd *containerdtest.Process
 }
 
 func requireE2E(t *testing.T) string {
@@ -127,8 +127,8 @@ func startNodeWith(t *testing.T, configure func(*kubelet.Config)) *node {
 	})
 	id := randHex(3)
 	n := &node{t: t, dir: dir, namespace: "kse2e-" + id}
-	n.containerd = startContainerdProcess(t, dir)
-	sock := n.containerd.sock
+	n.containerd = containerdtest.Start(t, dir)
+	sock := n.containerd.Sock
 
 	ctx := context.Background()
 	n.ctrd, err = client.New(sock, client.WithDefaultNamespace(n.namespace))
@@ -206,90 +206,6 @@ func startNodeWith(t *testing.T, configure func(*kubelet.Config)) *node {
 	n.startKubelet()
 	t.Cleanup(n.deleteAllPodsAndCheckClean)
 	return n
-}
-
-// containerdProcess is a node's private containerd.
-type containerdProcess struct {
-	t    *testing.T
-	dir  string
-	sock string
-	logf *os.File
-	cmd  *exec.Cmd // nil while stopped
-}
-
-// startContainerdProcess runs a private containerd, stopped (and its
-// snapshot mounts removed) in t.Cleanup.
-func startContainerdProcess(t *testing.T, dir string) *containerdProcess {
-	t.Helper()
-	p := &containerdProcess{t: t, dir: dir, sock: filepath.Join(dir, "ctrd.sock")}
-	conf := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-`, filepath.Join(dir, "ctrd-root"), filepath.Join(dir, "ctrd-state"), p.sock, p.sock+".ttrpc")
-	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.logf = logf
-	t.Cleanup(func() {
-		p.stop(syscall.SIGTERM)
-		logf.Close()
-		// Snapshots are overlay mounts under the root; none may stay.
-		_ = exec.Command("umount", "-R", filepath.Join(dir, "ctrd-root")).Run()
-	})
-	p.start()
-	return p
-}
-
-// start runs containerd and waits for its socket.
-func (p *containerdProcess) start() {
-	t := p.t
-	t.Helper()
-	cmd := exec.Command("containerd", "--config", filepath.Join(p.dir, "containerd.toml"))
-	cmd.Stdout, cmd.Stderr = p.logf, p.logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start containerd: %v", err)
-	}
-	p.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("unix", p.sock); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not come up; log in %s", p.logf.Name())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// stop ends containerd with sig (SIGKILL after 10 s) and waits for it;
-// the shims, and so the containers, keep running.
-func (p *containerdProcess) stop(sig syscall.Signal) {
-	if p.cmd == nil {
-		return
-	}
-	cmd := p.cmd
-	p.cmd = nil
-	_ = cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
 }
 
 // startKubelet runs the kubelet in-process until stopKubelet.

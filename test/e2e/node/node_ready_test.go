@@ -55,7 +55,7 @@ func TestNode_ReadyFollowsRuntimeAndNetwork(t *testing.T) {
 
 	// The runtime goes away: SIGKILL, as a crash (the shims, so the
 	// containers, keep running).
-	n.containerd.stop(syscall.SIGKILL)
+	n.containerd.Stop(syscall.SIGKILL)
 	n.waitNodeReady(v1.ConditionFalse, "container runtime is down")
 	// The outage lasts a few pod syncs (they fail against the dead
 	// socket), as the node's heartbeats while not ready show.
@@ -73,7 +73,7 @@ func TestNode_ReadyFollowsRuntimeAndNetwork(t *testing.T) {
 		return false, "no Ready condition"
 	})
 
-	n.containerd.start()
+	n.containerd.Start()
 	n.waitNodeReady(v1.ConditionTrue, "kubelet is posting ready status")
 	// The kubelet works with the new containerd: a new pod runs ...
 	n.createPod(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "after-outage"}, Spec: v1.PodSpec{
