@@ -158,6 +158,23 @@ up() {
 	echo "Logs: ${LOGS}/   Stop: make down"
 }
 
+# remove_portmap_chains removes the nat chains the portmap CNI plugin made
+# for hostPort pods (it never removes them) and their jumps, once no
+# mapping is left in them.
+remove_portmap_chains() {
+	local nat rule c
+	nat="$(iptables-save -t nat 2>/dev/null)" || return 0
+	grep -q '^:CNI-HOSTPORT-DNAT ' <<<"$nat" || return 0
+	grep -q '^-A CNI-HOSTPORT-DNAT ' <<<"$nat" && return 0
+	while read -r rule; do
+		eval "iptables -t nat -D ${rule#-A }" 2>/dev/null || true
+	done < <(grep -- '-j CNI-HOSTPORT-' <<<"$nat" | grep -v '^-A CNI-HOSTPORT-')
+	for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+		iptables -t nat -F "$c" 2>/dev/null || true
+		iptables -t nat -X "$c" 2>/dev/null || true
+	done
+}
+
 # node_cleanup removes what the node made: pod containers and their
 # snapshots, network namespaces, the CNI bridge and kube-proxy's rules.
 node_cleanup() {
@@ -184,6 +201,7 @@ node_cleanup() {
 	# tmpfs).
 	umount_under "${LOCAL_DIR}/kubelet"
 	ip link del "${CNI_BRIDGE}" 2>/dev/null || true
+	remove_portmap_chains
 	if [[ -x "${BIN}/kube-proxy" ]]; then
 		"${BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true
 	fi

@@ -23,6 +23,7 @@ import (
 // kill between CNI ADD and creating its container. The restarted kubelet
 // removes all of it.
 func TestKubelet_RestartCollectsWhatGonePodsLeft(t *testing.T) {
+	removePortmapChainsAfter(t)
 	n := startNode(t)
 	ctx := context.Background()
 	pod := testServerPod("victim")

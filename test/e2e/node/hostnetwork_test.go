@@ -33,7 +33,83 @@ func natRulesFor(t *testing.T, hostPort int) []string {
 	return rules
 }
 
+// removePortmapChainsAfter removes, when the test ends, the nat chains the
+// portmap CNI plugin makes on its first hostPort (and never removes) with
+// their jumps, when they were not there before the test and no mapping is
+// left in them. Register it before the node starts: its cleanup then runs
+// after the node's, once the pods are gone.
+func removePortmapChainsAfter(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("iptables-save", "-t", "nat").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	if strings.Contains(string(out), ":CNI-HOSTPORT-DNAT ") {
+		return // someone else's
+	}
+	t.Cleanup(func() {
+		out, err := exec.Command("iptables-save", "-t", "nat").Output()
+		if err != nil {
+			t.Errorf("iptables-save: %v", err)
+			return
+		}
+		var jumps []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "-A CNI-HOSTPORT-DNAT ") {
+				t.Errorf("a hostPort mapping is left after the pods: %s", l)
+				return
+			}
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "-A" && !strings.HasPrefix(f[1], "CNI-HOSTPORT-") && strings.Contains(l, "-j CNI-HOSTPORT-") {
+				jumps = append(jumps, l)
+			}
+		}
+		for _, j := range jumps {
+			args := append([]string{"-t", "nat", "-D"}, saveRuleArgs(strings.TrimPrefix(j, "-A "))...)
+			if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+				t.Errorf("iptables %v: %v: %s", args, err, out)
+			}
+		}
+		for _, c := range []string{"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"} {
+			_ = exec.Command("iptables", "-t", "nat", "-F", c).Run()
+			if out, err := exec.Command("iptables", "-t", "nat", "-X", c).CombinedOutput(); err != nil && !strings.Contains(string(out), "No chain") && !strings.Contains(string(out), "does not exist") {
+				t.Errorf("iptables -X %s: %v: %s", c, err, out)
+			}
+		}
+	})
+}
+
+// saveRuleArgs splits a rule as iptables-save prints it into arguments
+// (a double-quoted argument, such as a comment, is one).
+func saveRuleArgs(rule string) []string {
+	var args []string
+	var cur strings.Builder
+	quoted, in := false, false
+	for i := 0; i < len(rule); i++ {
+		switch ch := rule[i]; {
+		case ch == '\\' && quoted && i+1 < len(rule):
+			i++
+			cur.WriteByte(rule[i])
+		case ch == '"':
+			quoted, in = !quoted, true
+		case ch == ' ' && !quoted:
+			if in {
+				args = append(args, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(ch)
+			in = true
+		}
+	}
+	if in {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
 func TestPod_HostPortAnswersOnTheNodeIP(t *testing.T) {
+	removePortmapChainsAfter(t)
 	n := startNode(t)
 	hostPort := freePort(t)
 	pod := testServerPod("hostport")
