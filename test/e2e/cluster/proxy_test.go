@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 )
 
 // The images hack/images.sh builds and hack/local-cluster.sh imports.
@@ -533,8 +534,19 @@ func TestRoutes_DeletedNodeRoutesRemoved(t *testing.T) {
 		t.Fatalf("create node: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Client.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	created.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}}
-	if _, err := c.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+	// The node controllers may write the new Node first (taints, CIDRs):
+	// set its address on the latest version.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		created.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}}
+		_, err := c.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if latest, gerr := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); gerr == nil {
+				created = latest
+			}
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatalf("node status: %v", err)
 	}
 	route := func(i int) (string, error) {
