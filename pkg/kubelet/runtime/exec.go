@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -36,26 +38,41 @@ type ExecIO struct {
 	Resize <-chan TermSize
 }
 
+// execTarget is the running task of container id and the process spec of
+// cmd in it: the container's process settings (user, env, cwd) with cmd's
+// arguments and tty. The container's record is read once (the client's
+// LoadContainer then Spec would read it twice).
+func (r *Runtime) execTarget(ctx context.Context, id string, cmd []string, tty bool) (client.Task, specs.Process, error) {
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("load container %s: %w", id, err)
+	}
+	info, err := c.Info(ctx, client.WithoutRefreshedMetadata)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	var spec oci.Spec
+	if info.Spec == nil || json.Unmarshal(info.Spec.GetValue(), &spec) != nil || spec.Process == nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s has no process spec", id)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s is not running: %w", id, err)
+	}
+	p := *spec.Process
+	p.Args, p.Terminal = cmd, tty
+	return task, p, nil
+}
+
 // ExecStream runs cmd in the running container id with the container's
 // process settings (user, env, cwd) and streams, and returns its exit
 // code once it exited and its output was delivered. When ctx ends the
 // process is killed.
 func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, streams ExecIO) (int, error) {
-	c, err := r.client.LoadContainer(ctx, id)
+	task, pspec, err := r.execTarget(ctx, id, cmd, streams.TTY)
 	if err != nil {
-		return 0, fmt.Errorf("load container %s: %w", id, err)
+		return 0, err
 	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("spec of %s: %w", id, err)
-	}
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("container %s is not running: %w", id, err)
-	}
-	pspec := *spec.Process
-	pspec.Args = cmd
-	pspec.Terminal = streams.TTY
 	if streams.TTY {
 		pspec.Env = append(append([]string(nil), pspec.Env...), "TERM=xterm")
 	}
@@ -276,21 +293,10 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, timeout tim
 		defer timer.Stop()
 		deadline = timer.C
 	}
-	c, err := r.client.LoadContainer(ctx, id)
+	task, pspec, err := r.execTarget(ctx, id, cmd, false)
 	if err != nil {
-		return 0, nil, fmt.Errorf("load container %s: %w", id, err)
+		return 0, nil, err
 	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return 0, nil, fmt.Errorf("spec of %s: %w", id, err)
-	}
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		return 0, nil, fmt.Errorf("task of %s: %w", id, err)
-	}
-	pspec := *spec.Process
-	pspec.Args = cmd
-	pspec.Terminal = false
 	fifoDir := filepath.Join(r.fifoRoot, "exec")
 	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
 		return 0, nil, err
