@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -262,28 +261,8 @@ func TestStartCost_RequestsPerPod(t *testing.T) {
 
 func requireRuntimeE2E(t *testing.T) string {
 	t.Helper()
-	skip := func(format string, args ...any) {
-		if os.Getenv("KSTACK_REQUIRE_E2E") != "" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		skip("needs root")
-	}
-	for _, bin := range []string{"containerd", "runc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			skip("%s is not installed: %v", bin, err)
-		}
-	}
 	wd, _ := os.Getwd()
-	images := filepath.Join(wd, "..", "..", "..", "_output", "images")
-	for _, f := range []string{"pause.tar", "busybox.tar"} {
-		if _, err := os.Stat(filepath.Join(images, f)); err != nil {
-			skip("image archive %s missing: run hack/images.sh", f)
-		}
-	}
-	return images
+	return containerdtest.Require(t, filepath.Join(wd, "..", "..", "..", "_output", "images"), "pause.tar", "busybox.tar")
 }
 
 // testContainerd is a private containerd for one test: a temporary

@@ -101,3 +101,32 @@ func (p *Process) Stop(sig syscall.Signal) {
 		<-done
 	}
 }
+
+// Require checks what a test on a private containerd needs: root,
+// containerd and runc on PATH, and the image archives hack/images.sh
+// builds into imagesDir. A missing one skips the test, or fails it when
+// KSTACK_REQUIRE_E2E is set (CI). It returns imagesDir.
+func Require(t testing.TB, imagesDir string, archives ...string) string {
+	t.Helper()
+	skip := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("KSTACK_REQUIRE_E2E") != "" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if os.Geteuid() != 0 {
+		skip("needs root")
+	}
+	for _, bin := range []string{"containerd", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skip("%s is not installed (hack/install-deps.sh): %v", bin, err)
+		}
+	}
+	for _, f := range archives {
+		if _, err := os.Stat(filepath.Join(imagesDir, f)); err != nil {
+			skip("image archive %s missing: run hack/images.sh", f)
+		}
+	}
+	return imagesDir
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/kstack/kstack/pkg/kubelet"
 	"github.com/kstack/kstack/pkg/kubelet/runtime"
 	"github.com/kstack/kstack/test/e2e/containerdtest"
+	"github.com/kstack/kstack/test/e2e/e2eutil"
 	"github.com/kstack/kstack/test/integration/framework"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,43 +58,10 @@ type node struct {
 
 func requireE2E(t *testing.T) string {
 	t.Helper()
-	skip := func(format string, args ...any) {
-		if os.Getenv("KSTACK_REQUIRE_E2E") != "" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		skip("node e2e tests need root")
-	}
-	for _, bin := range []string{"containerd", "runc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			skip("%s is not installed (hack/install-deps.sh): %v", bin, err)
-		}
-	}
-	root := repoRoot(t)
-	images := filepath.Join(root, "_output", "images")
-	for _, f := range []string{"pause.tar", "busybox.tar", "testserver.tar"} {
-		if _, err := os.Stat(filepath.Join(images, f)); err != nil {
-			skip("image archive %s missing: run hack/images.sh", f)
-		}
-	}
-	return images
+	return containerdtest.Require(t, filepath.Join(repoRoot(t), "_output", "images"), "pause.tar", "busybox.tar", "testserver.tar")
 }
 
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/kstack/kstack\n") {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the kstack go.mod")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return e2eutil.RepoRoot(t) }
 
 func randHex(n int) string {
 	b := make([]byte, n)
