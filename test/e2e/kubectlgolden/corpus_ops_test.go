@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -463,28 +461,5 @@ func TestGolden_OpsVerbs(t *testing.T) {
 	upstream := upstreamKubectl(t)
 	e, s := startEnv(t)
 	createOpsFixtures(t, s.Client)
-	ourHome, upHome := filepath.Join(e.dir, "home-ours"), filepath.Join(e.dir, "home-upstream")
-	for _, h := range []string{ourHome, upHome} {
-		if err := os.MkdirAll(h, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tc := range opsCorpus() {
-		t.Run(strings.ReplaceAll(caseName(tc.args), "/", "_"), func(t *testing.T) {
-			runOne := func(bin, home string) result {
-				if tc.reset != nil {
-					tc.reset(t, s.Client)
-				}
-				r := e.runCase(t, bin, home, tc.goldenCase)
-				if tc.state != nil {
-					r.stdout += "\n--- state after ---\n" + tc.state(t, s.Client)
-				}
-				return r
-			}
-			ours := runOne(ourKubectl, ourHome)
-			theirs := runOne(upstream, upHome)
-			t.Logf("exit %d\n%s%s", ours.code, ours.stdout, ours.stderr)
-			compare(t, tc.goldenCase, ours, theirs)
-		})
-	}
+	runStatefulCorpus(t, e, s.Client, upstream, opsCorpus(), flatCaseName)
 }

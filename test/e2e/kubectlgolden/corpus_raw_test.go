@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,14 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
-
-// rawCase is a --raw invocation; reset (when set) runs before each
-// kubectl's run and state (when set) is appended to its stdout after it.
-type rawCase struct {
-	goldenCase
-	reset func(t *testing.T, cs kubernetes.Interface)
-	state func(t *testing.T, cs kubernetes.Interface) string
-}
 
 // rawConfigMap is the object the --raw writes of the corpus send.
 const rawConfigMap = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"raw-cm"},"data":{"k":"v1"}}`
@@ -32,8 +23,8 @@ var managedFieldsJSON = regexp.MustCompile(`("managedFields":)\[[^\n]*\]`)
 // rawConfigMapV2 replaces it.
 const rawConfigMapV2 = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"raw-cm"},"data":{"k":"v2"}}`
 
-func rawCorpus() []rawCase {
-	c := func(args ...string) rawCase { return rawCase{goldenCase: goldenCase{args: args}} }
+func rawCorpus() []troubleCase {
+	c := func(args ...string) troubleCase { return troubleCase{goldenCase: goldenCase{args: args}} }
 	const cms = "/api/v1/namespaces/golden/configmaps"
 	ensureCM := func(present bool) func(t *testing.T, cs kubernetes.Interface) {
 		return func(t *testing.T, cs kubernetes.Interface) {
@@ -66,10 +57,10 @@ func rawCorpus() []rawCase {
 		}
 		return "raw-cm: " + cm.Data["k"]
 	}
-	write := func(present bool, args ...string) rawCase {
-		return rawCase{goldenCase: goldenCase{args: args}, reset: ensureCM(present), state: cmState}
+	write := func(present bool, args ...string) troubleCase {
+		return troubleCase{goldenCase: goldenCase{args: args}, reset: ensureCM(present), state: cmState}
 	}
-	return []rawCase{
+	return []troubleCase{
 		// get --raw: the body as the server sends it, objects, lists with
 		// a query, non-resource paths.
 		c("get", "--raw", "/api/v1/namespaces/default"),
@@ -139,28 +130,5 @@ func TestGolden_RawURIs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ourHome, upHome := filepath.Join(e.dir, "home-ours"), filepath.Join(e.dir, "home-upstream")
-	for _, h := range []string{ourHome, upHome} {
-		if err := os.MkdirAll(h, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tc := range rawCorpus() {
-		t.Run(strings.ReplaceAll(caseName(tc.args), "/", "_"), func(t *testing.T) {
-			runOne := func(bin, home string) result {
-				if tc.reset != nil {
-					tc.reset(t, s.Client)
-				}
-				r := e.runCase(t, bin, home, tc.goldenCase)
-				if tc.state != nil {
-					r.stdout += "\n--- state after ---\n" + tc.state(t, s.Client)
-				}
-				return r
-			}
-			ours := runOne(ourKubectl, ourHome)
-			theirs := runOne(upstream, upHome)
-			t.Logf("ours: exit %d\n%s%s", ours.code, ours.stdout, ours.stderr)
-			compare(t, tc.goldenCase, ours, theirs)
-		})
-	}
+	runStatefulCorpus(t, e, s.Client, upstream, rawCorpus(), flatCaseName)
 }

@@ -413,26 +413,39 @@ func TestGolden_TroubleshootingVerbs(t *testing.T) {
 	e, s := startEnv(t)
 	createFixtures(t, s.Client)
 	createTroubleFixtures(t, s.Client)
+	runStatefulCorpus(t, e, s.Client, upstream, troubleCorpus(), caseName)
+}
+
+// flatCaseName is caseName without slashes (which t.Run would take for
+// subtest levels).
+func flatCaseName(args []string) string { return strings.ReplaceAll(caseName(args), "/", "_") }
+
+// runStatefulCorpus runs each case with our kubectl and upstream's in
+// homes of their own on one cluster (cs): reset before each kubectl, the
+// state afterwards joined to its stdout, then compares them.
+func runStatefulCorpus(t *testing.T, e *env, cs kubernetes.Interface, upstream string, cases []troubleCase, name func([]string) string) {
+	t.Helper()
 	ourHome, upHome := filepath.Join(e.dir, "home-ours"), filepath.Join(e.dir, "home-upstream")
 	for _, h := range []string{ourHome, upHome} {
 		if err := os.MkdirAll(h, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range troubleCorpus() {
-		t.Run(caseName(tc.args), func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(name(tc.args), func(t *testing.T) {
 			runOne := func(bin, home string) result {
 				if tc.reset != nil {
-					tc.reset(t, s.Client)
+					tc.reset(t, cs)
 				}
 				r := e.runCase(t, bin, home, tc.goldenCase)
 				if tc.state != nil {
-					r.stdout += "\n--- state after ---\n" + tc.state(t, s.Client)
+					r.stdout += "\n--- state after ---\n" + tc.state(t, cs)
 				}
 				return r
 			}
 			ours := runOne(ourKubectl, ourHome)
 			theirs := runOne(upstream, upHome)
+			t.Logf("ours: exit %d\n%s%s", ours.code, ours.stdout, ours.stderr)
 			compare(t, tc.goldenCase, ours, theirs)
 		})
 	}
