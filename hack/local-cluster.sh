@@ -117,7 +117,7 @@ start_kubelet() {
 		--kubeconfig="${LOCAL_DIR}/kubelet-$(node_name "$n").conf" \
 		--hostname-override="$(node_name "$n")" --node-ip="$(node_ip "$n")" \
 		--container-runtime-endpoint="$(node_sock "$n")" --containerd-namespace="$(node_ctrns "$n")" \
-		--root-dir="${dir}/kubelet" --pod-logs-dir="${dir}/pod-logs" \
+		--root-dir="${dir}/kubelet" --state-dir="$(node_run "$n")/kubelet" --pod-logs-dir="${dir}/pod-logs" \
 		--cni-conf-dir="${dir}/cni/net.d" --cni-bridge="kcni${n}" \
 		--netns-dir="$(node_run "$n")/netns" --port=10250
 }

@@ -139,7 +139,8 @@ up() {
 			--kubeconfig="${LOCAL_DIR}/kubelet-${NODE_NAME}.conf" \
 			--hostname-override="${NODE_NAME}" --node-ip="${NODE_IP}" \
 			--container-runtime-endpoint="${CONTAINERD_SOCK}" --containerd-namespace="${CONTAINERD_NS}" \
-			--root-dir="${LOCAL_DIR}/kubelet" --cni-conf-dir="${LOCAL_DIR}/cni/net.d" \
+			--root-dir="${LOCAL_DIR}/kubelet" --state-dir="${CONTAINERD_DIR}/kubelet" \
+			--cni-conf-dir="${LOCAL_DIR}/cni/net.d" \
 			--cni-bridge="${CNI_BRIDGE}" --netns-dir="${CONTAINERD_DIR}/netns" --port=10250
 		wait_for kubelet 90 node_ready "${NODE_NAME}"
 		if [[ -x "${BIN}/kube-proxy" ]]; then
@@ -199,7 +200,7 @@ node_cleanup() {
 	done
 	# Pod volumes the kubelet left mounted (projected token and secret
 	# tmpfs).
-	umount_under "${LOCAL_DIR}/kubelet"
+	umount_under "${LOCAL_DIR}/kubelet" "${CONTAINERD_DIR}/kubelet"
 	ip link del "${CNI_BRIDGE}" 2>/dev/null || true
 	remove_portmap_chains
 	if [[ -x "${BIN}/kube-proxy" ]]; then

@@ -30,6 +30,12 @@ type Config struct {
 
 	RootDir    string // --root-dir (/var/lib/kubelet)
 	PodLogsDir string // --pod-logs-dir (/var/log/pods)
+	// StateDir (--state-dir, ours) holds what lives only while the machine
+	// is up: the containers' stdio FIFOs, the pods' /dev/shm tmpfs mount
+	// points, the copies of images' user files. It belongs on a tmpfs
+	// (/run), as containerd's CRI plugin keeps the same under /run/containerd;
+	// one per kubelet on a machine.
+	StateDir string
 
 	CNIBinDirs []string // --cni-bin-dir
 	CNIConfDir string   // --cni-conf-dir
@@ -110,6 +116,9 @@ const (
 	RuntimeFake   = "fake"
 )
 
+// DefaultStateDir is --state-dir's default.
+const DefaultStateDir = "/run/kstack/kubelet"
+
 // Default fills unset fields with upstream's defaults.
 func (c *Config) Default() {
 	if c.ContainerdNamespace == "" {
@@ -123,6 +132,9 @@ func (c *Config) Default() {
 	}
 	if c.PodLogsDir == "" {
 		c.PodLogsDir = "/var/log/pods"
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
 	}
 	if len(c.CNIBinDirs) == 0 {
 		c.CNIBinDirs = []string{"/opt/cni/bin", "/usr/lib/cni"}

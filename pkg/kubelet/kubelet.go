@@ -203,7 +203,7 @@ func New(ctx context.Context, cfg Config) (*Kubelet, error) {
 	if cfg.Runtime == RuntimeFake {
 		return newHollow(cfg, client, restCfg), nil
 	}
-	rt, err := runtime.New(ctx, cfg.ContainerRuntimeEndpoint, cfg.ContainerdNamespace, filepath.Join(cfg.RootDir, "fifo"))
+	rt, err := runtime.New(ctx, cfg.ContainerRuntimeEndpoint, cfg.ContainerdNamespace, cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id string, cmd []string, strea
 		}
 	}
 	execID := "exec-" + NewID()[:16]
-	fifoDir := filepath.Join(r.fifoRoot, "exec")
+	fifoDir := filepath.Join(r.stateDir, "exec")
 	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
 		return 0, err
 	}
@@ -297,7 +297,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, timeout tim
 	if err != nil {
 		return 0, nil, err
 	}
-	fifoDir := filepath.Join(r.fifoRoot, "exec")
+	fifoDir := filepath.Join(r.stateDir, "exec")
 	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
 		return 0, nil, err
 	}

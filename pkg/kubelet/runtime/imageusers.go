@@ -213,7 +213,7 @@ func (r *Runtime) imageUsersDir() (string, error) {
 			return r.usersDir, nil
 		}
 	}
-	d, err := os.MkdirTemp(r.fifoRoot, usersDirPrefix)
+	d, err := os.MkdirTemp(r.stateDir, usersDirPrefix)
 	if err != nil {
 		return "", err
 	}

@@ -99,7 +99,7 @@ func (c Container) RestartCount() int {
 type Runtime struct {
 	client    *client.Client
 	namespace string
-	fifoRoot  string
+	stateDir  string
 
 	mu  sync.Mutex
 	ios map[string]*cio.DirectIO // container ID -> attached stdio
@@ -113,8 +113,10 @@ type Runtime struct {
 }
 
 // New connects to containerd at address (a unix socket path) and works in
-// namespace; stateDir holds the FIFOs (it must survive a kubelet restart,
-// e.g. <root-dir>/fifo). opts are more client options (tests add gRPC
+// namespace; stateDir holds the FIFOs and the pods' /dev/shm mount points
+// (it must survive a kubelet restart, not a reboot: a tmpfs such as
+// /run/kstack/kubelet, as containerd's CRI plugin keeps them under
+// /run/containerd). opts are more client options (tests add gRPC
 // interceptors).
 func New(ctx context.Context, address, namespace, stateDir string, opts ...client.Opt) (*Runtime, error) {
 	if namespace == "" {
@@ -125,7 +127,7 @@ func New(ctx context.Context, address, namespace, stateDir string, opts ...clien
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", address, err)
 	}
-	r := &Runtime{client: c, namespace: namespace, fifoRoot: stateDir, ios: map[string]*cio.DirectIO{}}
+	r := &Runtime{client: c, namespace: namespace, stateDir: stateDir, ios: map[string]*cio.DirectIO{}}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("runtime state dir: %w", err)
@@ -195,7 +197,7 @@ func (r *Runtime) List(ctx context.Context, podUID string) ([]Container, error) 
 }
 
 // fifoDir is where a container's stdio FIFOs live.
-func (r *Runtime) fifoDir(id string) string { return filepath.Join(r.fifoRoot, id) }
+func (r *Runtime) fifoDir(id string) string { return filepath.Join(r.stateDir, id) }
 
 // taskState fills c's state, pid and exit from its task with one request
 // (the client's Task then Status would be two). A failed request is an

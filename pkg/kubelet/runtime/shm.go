@@ -59,7 +59,7 @@ var (
 )
 
 // shmDir is where sandbox id's tmpfs is mounted.
-func (r *Runtime) shmDir(id string) string { return filepath.Join(r.fifoRoot, shmDirName, id) }
+func (r *Runtime) shmDir(id string) string { return filepath.Join(r.stateDir, shmDirName, id) }
 
 // mountPodShm makes and mounts sandbox id's tmpfs and returns its path. A
 // leftover of an earlier attempt with the same ID is unmounted first, so
@@ -132,7 +132,7 @@ func hasMountAt(mounts []specs.Mount, dest string) bool {
 // (mounted or not) under the runtime's state directory. The kubelet's
 // orphan collection calls it before it lists what is live.
 func (r *Runtime) PodShmSandboxIDs() []string {
-	entries, _ := os.ReadDir(filepath.Join(r.fifoRoot, shmDirName))
+	entries, _ := os.ReadDir(filepath.Join(r.stateDir, shmDirName))
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
 		if e.IsDir() {

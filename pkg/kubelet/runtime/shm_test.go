@@ -100,7 +100,7 @@ func TestPodShm_MountAndRemove(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (mount)")
 	}
-	r := &Runtime{fifoRoot: t.TempDir()}
+	r := &Runtime{stateDir: t.TempDir()}
 	id := NewID()
 	t.Cleanup(func() { _ = unmountShm(r.shmDir(id)) })
 	for range 2 {

@@ -260,7 +260,7 @@ func TestEvents_ExecProbeFailuresCarryTheCommandsOutput(t *testing.T) {
 	// Once the pod is gone no probe runs: every exec's output FIFOs were
 	// removed with it.
 	n.deleteAllPodsAndCheckClean()
-	fifos := filepath.Join(n.cfg.RootDir, "fifo", "exec")
+	fifos := filepath.Join(n.cfg.StateDir, "exec")
 	if entries, err := os.ReadDir(fifos); err != nil || len(entries) > 0 {
 		t.Errorf("exec FIFOs left in %s: %d (%v)", fifos, len(entries), err)
 	}

@@ -139,6 +139,7 @@ func startNodeWith(t *testing.T, configure func(*kubelet.Config)) *node {
 		ContainerRuntimeEndpoint:  sock,
 		ContainerdNamespace:       n.namespace,
 		RootDir:                   filepath.Join(dir, "kubelet"),
+		StateDir:                  filepath.Join(dir, "state"),
 		PodLogsDir:                filepath.Join(dir, "logs"),
 		CNIBinDirs:                []string{"/usr/lib/cni", "/opt/cni/bin"},
 		CNIConfDir:                filepath.Join(dir, "cni-conf"),

@@ -83,7 +83,7 @@ func TestPod_ContainersShareDevShm(t *testing.T) {
 
 	// On the host: the pod's own tmpfs under the kubelet's root dir, the
 	// one its sandbox's label names, holding the files.
-	shmRoot := filepath.Join(n.cfg.RootDir, "fifo", "shm")
+	shmRoot := filepath.Join(n.cfg.StateDir, "shm")
 	sb := sandboxOf(t, n, pod)
 	dir := sb.Labels[runtime.LabelShm]
 	if filepath.Dir(dir) != shmRoot || filepath.Base(dir) != sb.ID {
