@@ -159,13 +159,15 @@ stop_node() { # stop_node N [COMPONENT...]
 nodes_up() {
 	[[ -x "${BIN}/kubelet" && -x "${BIN}/kube-proxy" ]] || die "${BIN}/kubelet or kube-proxy missing: run make build"
 	command -v containerd >/dev/null || die "containerd not found: run make deps"
-	mkdir -p "${LOCAL_DIR}/nodes" "$LOGS" "$PIDS" "$RUN_DIR"
+	mkdir -p "${LOCAL_DIR}/nodes" "$LOGS" "$PIDS"
+	run_tmpfs "$RUN_DIR"
 	echo "$NODES" >"${LOCAL_DIR}/nodes/count"
 	net_up
 	"${ROOT}/hack/images.sh" >"${LOGS}/images.log" 2>&1 || die "building the test images failed; see ${LOGS}/images.log"
 	local n
 	for ((n = 1; n <= NODES; n++)); do
 		node_net "$n"
+		run_tmpfs "/run/containerd/runc/$(node_ctrns "$n")"
 		start_containerd "$n"
 		import_images "$n"
 		start_kubelet "$n"
@@ -217,7 +219,7 @@ remove_node() {
 	ip link del "$(node_veth "$n")" 2>/dev/null || true
 	# runc's per-namespace state dir and cgroup parents (PLATFORM.md: both
 	# are host-global, named after the containerd namespace).
-	rmdir "/run/containerd/runc/${ns}" 2>/dev/null || true
+	release_run_tmpfs "/run/containerd/runc/${ns}"
 	local d
 	for d in /sys/fs/cgroup/*/"${ns}"; do
 		[[ -d "$d" ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -249,7 +251,7 @@ nodes_down() {
 	for ((n = 1; n <= count; n++)); do
 		remove_node "$n"
 	done
-	rmdir "$RUN_DIR" 2>/dev/null || true
+	release_run_tmpfs "$RUN_DIR"
 	rm -f "${LOCAL_DIR}/nodes/count"
 	((count == 0)) || log "${count} nodes removed"
 }

@@ -126,7 +126,8 @@ up() {
 	if ((NODES > 1)); then
 		cluster nodes-up
 	elif [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
-		mkdir -p "${CONTAINERD_DIR}" "${LOCAL_DIR}/containerd"
+		run_tmpfs "${CONTAINERD_DIR}" "/run/containerd/runc/${CONTAINERD_NS}"
+		mkdir -p "${LOCAL_DIR}/containerd"
 		containerd_config "${LOCAL_DIR}/containerd/root" "${CONTAINERD_DIR}/state" "${CONTAINERD_SOCK}" \
 			>"${LOCAL_DIR}/containerd/config.toml"
 		start_bg containerd containerd --config "${LOCAL_DIR}/containerd/config.toml"
@@ -222,6 +223,9 @@ down() {
 	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
 		stop_bg "${COMPONENTS[$i]}"
 	done
+	if ! ((NODES > 1)); then
+		release_run_tmpfs "${CONTAINERD_DIR}" "/run/containerd/runc/${CONTAINERD_NS}"
+	fi
 	cluster net-down
 }
 

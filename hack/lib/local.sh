@@ -119,3 +119,31 @@ umount_under() {
 	done < <(awk -v dirs="$(printf '%s\n' "$@")" 'BEGIN { n = split(dirs, d, "\n") }
 		{ for (i = 1; i <= n; i++) if (d[i] != "" && index($2, d[i] "/") == 1) { print $2; next } }' /proc/self/mounts | sort -r)
 }
+
+# run_tmpfs DIR... makes each DIR a tmpfs of its own when the filesystem it
+# is on is not one. A node's runtime state (containerd's state and runc's
+# root, the kubelet's --state-dir, the pods' network namespace files) lives
+# under /run, a tmpfs on a usual Linux machine; where /run is a directory
+# of the root disk, each of those short-lived files would cost the disk an
+# inode (on ext4 without a journal, a scan past every inode freed in the
+# last minutes: see docs/benchmarks.md).
+run_tmpfs() {
+	local dir
+	for dir in "$@"; do
+		mkdir -p "$dir"
+		[[ "$(stat -f -c %T "$dir")" == tmpfs ]] && continue
+		mount -t tmpfs -o mode=0755 kstack-run "$dir" || die "mount a tmpfs on ${dir}"
+	done
+}
+
+# release_run_tmpfs DIR... unmounts the tmpfs run_tmpfs mounted on each DIR
+# (once nothing of the node runs) and removes the directory if empty.
+release_run_tmpfs() {
+	local dir
+	for dir in "$@"; do
+		if [[ "$(findmnt -n -o SOURCE --mountpoint "$dir" 2>/dev/null)" == kstack-run ]]; then
+			umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null || true
+		fi
+		rmdir "$dir" 2>/dev/null || true
+	done
+}
