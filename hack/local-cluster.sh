@@ -168,6 +168,7 @@ nodes_up() {
 	for ((n = 1; n <= NODES; n++)); do
 		node_net "$n"
 		run_tmpfs "/run/containerd/runc/$(node_ctrns "$n")"
+		chmod 0700 "/run/containerd/runc/$(node_ctrns "$n")" # as runc makes its root
 		start_containerd "$n"
 		import_images "$n"
 		start_kubelet "$n"

@@ -127,6 +127,7 @@ up() {
 		cluster nodes-up
 	elif [[ -x "${BIN}/kubelet" ]] && command -v containerd >/dev/null; then
 		run_tmpfs "${CONTAINERD_DIR}" "/run/containerd/runc/${CONTAINERD_NS}"
+		chmod 0700 "/run/containerd/runc/${CONTAINERD_NS}" # as runc makes its root
 		mkdir -p "${LOCAL_DIR}/containerd"
 		containerd_config "${LOCAL_DIR}/containerd/root" "${CONTAINERD_DIR}/state" "${CONTAINERD_SOCK}" \
 			>"${LOCAL_DIR}/containerd/config.toml"
