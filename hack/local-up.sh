@@ -165,17 +165,21 @@ up() {
 # for hostPort pods (it never removes them) and their jumps, once no
 # mapping is left in them.
 remove_portmap_chains() {
-	local nat rule c
+	local nat
 	nat="$(iptables-save -t nat 2>/dev/null)" || return 0
 	grep -q '^:CNI-HOSTPORT-DNAT ' <<<"$nat" || return 0
 	grep -q '^-A CNI-HOSTPORT-DNAT ' <<<"$nat" && return 0
-	while read -r rule; do
-		eval "iptables -t nat -D ${rule#-A }" 2>/dev/null || true
-	done < <(grep -- '-j CNI-HOSTPORT-' <<<"$nat" | grep -v '^-A CNI-HOSTPORT-')
-	for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
-		iptables -t nat -F "$c" 2>/dev/null || true
-		iptables -t nat -X "$c" 2>/dev/null || true
-	done
+	# One iptables-restore, which parses the saved rules' quoting itself:
+	# the jumps to the chains, then the chains.
+	local chains c
+	mapfile -t chains < <(grep -o '^:CNI-HOSTPORT-[A-Z]*' <<<"$nat" | cut -c2-)
+	{
+		echo '*nat'
+		grep -- '-j CNI-HOSTPORT-' <<<"$nat" | grep -v '^-A CNI-HOSTPORT-' | sed 's/^-A /-D /'
+		for c in "${chains[@]}"; do echo "-F $c"; done
+		for c in "${chains[@]}"; do echo "-X $c"; done
+		echo COMMIT
+	} | iptables-restore --noflush 2>/dev/null || true
 }
 
 # node_cleanup removes what the node made: pod containers and their

@@ -53,59 +53,34 @@ func removePortmapChainsAfter(t *testing.T) {
 			t.Errorf("iptables-save: %v", err)
 			return
 		}
-		var jumps []string
+		// One iptables-restore, which parses the saved rules' quoting
+		// (comments) itself: the jumps, then the chains.
+		var chains []string
+		restore := []string{"*nat"}
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "-A CNI-HOSTPORT-DNAT ") {
+			switch f := strings.Fields(l); {
+			case strings.HasPrefix(l, "-A CNI-HOSTPORT-DNAT "):
 				t.Errorf("a hostPort mapping is left after the pods: %s", l)
 				return
-			}
-			if f := strings.Fields(l); len(f) > 1 && f[0] == "-A" && !strings.HasPrefix(f[1], "CNI-HOSTPORT-") && strings.Contains(l, "-j CNI-HOSTPORT-") {
-				jumps = append(jumps, l)
-			}
-		}
-		for _, j := range jumps {
-			args := append([]string{"-t", "nat", "-D"}, saveRuleArgs(strings.TrimPrefix(j, "-A "))...)
-			if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
-				t.Errorf("iptables %v: %v: %s", args, err, out)
+			case strings.HasPrefix(l, ":CNI-HOSTPORT-"):
+				chains = append(chains, strings.TrimPrefix(f[0], ":"))
+			case len(f) > 1 && f[0] == "-A" && !strings.HasPrefix(f[1], "CNI-HOSTPORT-") && strings.Contains(l, "-j CNI-HOSTPORT-"):
+				restore = append(restore, "-D "+strings.TrimPrefix(l, "-A "))
 			}
 		}
-		for _, c := range []string{"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"} {
-			_ = exec.Command("iptables", "-t", "nat", "-F", c).Run()
-			if out, err := exec.Command("iptables", "-t", "nat", "-X", c).CombinedOutput(); err != nil && !strings.Contains(string(out), "No chain") && !strings.Contains(string(out), "does not exist") {
-				t.Errorf("iptables -X %s: %v: %s", c, err, out)
-			}
+		for _, c := range chains {
+			restore = append(restore, "-F "+c)
+		}
+		for _, c := range chains {
+			restore = append(restore, "-X "+c)
+		}
+		restore = append(restore, "COMMIT", "")
+		cmd := exec.Command("iptables-restore", "--noflush")
+		cmd.Stdin = strings.NewReader(strings.Join(restore, "\n"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("iptables-restore --noflush: %v: %s\n%s", err, out, strings.Join(restore, "\n"))
 		}
 	})
-}
-
-// saveRuleArgs splits a rule as iptables-save prints it into arguments
-// (a double-quoted argument, such as a comment, is one).
-func saveRuleArgs(rule string) []string {
-	var args []string
-	var cur strings.Builder
-	quoted, in := false, false
-	for i := 0; i < len(rule); i++ {
-		switch ch := rule[i]; {
-		case ch == '\\' && quoted && i+1 < len(rule):
-			i++
-			cur.WriteByte(rule[i])
-		case ch == '"':
-			quoted, in = !quoted, true
-		case ch == ' ' && !quoted:
-			if in {
-				args = append(args, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(ch)
-			in = true
-		}
-	}
-	if in {
-		args = append(args, cur.String())
-	}
-	return args
 }
 
 func TestPod_HostPortAnswersOnTheNodeIP(t *testing.T) {
