@@ -128,3 +128,110 @@ func TestLoadCAFile(t *testing.T) {
 		t.Fatal("missing file: no error")
 	}
 }
+
+func TestX509_RemembersVerifiedChainsWithinTheirValidity(t *testing.T) {
+	ca := newTestCA(t, "cluster-ca")
+	alice, _ := ca.issue(t, certSpec{cn: "alice", orgs: []string{"dev"}})
+	inter, interKey := ca.issue(t, certSpec{cn: "intermediate", isCA: true, notAfter: testNow.Add(2 * time.Hour)})
+	viaInter, _ := (&testCA{cert: inter, key: interKey}).issue(t, certSpec{cn: "bob"})
+	foreign, _ := newTestCA(t, "other-ca").issue(t, certSpec{cn: "admin"})
+
+	a := NewX509(ca.pool())
+	now := testNow
+	a.now = func() time.Time { return now }
+	verifies := 0
+	a.verify = func(leaf *x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
+		verifies++
+		return leaf.Verify(opts)
+	}
+	auth := func(certs ...*x509.Certificate) (string, error) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/api", nil)
+		r.TLS = &tls.ConnectionState{PeerCertificates: certs}
+		u, ok, err := a.AuthenticateRequest(r)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			t.Fatal("ok=false without an error")
+		}
+		return u.Name, nil
+	}
+	step := func(what string, at time.Time, certs []*x509.Certificate, wantUser, wantErr string, wantVerifies int) {
+		t.Helper()
+		now = at
+		verifies = 0
+		user, err := auth(certs...)
+		switch {
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%s: got user %q err %v, want an error containing %q", what, user, err, wantErr)
+		case wantErr == "" && (err != nil || user != wantUser):
+			t.Errorf("%s: got user %q err %v, want %q", what, user, err, wantUser)
+		}
+		if verifies != wantVerifies {
+			t.Errorf("%s: %d chain verifications, want %d", what, verifies, wantVerifies)
+		}
+	}
+	one := []*x509.Certificate{alice}
+	step("first request", testNow, one, "alice", "", 1)
+	step("second request", testNow, one, "alice", "", 0)
+	step("an hour later", testNow.Add(time.Hour), one, "alice", "", 0)
+	step("after the certificate expired", alice.NotAfter.Add(time.Second), one, "", "expired", 1)
+	step("before the certificate was valid (clock set back)", alice.NotBefore.Add(-time.Second), one, "", "not yet valid", 1)
+
+	chain := []*x509.Certificate{viaInter, inter}
+	step("through an intermediate", testNow, chain, "bob", "", 1)
+	step("same chain again", testNow, chain, "bob", "", 0)
+	step("same leaf without its intermediate", testNow, chain[:1], "", "unknown authority", 1)
+	step("after the intermediate expired, the leaf not", testNow.Add(3*time.Hour), chain, "", "expired", 1)
+
+	step("a chain that failed", testNow, []*x509.Certificate{foreign}, "", "unknown authority", 1)
+	step("fails again, not remembered", testNow, []*x509.Certificate{foreign}, "", "unknown authority", 1)
+}
+
+func TestX509_RememberedChainsAreBounded(t *testing.T) {
+	ca := newTestCA(t, "cluster-ca")
+	alice, _ := ca.issue(t, certSpec{cn: "alice"})
+	chains := [][]*x509.Certificate{{alice, ca.cert}}
+	a := NewX509(ca.pool())
+	expired := testNow.Add(-time.Minute)
+	a.verified = map[[32]byte]validity{} // filled with expired entries
+	for i := range verifiedCacheSize {
+		a.verified[[32]byte{byte(i), byte(i >> 8), 1}] = validity{from: expired.Add(-time.Hour), until: expired}
+	}
+	fresh := [32]byte{0xff}
+	a.remember(fresh, testNow, chains)
+	if len(a.verified) != 1 || !a.cachedValid(fresh, testNow) {
+		t.Fatalf("a full cache of expired entries: %d entries after adding one, want only the new one", len(a.verified))
+	}
+	for i := range 2 * verifiedCacheSize {
+		a.remember([32]byte{byte(i), byte(i >> 8), byte(i >> 16), 2}, testNow, chains)
+		if len(a.verified) > verifiedCacheSize {
+			t.Fatalf("%d entries, bound %d", len(a.verified), verifiedCacheSize)
+		}
+	}
+	if len(a.verified) != verifiedCacheSize {
+		t.Fatalf("%d entries after adding twice the bound, want %d", len(a.verified), verifiedCacheSize)
+	}
+}
+
+// BenchmarkX509_AuthenticateRequest compares a client's first request (its
+// chain verified) with its later ones (remembered).
+func BenchmarkX509_AuthenticateRequest(b *testing.B) {
+	ca := newTestCA(b, "cluster-ca")
+	leaf, _ := ca.issue(b, certSpec{cn: "system:node:n1", orgs: []string{"system:nodes"}})
+	r := httptest.NewRequest("GET", "/api", nil)
+	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	run := func(b *testing.B, a func() *X509) {
+		for b.Loop() {
+			x := a()
+			x.now = func() time.Time { return testNow }
+			if _, ok, err := x.AuthenticateRequest(r); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	}
+	b.Run("first", func(b *testing.B) { run(b, func() *X509 { return NewX509(ca.pool()) }) })
+	shared := NewX509(ca.pool())
+	b.Run("later", func(b *testing.B) { run(b, func() *X509 { return shared }) })
+}
