@@ -96,7 +96,7 @@ start_containerd() {
 	containerd_config "${dir}/containerd/root" "${run}/containerd-state" "$(node_sock "$n")" \
 		>"${dir}/containerd/config.toml"
 	start_bg --append "node-${n}-containerd" nsenter --net="/run/netns/$(node_netns "$n")" -- \
-		containerd --config "${dir}/containerd/config.toml"
+		env GOGC="${CONTAINERD_GOGC}" containerd --config "${dir}/containerd/config.toml"
 	wait_for "node-${n}-containerd" 30 ctr --address "$(node_sock "$n")" version
 }
 

@@ -131,7 +131,7 @@ up() {
 		mkdir -p "${LOCAL_DIR}/containerd"
 		containerd_config "${LOCAL_DIR}/containerd/root" "${CONTAINERD_DIR}/state" "${CONTAINERD_SOCK}" \
 			>"${LOCAL_DIR}/containerd/config.toml"
-		start_bg containerd containerd --config "${LOCAL_DIR}/containerd/config.toml"
+		start_bg containerd env GOGC="${CONTAINERD_GOGC}" containerd --config "${LOCAL_DIR}/containerd/config.toml"
 		wait_for containerd 30 ctr --address "${CONTAINERD_SOCK}" version
 		"${ROOT}/hack/images.sh" >"${LOGS}/images.log" 2>&1
 		CONTAINERD_ADDRESS="${CONTAINERD_SOCK}" CONTAINERD_NAMESPACE="${CONTAINERD_NS}" \
