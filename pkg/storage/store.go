@@ -156,15 +156,9 @@ func (s *Store) decodeInto(data []byte, out runtime.Object, rev int64) error {
 // decode decodes the value stored at key (transformed back from storage)
 // into a new object of the kind with resourceVersion rev.
 func (s *Store) decode(key, data []byte, rev int64) (runtime.Object, error) {
-	if s.cfg.Transformer != nil {
-		// Local transformers do not block: no request context needed.
-		var err error
-		if data, _, err = s.fromStorage(context.Background(), string(key), data); err != nil {
-			return nil, err
-		}
-	}
 	obj := s.cfg.NewFunc()
-	if err := s.decodeInto(data, obj, rev); err != nil {
+	// Local transformers do not block: no request context needed.
+	if _, _, err := s.decodeStored(context.Background(), string(key), data, obj, rev); err != nil {
 		return nil, err
 	}
 	return obj, nil
@@ -218,11 +212,8 @@ func (s *Store) Get(ctx context.Context, key string, opts GetOptions, out runtim
 		}
 		return apierrors.NewNotFound(s.cfg.GroupResource, nameOf(key))
 	}
-	data, _, err := s.fromStorage(ctx, key, resp.Kvs[0].Value)
-	if err != nil {
-		return err
-	}
-	return s.decodeInto(data, out, resp.Kvs[0].ModRevision)
+	_, _, err = s.decodeStored(ctx, key, resp.Kvs[0].Value, out, resp.Kvs[0].ModRevision)
+	return err
 }
 
 // zero sets *out to its zero value.
@@ -412,12 +403,9 @@ func (s *Store) stateFrom(ctx context.Context, key string, resp *clientv3.GetRes
 		return &state{obj: s.cfg.NewFunc()}, nil
 	}
 	kv := resp.Kvs[0]
-	data, stale, err := s.fromStorage(ctx, key, kv.Value)
-	if err != nil {
-		return nil, err
-	}
 	obj := s.cfg.NewFunc()
-	if err := s.decodeInto(data, obj, kv.ModRevision); err != nil {
+	data, stale, err := s.decodeStored(ctx, key, kv.Value, obj, kv.ModRevision)
+	if err != nil {
 		return nil, err
 	}
 	return &state{obj: obj, data: data, rev: kv.ModRevision, stale: stale}, nil

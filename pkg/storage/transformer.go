@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Transformer changes values on their way to and from etcd: encryption at
@@ -24,6 +25,17 @@ import (
 type Transformer interface {
 	TransformToStorage(ctx context.Context, data []byte, key string) ([]byte, error)
 	TransformFromStorage(ctx context.Context, data []byte, key string) (out []byte, stale bool, err error)
+}
+
+// StoredValueDescriber is a Transformer that can say which of its
+// providers and keys a stored value was written with ("aescbc key
+// \"key2\""; "" when none, as for an untransformed value). The Store
+// names it when a value it transformed back does not decode: a cipher
+// without authentication (aescbc) given another key of the same name
+// usually fails its padding check, but about one time in 256 decrypts to
+// garbage instead.
+type StoredValueDescriber interface {
+	DescribeStored(data []byte) string
 }
 
 // toStorage applies the store's Transformer (if any) to an encoded object.
@@ -48,4 +60,24 @@ func (s *Store) fromStorage(ctx context.Context, key string, data []byte) ([]byt
 		return nil, false, apierrors.NewInternalError(fmt.Errorf("transform %s from storage: %w", key, err))
 	}
 	return out, stale, nil
+}
+
+// decodeStored transforms raw, the value stored at key, back from storage
+// and decodes it into out with resourceVersion rev. It returns the
+// transformed data and whether it is stale (TransformFromStorage).
+func (s *Store) decodeStored(ctx context.Context, key string, raw []byte, out runtime.Object, rev int64) ([]byte, bool, error) {
+	data, stale, err := s.fromStorage(ctx, key, raw)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, _, err := s.cfg.Codec.Decode(data, nil, out); err != nil {
+		if d, ok := s.cfg.Transformer.(StoredValueDescriber); ok {
+			if how := d.DescribeStored(raw); how != "" {
+				return nil, false, apierrors.NewInternalError(fmt.Errorf(
+					"decode %s read with %s: %w (was the value written with a different key of that name?)", s.typ, how, err))
+			}
+		}
+		return nil, false, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.typ, err))
+	}
+	return data, stale, setRV(out, rev)
 }

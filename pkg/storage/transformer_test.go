@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -177,5 +178,51 @@ func TestStore_TransformerErrorIsInternalError(t *testing.T) {
 	}
 	if err := s.GuaranteedUpdate(ctx, key, &corev1.Pod{}, false, nil, setLabel("x", "1")); !apierrors.IsInternalError(err) {
 		t.Fatalf("update: %v, want an internal error", err)
+	}
+}
+
+// describedTransformer reads every value as garbage that does not decode
+// and says which (fake) key wrote it, as a cipher without authentication
+// given another key of the same name can.
+type describedTransformer struct{ versionTransformer }
+
+func (d *describedTransformer) TransformFromStorage(context.Context, []byte, string) ([]byte, bool, error) {
+	return []byte("\x07garbage"), false, nil
+}
+
+func (d *describedTransformer) DescribeStored(data []byte) string {
+	if bytes.HasPrefix(data, []byte("v1:")) {
+		return `fake key "k1"`
+	}
+	return ""
+}
+
+func TestStore_UndecodableTransformedValueNamesTheKey(t *testing.T) {
+	s, _, _ := transformedStore(t)
+	ctx := t.Context()
+	key := s.cfg.ObjectKey("ns", "a")
+	mustCreate(t, s, pod("ns", "a"))
+	dt := &describedTransformer{}
+	dt.current.Store(1)
+	s.cfg.Transformer = dt
+	want := `decode pods read with fake key "k1": `
+	check := func(what string, err error) {
+		t.Helper()
+		if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "was the value written with a different key of that name?") {
+			t.Errorf("%s: %v, want an internal error containing %q and the hint", what, err, want)
+		}
+	}
+	check("get", s.Get(ctx, key, GetOptions{}, &corev1.Pod{}))
+	check("list", s.GetList(ctx, s.cfg.ListKey(""), ListOptions{}, &corev1.PodList{}))
+	check("update", s.GuaranteedUpdate(ctx, key, &corev1.Pod{}, false, nil, setLabel("x", "1")))
+
+	// A value the transformer does not describe: the plain decode error.
+	if _, err := s.client.Put(ctx, key, "v2:"+key+":x"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Get(ctx, key, GetOptions{}, &corev1.Pod{})
+	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "decode pods: ") || strings.Contains(err.Error(), "read with") {
+		t.Errorf("get of an undescribed value: %v, want the plain decode error", err)
 	}
 }

@@ -47,7 +47,10 @@ type chain struct {
 	providers []provider
 }
 
-var _ storage.Transformer = (*chain)(nil)
+var (
+	_ storage.Transformer          = (*chain)(nil)
+	_ storage.StoredValueDescriber = (*chain)(nil)
+)
 
 // TransformToStorage implements storage.Transformer.
 func (c *chain) TransformToStorage(_ context.Context, data []byte, key string) ([]byte, error) {
@@ -103,6 +106,24 @@ func (c *chain) TransformFromStorage(_ context.Context, data []byte, key string)
 			printablePrefix(data))
 	}
 	return nil, false, errors.New("the value is not encrypted and the identity provider is not configured for this resource")
+}
+
+// DescribeStored implements storage.StoredValueDescriber: the provider and
+// key that data, a stored value, is decrypted with; "" when it is not
+// encrypted or by no configured key.
+func (c *chain) DescribeStored(data []byte) string {
+	for _, p := range c.providers {
+		if len(p.prefix) == 0 || !bytes.HasPrefix(data, p.prefix) {
+			continue
+		}
+		rest := data[len(p.prefix):]
+		for _, k := range p.keys {
+			if bytes.HasPrefix(rest, k.prefix) {
+				return fmt.Sprintf("%s key %q", p.name, k.name)
+			}
+		}
+	}
+	return ""
 }
 
 // keyNameOf returns the key name at the start of rest ("<name>:...").

@@ -3,7 +3,10 @@ package encryption
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -188,8 +191,10 @@ func TestTransformFromStorage_Errors(t *testing.T) {
 		stored  []byte
 		wantErr string
 	}{
+		// A fixed IV: with another key, CBC's padding check fails for most
+		// IVs, not all (TestDescribeStored_CBCWrongKeyCanDecryptToGarbage).
 		{"same key name, different secret (cbc)", mustChain(t, aescbc(Key{"k", other})),
-			write(aescbc(Key{"k", key32}), "k8s\x00value"), `decrypt with aescbc key "k"`},
+			cbcValue(t, "k", key32, make([]byte, 16), "k8s\x00value"), `decrypt with aescbc key "k": invalid padding`},
 		{"same key name, different secret (gcm)", mustChain(t, aesgcm(Key{"k", other})),
 			write(aesgcm(Key{"k", key32}), "v"), `decrypt with aesgcm key "k": cipher: message authentication failed`},
 		{"same key name, different secret (secretbox)", mustChain(t, sbox(Key{"k", other})),
@@ -214,5 +219,73 @@ func TestTransformFromStorage_Errors(t *testing.T) {
 				t.Fatalf("got %q, err %v; want an error containing %q", out, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// cbcValue is what the aescbc provider stores for plain under key name
+// (secret keyB64), encrypted with the given IV instead of a random one.
+func cbcValue(t testing.TB, name, keyB64 string, iv []byte, plain string) []byte {
+	t.Helper()
+	b, err := aes.NewCipher(unb64(t, keyB64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := aes.BlockSize - len(plain)%aes.BlockSize
+	body := append([]byte(plain), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	cipher.NewCBCEncrypter(b, iv).CryptBlocks(body, body)
+	return append(append([]byte("k8s:enc:aescbc:v1:"+name+":"), iv...), body...)
+}
+
+// Another secret under the same key name decrypts CBC values to garbage
+// whose last bytes pass the padding check about one IV in 256: no error
+// from the transformer, so the Store names the key when the garbage does
+// not decode (storage.StoredValueDescriber).
+func TestDescribeStored_CBCWrongKeyCanDecryptToGarbage(t *testing.T) {
+	ctx := context.Background()
+	reader := mustChain(t, aescbc(Key{"k", other}))
+	iv := make([]byte, 16)
+	for i := range uint64(1 << 16) {
+		binary.BigEndian.PutUint64(iv[8:], i)
+		stored := cbcValue(t, "k", key32, iv, "k8s\x00value")
+		out, _, err := reader.TransformFromStorage(ctx, stored, "/k")
+		if err != nil {
+			continue
+		}
+		if bytes.HasPrefix(out, []byte("k8s\x00")) {
+			t.Fatalf("IV %d: another key decrypted %q", i, out)
+		}
+		if got := reader.DescribeStored(stored); got != `aescbc key "k"` {
+			t.Fatalf("DescribeStored = %q, want the key that decrypted it", got)
+		}
+		t.Logf("IV %d: another key decrypted the value to %d bytes of garbage without an error", i, len(out))
+		return
+	}
+	t.Fatal("no IV in 65536 let another key pass the padding check")
+}
+
+func TestDescribeStored(t *testing.T) {
+	ctx := context.Background()
+	c := mustChain(t, aesgcm(Key{"new", key32}), aescbc(Key{"k1", key32}, Key{"k2", key16}), ident())
+	write := func(p ProviderConfiguration) []byte {
+		b, err := mustChain(t, p).TransformToStorage(ctx, []byte("k8s\x00v"), "/k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name   string
+		stored []byte
+		want   string
+	}{
+		{"first provider", write(aesgcm(Key{"new", key32})), `aesgcm key "new"`},
+		{"second key of the second provider", write(aescbc(Key{"k2", key16})), `aescbc key "k2"`},
+		{"a key not configured", write(aescbc(Key{"gone", key16})), ""},
+		{"a provider not configured", write(sbox(Key{"k1", key32})), ""},
+		{"not encrypted", []byte("k8s\x00plain"), ""},
+	} {
+		if got := c.DescribeStored(tc.stored); got != tc.want {
+			t.Errorf("%s: DescribeStored = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
