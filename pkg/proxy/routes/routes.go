@@ -9,8 +9,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +49,9 @@ func (e Exec) IP(args ...string) ([]byte, error) {
 type Manager struct {
 	nodeName string
 	ip       Runner
+	// offLink: the routes of the last Sync left out because their gateway
+	// is on none of this node's networks (destination -> gateway).
+	offLink map[string]string
 }
 
 // New returns a manager for the node nodeName.
@@ -100,11 +106,34 @@ func (m *Manager) Current() (map[string]string, error) {
 
 // Sync adds or replaces the routes for nodes' podCIDRs and deletes routes
 // of nodes that are gone. It returns the first error after trying all.
+//
+// A node whose InternalIP is on none of this node's networks cannot be a
+// host-gw gateway (ip(8): "Nexthop has invalid gateway"): its route is
+// left out, with a warning when that set changes, instead of failing every
+// sync (and kube-proxy's health) over a node that may only be stale, such
+// as one left in the cluster state from another layout.
 func (m *Manager) Sync(nodes []*v1.Node) error {
 	want := Desired(nodes, m.nodeName)
 	have, err := m.Current()
 	if err != nil {
 		return fmt.Errorf("list pod routes: %w", err)
+	}
+	if len(want) > 0 {
+		nets, err := m.onLink()
+		if err != nil {
+			return fmt.Errorf("list the node's networks: %w", err)
+		}
+		off := map[string]string{}
+		for d, gw := range want {
+			if !contains(nets, net.ParseIP(gw)) {
+				off[d] = gw
+				delete(want, d)
+			}
+		}
+		if !maps.Equal(off, m.offLink) && len(off) > 0 {
+			slog.Warn("pod routes left out: their nodes' InternalIPs are on none of this node's networks", "routes", off)
+		}
+		m.offLink = off
 	}
 	var firstErr error
 	keep := func(err error) {
@@ -131,6 +160,46 @@ func (m *Manager) Sync(nodes []*v1.Node) error {
 		}
 	}
 	return firstErr
+}
+
+// OffLink returns the routes the last Sync left out because their gateway
+// is on none of this node's networks (destination -> gateway).
+func (m *Manager) OffLink() map[string]string { return maps.Clone(m.offLink) }
+
+// onLink returns the IPv4 networks of this node's addresses (scope global
+// or link, as "ip -4 -o addr show" lists them).
+func (m *Manager) onLink() ([]*net.IPNet, error) {
+	out, err := m.ip.IP("-4", "-o", "addr", "show")
+	if err != nil {
+		return nil, err
+	}
+	var nets []*net.IPNet
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] != "inet" {
+				continue
+			}
+			if j := slices.Index(f, "scope"); j >= 0 && j+1 < len(f) && f[j+1] == "host" {
+				break // loopback
+			}
+			if _, n, err := net.ParseCIDR(f[i+1]); err == nil {
+				nets = append(nets, n)
+			}
+			break
+		}
+	}
+	return nets, nil
+}
+
+func contains(nets []*net.IPNet, ip net.IP) bool {
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Cleanup deletes every route kube-proxy made.
