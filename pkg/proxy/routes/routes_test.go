@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,9 +11,18 @@ import (
 )
 
 type fakeIP struct {
-	show  string
-	addrs string // "ip -4 -o addr show"; default: lo and 10.0.0.2/24
-	calls []string
+	show    string
+	addrs   string // "ip -4 -o addr show"; default: lo and 10.0.0.2/24
+	addrErr error  // what "ip -4 -o addr show" fails with
+	calls   []string
+}
+
+// wantCalls checks the changing ip calls (not the listings) were want.
+func (f *fakeIP) wantCalls(t *testing.T, want ...string) {
+	t.Helper()
+	if strings.Join(f.calls, "|") != strings.Join(want, "|") {
+		t.Errorf("ip calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 const defaultAddrs = `1: lo    inet 127.0.0.1/8 scope host lo\       valid_lft forever preferred_lft forever
@@ -24,6 +34,9 @@ func (f *fakeIP) IP(args ...string) ([]byte, error) {
 		return []byte(f.show), nil
 	}
 	if strings.Join(args, " ") == "-4 -o addr show" {
+		if f.addrErr != nil {
+			return nil, f.addrErr
+		}
 		if f.addrs == "" {
 			return []byte(defaultAddrs), nil
 		}
@@ -51,14 +64,11 @@ func TestSync_AddsOtherNodesRoutesAndRemovesGoneOnes(t *testing.T) {
 	if err := m.Sync(nodes); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
+	f.wantCalls(t,
 		"route replace 10.244.3.0/24 via 10.0.0.4 proto 66",
 		"route replace 10.244.4.0/24 via 10.0.0.5 proto 66",
 		"route del 10.244.9.0/24 proto 66",
-	}
-	if strings.Join(f.calls, "|") != strings.Join(want, "|") {
-		t.Errorf("ip calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
-	}
+	)
 }
 
 func TestSync_LeavesOutNodesOffThisNodesNetworks(t *testing.T) {
@@ -77,14 +87,11 @@ func TestSync_LeavesOutNodesOffThisNodesNetworks(t *testing.T) {
 	if err := m.Sync(nodes); err != nil {
 		t.Fatalf("a node off this node's networks failed the sync: %v", err)
 	}
-	want := []string{
+	f.wantCalls(t,
 		"route replace 10.244.2.0/24 via 10.0.0.3 proto 66",
 		"route replace 10.244.3.0/24 via 10.88.0.12 proto 66",
 		"route del 10.244.0.0/24 proto 66",
-	}
-	if strings.Join(f.calls, "|") != strings.Join(want, "|") {
-		t.Errorf("ip calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
-	}
+	)
 	off := m.OffLink()
 	if len(off) != 2 || off["10.244.0.0/24"] != "192.0.2.2" || off["10.244.5.0/24"] != "127.0.0.5" {
 		t.Errorf("OffLink = %v, want vm's and lo's routes", off)
@@ -100,9 +107,11 @@ func TestSync_LeavesOutNodesOffThisNodesNetworks(t *testing.T) {
 		t.Errorf("after the network appeared: calls %v, off-link %v", f.calls, m.OffLink())
 	}
 
-	// Cleanup needs no network list.
-	f.calls, f.addrs = nil, "not called"
+	// Cleanup needs no network list: it works when listing them fails.
+	f.calls, f.show = nil, "10.244.0.0/24 via 192.0.2.2 dev eth0 proto 66\n"
+	f.addrErr = errors.New("ip addr fails")
 	if err := m.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
+	f.wantCalls(t, "route del 10.244.0.0/24 proto 66")
 }
